@@ -1,0 +1,3 @@
+"""``sfn-cache wrap`` (and, later, explain/graph)."""
+
+wrap_commands: list = []
