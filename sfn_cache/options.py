@@ -1,0 +1,116 @@
+"""Wrap options: global settings plus per-state rules, merged into one answer per state.
+
+The command line, the project configuration file and the Python API all build a ``WrapOptions``;
+the rewriter only ever asks ``options.for_state(name)``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field, replace
+
+DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
+PATTERNS = ("variables", "classic")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds in ``30``, ``30s``, ``15m``, ``12h``, ``7d`` or ``2w``; ValueError otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"duration must not be negative: {text}")
+        return text
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 3600, 90m, 12h, 7d, 2w)")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class StateRule:
+    """Settings for the states whose name matches ``pattern`` (an exact name or a glob).
+
+    ``None`` means "not set by this rule".
+    """
+
+    pattern: str
+    include: bool | None = None
+    bundle_name: str | None = None
+    key_paths: tuple[str, ...] | None = None
+    ttl: int | None = None
+    cache_version: str | None = None
+    force: bool | None = None
+
+    def matches(self, state_name: str) -> bool:
+        return state_name == self.pattern or fnmatch.fnmatchcase(state_name, self.pattern)
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in self.pattern for ch in "*?[")
+
+
+@dataclass(frozen=True)
+class StateOptions:
+    """What the rewriter needs to know about one Task state."""
+
+    selected: bool
+    reason: str
+    bundle_name: str
+    key_paths: tuple[str, ...]
+    ttl: int | None
+    cache_version: str
+    force: bool
+
+
+@dataclass(frozen=True)
+class WrapOptions:
+    lambda_arn: str = DEFAULT_LAMBDA_ARN
+    bucket: str | None = None
+    context: str | None = None
+    pattern: str = "variables"
+    fail_closed: bool = False
+    runtime_force: bool = True
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    force: bool = False
+    ttl: int | None = None
+    cache_version: str = ""
+    rules: tuple[StateRule, ...] = field(default_factory=tuple)
+
+    def with_rules(self, *rules: StateRule) -> "WrapOptions":
+        return replace(self, rules=self.rules + tuple(rules))
+
+    def for_state(self, state_name: str) -> StateOptions:
+        """Merge global options and matching rules; exact-name rules beat globs, later beats earlier."""
+        matching = [r for r in self.rules if r.matches(state_name)]
+        ordered = [r for r in matching if r.is_glob] + [r for r in matching if not r.is_glob]
+
+        def pick(attr: str, default):
+            value = default
+            for rule in ordered:
+                if getattr(rule, attr) is not None:
+                    value = getattr(rule, attr)
+            return value
+
+        selected, reason = True, "wrapped"
+        if self.include and not any(fnmatch.fnmatchcase(state_name, g) for g in self.include):
+            selected, reason = False, "not matched by --include " + ",".join(self.include)
+        for glob in self.exclude:
+            if fnmatch.fnmatchcase(state_name, glob):
+                selected, reason = False, f"excluded by --exclude {glob}"
+        rule_include = pick("include", None)
+        if rule_include is not None:
+            selected = rule_include
+            reason = "wrapped" if rule_include else "excluded by a per-state rule"
+        return StateOptions(
+            selected=selected,
+            reason=reason,
+            bundle_name=pick("bundle_name", None) or state_name,
+            key_paths=tuple(pick("key_paths", ()) or ()),
+            ttl=pick("ttl", self.ttl),
+            cache_version=str(pick("cache_version", self.cache_version)),
+            force=bool(pick("force", self.force)),
+        )
