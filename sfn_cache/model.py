@@ -1,0 +1,122 @@
+"""The graph model: a state machine as nested scopes of named states.
+
+A scope is one ``{"StartAt", "States"}`` object: the top level, each Parallel branch, each Map
+``ItemProcessor`` (or legacy ``Iterator``). Scopes hold the user's dicts themselves (no copies), so
+unknown fields survive untouched and the rewriter edits in place on a deep copy it owns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sfn_cache.errors import SfnCacheError
+
+MAX_NAME_LENGTH = 80
+STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+
+
+@dataclass
+class Scope:
+    """One StartAt/States object; ``path`` names it for messages (``top``, ``Fan.branch[1]``)."""
+
+    path: str
+    body: dict
+    query_language: str
+    children: list["Scope"] = field(default_factory=list)
+
+    @property
+    def states(self) -> dict:
+        return self.body["States"]
+
+
+@dataclass(frozen=True)
+class StateRef:
+    name: str
+    state: dict
+    scope: Scope
+
+    @property
+    def query_language(self) -> str:
+        return self.state.get("QueryLanguage", self.scope.query_language)
+
+
+def transitions(state: dict) -> Iterator[tuple[str, str]]:
+    """Every (field, target) a state can move to: Next, Default, Choices[i].Next, Catch[i].Next."""
+    if isinstance(state.get("Next"), str):
+        yield "Next", state["Next"]
+    if isinstance(state.get("Default"), str):
+        yield "Default", state["Default"]
+    for i, choice in enumerate(state.get("Choices") or []):
+        if isinstance(choice, dict) and isinstance(choice.get("Next"), str):
+            yield f"Choices[{i}].Next", choice["Next"]
+    for i, catcher in enumerate(state.get("Catch") or []):
+        if isinstance(catcher, dict) and isinstance(catcher.get("Next"), str):
+            yield f"Catch[{i}].Next", catcher["Next"]
+
+
+def redirect(state: dict, old: str, new: str) -> None:
+    """Point every transition of ``state`` that targets ``old`` at ``new``."""
+    if state.get("Next") == old:
+        state["Next"] = new
+    if state.get("Default") == old:
+        state["Default"] = new
+    for entry in (state.get("Choices") or []) + (state.get("Catch") or []):
+        if isinstance(entry, dict) and entry.get("Next") == old:
+            entry["Next"] = new
+
+
+def nested_scope_bodies(name: str, state: dict) -> Iterator[tuple[str, Any]]:
+    """The (path suffix, body) of each scope directly inside a Parallel or Map state."""
+    if state.get("Type") == "Parallel":
+        for i, branch in enumerate(state.get("Branches") or []):
+            yield f"{name}.Branches[{i}]", branch
+    elif state.get("Type") == "Map":
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield f"{name}.{key}", state[key]
+
+
+def parse(definition: Any, source: str = "<definition>") -> Scope:
+    """Build the scope tree, checking only the shape the rest of the pipeline relies on."""
+    if not isinstance(definition, dict):
+        raise SfnCacheError(
+            f"not an Amazon States Language definition: expected a JSON object, got {type(definition).__name__}",
+            file=source)
+    top_language = definition.get("QueryLanguage", "JSONPath")
+    return _parse_scope(definition, "top", top_language, source)
+
+
+def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
+    where = "the definition" if path == "top" else path
+    if not isinstance(body, dict):
+        raise SfnCacheError(f"{where} must be an object with StartAt and States", file=source)
+    states = body.get("States")
+    if not isinstance(states, dict) or not states:
+        raise SfnCacheError(f"{where} has no States object", file=source)
+    if not isinstance(body.get("StartAt"), str):
+        raise SfnCacheError(f"{where} has no StartAt", file=source)
+    scope = Scope(path=path, body=body, query_language=language)
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            raise SfnCacheError(f"state is not an object ({type(state).__name__})", file=source, state=name)
+        if state.get("Type") not in STATE_TYPES:
+            raise SfnCacheError(f"unknown Type {state.get('Type')!r}", file=source, state=name)
+        inner_language = state.get("QueryLanguage", language)
+        for sub_path, sub_body in nested_scope_bodies(name, state):
+            scope.children.append(_parse_scope(sub_body, sub_path, inner_language, source))
+    return scope
+
+
+def walk(scope: Scope) -> Iterator[StateRef]:
+    """Every state of every scope, depth first, in document order."""
+    for name, state in scope.states.items():
+        yield StateRef(name, state, scope)
+    for child in scope.children:
+        yield from walk(child)
+
+
+def all_scopes(scope: Scope) -> Iterator[Scope]:
+    yield scope
+    for child in scope.children:
+        yield from all_scopes(child)
