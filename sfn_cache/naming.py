@@ -1,0 +1,49 @@
+"""Names for generated states and variables: stable, at most 80 characters, never colliding."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sfn_cache.model import MAX_NAME_LENGTH
+
+VARIABLE_PREFIX = "sfncache_"
+
+
+def short_digest(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+class NameAllocator:
+    """Hands out state names that are free in the whole state machine (ASL needs global uniqueness).
+
+    ``prefix + base`` when it fits and is free; otherwise the base is cut and a digest of the full
+    base is appended, so the same definition always gets the same names.
+    """
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+
+    def allocate(self, prefix: str, base: str) -> str:
+        candidate = prefix + base
+        if len(candidate) > MAX_NAME_LENGTH or candidate in self.taken:
+            digest = short_digest(base)
+            room = MAX_NAME_LENGTH - len(prefix) - len(digest) - 1
+            candidate = f"{prefix}{base[:room]}~{digest}"
+            counter = 2
+            while candidate in self.taken:
+                suffix = f"~{digest}.{counter}"
+                candidate = f"{prefix}{base[:MAX_NAME_LENGTH - len(prefix) - len(suffix)]}{suffix}"
+                counter += 1
+        self.taken.add(candidate)
+        return candidate
+
+
+def variable_name(state_name: str, suffix: str = "") -> str:
+    """A workflow variable name for one task: ``sfncache_<slug>_<digest><suffix>``.
+
+    Variable names allow only letters, digits and underscores; the digest keeps two states whose
+    slugs agree apart.
+    """
+    slug = re.sub(r"[^A-Za-z0-9_]", "_", state_name)[:40]
+    return f"{VARIABLE_PREFIX}{slug}_{short_digest(state_name)}{suffix}"

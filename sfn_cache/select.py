@@ -1,0 +1,137 @@
+"""Which Task states get cached, and what their cache key is made of.
+
+A task is left as written (and reported) when caching it could change what the machine does:
+JSONata tasks (not supported yet), callback tasks whose result comes from outside, and the cache
+states of an already wrapped definition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jsonpath_ng import parse as parse_jsonpath
+from jsonpath_ng.exceptions import JsonPathParserError
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.model import Scope, StateRef, walk
+from sfn_cache.options import StateOptions, WrapOptions
+
+PROTOCOL_MARKER = "sfn_cache"
+
+
+@dataclass
+class TaskReport:
+    """What happens to one Task state; the rows of ``sfn-cache explain``."""
+
+    state: str
+    scope: str
+    action: str  # "wrapped" | "excluded" | "refused" | "already wrapped"
+    reason: str
+    bundle_name: str | None = None
+    key_fields: str = ""
+    ttl: int | None = None
+    cache_version: str = ""
+    force: bool = False
+    generated: tuple[str, ...] = ()
+
+
+def cache_operation(state: dict) -> str | None:
+    """``pull``/``push`` for a state that sfn-cache generated, else None."""
+    params = state.get("Parameters")
+    if state.get("Type") == "Task" and isinstance(params, dict):
+        op = params.get(PROTOCOL_MARKER)
+        if op in ("pull", "push") and "protocol" in params:
+            return op
+    return None
+
+
+def already_wrapped_tasks(top: Scope) -> set[str]:
+    """Names of user tasks that a previous ``wrap`` already put behind a cache_pull state."""
+    return {ref.state["Parameters"].get("state") for ref in walk(top)
+            if cache_operation(ref.state) == "pull"}
+
+
+def key_fields(state: dict, opts: StateOptions) -> str:
+    if opts.key_paths:
+        return "key paths: " + ", ".join(opts.key_paths)
+    if "Parameters" in state:
+        return "Parameters (effective input)"
+    return "state input" + (f" at InputPath {state['InputPath']}" if "InputPath" in state else "")
+
+
+def _refusal(ref: StateRef) -> str | None:
+    state = ref.state
+    if ref.query_language != "JSONPath":
+        return ("JSONata task: caching JSONata states is not supported yet "
+                "(exclude it, or give the state \"QueryLanguage\": \"JSONPath\")")
+    resource = state.get("Resource")
+    if isinstance(resource, str) and resource.endswith(".waitForTaskToken"):
+        return "callback task (.waitForTaskToken): its result comes from outside the task"
+    if isinstance(resource, str) and ":activity:" in resource:
+        return None
+    return None
+
+
+def _nondeterministic_reads(value: Any) -> list[str]:
+    """Context-object paths and States.UUID() calls in a Parameters/ResultSelector template."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key.endswith(".$") and isinstance(inner, str):
+                if "$$" in inner:
+                    found.append(inner)
+                elif "States.UUID" in inner:
+                    found.append(inner)
+            else:
+                found.extend(_nondeterministic_reads(inner))
+    elif isinstance(value, list):
+        for inner in value:
+            found.extend(_nondeterministic_reads(inner))
+    return found
+
+
+def check_key_paths(paths: tuple[str, ...], state_name: str, source: str) -> None:
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$"):
+            raise SfnCacheError(f"key path must be a JSONPath on the task input starting with '$': {path!r}",
+                                file=source, state=state_name)
+        try:
+            parse_jsonpath(path)
+        except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises plain Exceptions too
+            raise SfnCacheError(f"invalid key path {path!r}: {exc}", file=source,
+                                state=state_name) from None
+
+
+def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: str
+              ) -> tuple[TaskReport, StateOptions, list[str]]:
+    """Decide what to do with one Task state; returns its report, its options and warnings."""
+    opts = options.for_state(ref.name)
+    report = TaskReport(state=ref.name, scope=ref.scope.path, action="wrapped", reason="wrapped",
+                        bundle_name=opts.bundle_name, key_fields=key_fields(ref.state, opts),
+                        ttl=opts.ttl, cache_version=opts.cache_version, force=opts.force)
+    warnings: list[str] = []
+    if ref.name in wrapped:
+        report.action, report.reason = "already wrapped", "already behind a cache_pull state"
+    elif not opts.selected:
+        report.action, report.reason = "excluded", opts.reason
+    elif (refusal := _refusal(ref)) is not None:
+        report.action, report.reason = "refused", refusal
+    if report.action != "wrapped":
+        report.bundle_name = None
+        return report, opts, warnings
+
+    check_key_paths(opts.key_paths, ref.name, source)
+    if not opts.key_paths:
+        reads = _nondeterministic_reads(ref.state.get("Parameters"))
+        if reads:
+            warnings.append(
+                f"{source}: state '{ref.name}': the cache key reads {json.dumps(reads[0])}, which changes "
+                f"between runs, so this task may never hit; choose the key fields with "
+                f"--key-path '{ref.name}=$.field'")
+    if _nondeterministic_reads(ref.state.get("ResultSelector")):
+        warnings.append(
+            f"{source}: state '{ref.name}': ResultSelector reads the context object or States.UUID; "
+            f"a cache hit re-applies it in another state, so those values differ on a hit")
+    return report, opts, warnings

@@ -1,0 +1,58 @@
+"""The ASL rules that rewriting depends on; anything else is left to Step Functions' own validator."""
+
+from __future__ import annotations
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.model import MAX_NAME_LENGTH, Scope, all_scopes, transitions, walk
+
+TERMINAL_TYPES = ("Choice", "Succeed", "Fail")
+
+
+def validate(top: Scope, source: str) -> list[str]:
+    """Raise SfnCacheError on a definition we cannot rewrite safely; return warnings."""
+    seen: dict[str, str] = {}
+    for ref in walk(top):
+        if ref.name in seen:
+            raise SfnCacheError(
+                f"duplicate state name (also in {seen[ref.name]}); names must be unique in a state machine",
+                file=source, state=ref.name)
+        seen[ref.name] = ref.scope.path
+        if len(ref.name) > MAX_NAME_LENGTH:
+            raise SfnCacheError(f"state name is longer than {MAX_NAME_LENGTH} characters",
+                                file=source, state=ref.name)
+        _check_transitions(ref.name, ref.state, ref.scope, source)
+
+    warnings = []
+    for scope in all_scopes(top):
+        if scope.body["StartAt"] not in scope.states:
+            where = "" if scope.path == "top" else f" of {scope.path}"
+            raise SfnCacheError(f"StartAt{where} names a state that does not exist: "
+                                f"{scope.body['StartAt']!r}", file=source)
+        for name in sorted(set(scope.states) - _reachable(scope)):
+            warnings.append(f"{source}: state '{name}': unreachable from StartAt")
+    return warnings
+
+
+def _check_transitions(name: str, state: dict, scope: Scope, source: str) -> None:
+    for field_name, target in transitions(state):
+        if target not in scope.states:
+            raise SfnCacheError(f"{field_name} names a state that does not exist here: {target!r}",
+                                file=source, state=name)
+    if state["Type"] == "Choice" and not state.get("Choices"):
+        raise SfnCacheError("Choice state without Choices", file=source, state=name)
+    if state["Type"] not in TERMINAL_TYPES:
+        has_next = isinstance(state.get("Next"), str)
+        if has_next == (state.get("End") is True):
+            raise SfnCacheError("needs exactly one of Next or \"End\": true", file=source, state=name)
+
+
+def _reachable(scope: Scope) -> set[str]:
+    seen: set[str] = set()
+    todo = [scope.body["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in scope.states:
+            continue
+        seen.add(name)
+        todo.extend(target for _, target in transitions(scope.states[name]))
+    return seen

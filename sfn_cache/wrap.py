@@ -1,0 +1,122 @@
+"""The pipeline on one definition: parse -> validate -> select -> rewrite -> re-validate.
+
+Loading and emitting are the caller's (CLI, templates, API); this module works on plain dicts.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.model import Scope, all_scopes, parse, redirect, walk
+from sfn_cache.naming import VARIABLE_PREFIX, NameAllocator
+from sfn_cache.options import WrapOptions
+from sfn_cache.rewrite import rewrite_task
+from sfn_cache.select import TaskReport, already_wrapped_tasks, cache_operation, plan_task
+from sfn_cache.validate import validate
+
+__all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
+
+
+@dataclass
+class WrapResult:
+    definition: dict
+    tasks: list[TaskReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(task.action == "wrapped" for task in self.tasks)
+
+
+def state_names(definition: dict, source: str = "<definition>") -> set[str]:
+    """Every state name in every scope (for checking that per-state rules match something)."""
+    return {ref.name for ref in walk(parse(definition, source))}
+
+
+def plan_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> list[TaskReport]:
+    """What ``wrap_definition`` would do to each Task state, without rewriting anything."""
+    return _plan(copy.deepcopy(definition), options, source)[1]
+
+
+def wrap_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> WrapResult:
+    """Return the cached form of ``definition`` (the input is not modified)."""
+    document = copy.deepcopy(definition)
+    top, reports, plans, warnings = _plan(document, options, source)
+    names = NameAllocator({ref.name for ref in walk(top)})
+    for scope in all_scopes(top):
+        _rewrite_scope(scope, plans, options, names, reports)
+    if any(report.action == "wrapped" for report in reports):
+        validate(parse(document, source), source)
+    _refuse_when_nothing_cacheable(reports, source)
+    return WrapResult(definition=document, tasks=reports, warnings=warnings)
+
+
+def _plan(document: dict, options: WrapOptions, source: str):
+    top = parse(document, source)
+    warnings = validate(top, source)
+    _check_reserved_variables(top, source)
+    wrapped = already_wrapped_tasks(top)
+    reports: list[TaskReport] = []
+    plans: dict[str, object] = {}
+    for ref in walk(top):
+        if ref.state["Type"] != "Task" or cache_operation(ref.state):
+            continue
+        report, opts, task_warnings = plan_task(ref, options, wrapped, source)
+        reports.append(report)
+        warnings.extend(task_warnings)
+        if report.action == "wrapped":
+            plans[ref.name] = opts
+        elif report.action == "refused":
+            warnings.append(f"{source}: state '{ref.name}': not cached: {report.reason}")
+    return top, reports, plans, warnings
+
+
+def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameAllocator,
+                   reports: list[TaskReport]) -> None:
+    """Replace each planned task of this scope by its cached form, keeping document order."""
+    by_name = {report.state: report for report in reports}
+    new_states: dict = {}
+    entries: dict[str, str] = {}
+    gates: dict[str, str] = {}
+    for name, state in scope.states.items():
+        if name not in plans:
+            new_states[name] = state
+            continue
+        form = rewrite_task(name, state, plans[name], options, names, scope.query_language)
+        new_states.update(form.states)
+        entries[name] = form.entry
+        gates.update({gate: name for gate in form.gate})
+        by_name[name].generated = tuple(n for n in form.states if n != name)
+    if not entries:
+        return
+    for name, state in new_states.items():
+        for task, entry in entries.items():
+            if gates.get(name) != task:  # a task's own pull and choice lead into the task itself
+                redirect(state, task, entry)
+    if scope.body["StartAt"] in entries:
+        scope.body["StartAt"] = entries[scope.body["StartAt"]]
+    scope.body["States"] = new_states
+
+
+def _check_reserved_variables(top: Scope, source: str) -> None:
+    for ref in walk(top):
+        if cache_operation(ref.state):
+            continue
+        for key in (ref.state.get("Assign") or {}):
+            if key.startswith(VARIABLE_PREFIX) and not _is_generated_result_entry(ref.state, key):
+                raise SfnCacheError(f"variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
+                                    "which sfn-cache reserves", file=source, state=ref.name)
+
+
+def _is_generated_result_entry(state: dict, key: str) -> bool:
+    """True for the Assign entry a previous wrap added to a user task (re-wrapping is a no-op)."""
+    return key.endswith("_result.$") and state.get("Type") == "Task"
+
+
+def _refuse_when_nothing_cacheable(reports: list[TaskReport], source: str) -> None:
+    actions = {report.action for report in reports}
+    if "refused" in actions and not actions & {"wrapped", "already wrapped"}:
+        first = next(r for r in reports if r.action == "refused")
+        raise SfnCacheError(f"no task can be cached: {first.reason}", file=source, state=first.state)
