@@ -1,0 +1,49 @@
+"""Shared fixtures: moto (S3 + the Step Functions interpreter) and the harness engine."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from harness import CACHE_BUCKET, REGION, Engine, install_seams
+
+
+@pytest.fixture
+def aws(monkeypatch, tmp_path):
+    """A private moto world: dummy credentials, one cache bucket, and the cache's environment."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("SFN_CACHE_BUCKET", f"s3://{CACHE_BUCKET}/cache")
+    monkeypatch.setenv("SFN_CACHE_CONTEXT", "harness")
+    monkeypatch.setenv("SFN_CACHE_LOCAL_ROOT", str(tmp_path / "sfn-cache-local"))
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=CACHE_BUCKET)
+        yield
+
+
+def default_cache_handler():
+    override = os.environ.get("SFN_CACHE_TEST_HANDLER")  # scratch development only
+    if override:
+        module, _, attr = override.partition(":")
+        return getattr(__import__(module, fromlist=[attr]), attr)
+    from sfn_cache.runtime.handler import lambda_handler
+
+    return lambda_handler
+
+
+@pytest.fixture
+def make_engine(aws, monkeypatch):
+    """``make_engine(tasks)`` -> an Engine whose Lambda calls go to ``tasks`` and the real cache handler."""
+
+    def make(tasks: dict, cache_handler=None) -> Engine:
+        engine = Engine(tasks, cache_handler or default_cache_handler())
+        install_seams(monkeypatch, engine)
+        return engine
+
+    return make
