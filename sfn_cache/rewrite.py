@@ -8,7 +8,8 @@
     cache_hit_T   Pass: InputPath $V.data (the raw result), Parameters = T's ResultSelector, then T's
                   own ResultPath / OutputPath / Assign against the current input -> T's Next/End
 
-ASL evaluates a JSONPath task's Assign on the raw result, before ResultSelector, so the raw result is
+JSONata tasks get the same shape (Arguments/Output/Assign instead of the paths; the hit Pass evaluates
+T's Output and Assign with $states.result read from $V.data). ASL evaluates a JSONPath task's Assign on the raw result, before ResultSelector, so the raw result is
 what one Assign entry can capture; the hit state re-applies ResultSelector. When T has both
 ResultSelector and Assign, the hit path needs one more Pass (cache_assign_T) so that T's Assign still
 sees the raw result.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
 from sfn_cache.naming import NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
 
@@ -49,6 +51,8 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
                  names: NameAllocator, scope_language: str) -> CachedForm:
     """Return the cached form of ``task`` (a deep copy; the input dict is not changed)."""
     original = copy.deepcopy(task)
+    language = original.get("QueryLanguage", scope_language)
+    dialect = DIALECTS[language]
     pull_name = names.allocate("cache_pull_", name)
     choice_name = names.allocate("use_cache_", name)
     push_name = names.allocate("cache_push_", name)
@@ -56,63 +60,47 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     var = variable_name(name)
     result_var = variable_name(name, "_result")
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
-
-    assign_then_select = "ResultSelector" in original and "Assign" in original
+    assign_then_select = dialect is not Jsonata and "ResultSelector" in original and "Assign" in original
     assign_name = names.allocate("cache_assign_", name) if assign_then_select else None
     done_name = names.allocate("cache_done_", name) if ("End" in exit_fields and not options.fail_closed) else None
 
-    pull = {
-        "Type": "Task",
-        "Comment": f"sfn-cache: look up the cached result of '{name}'",
-        "Resource": options.lambda_arn,
-    }
-    if "InputPath" in original:
-        pull["InputPath"] = original["InputPath"]
-    pull["Parameters"] = _pull_payload(name, original, opts, options)
-    pull["ResultPath"] = None
-    pull["Assign"] = {f"{var}.$": "$"}
+    pull = {"Type": "Task", "Comment": f"sfn-cache: look up the cached result of '{name}'",
+            "Resource": options.lambda_arn, **dialect.pull_fields(original),
+            dialect.payload_field: _pull_payload(name, original, opts, options, dialect)}
+    dialect.keep_input(pull)
+    pull["Assign"] = dialect.capture(var)
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     pull["Retry"] = copy.deepcopy(CACHE_RETRY)
     if not options.fail_closed:
-        pull["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None,
-                          "Assign": {var: dict(PULL_FAILED)}, "Next": name}]
+        catcher = {"ErrorEquals": ["States.ALL"]}
+        dialect.keep_input(catcher)
+        catcher["Assign"] = {var: dict(PULL_FAILED)}
+        catcher["Next"] = name
+        pull["Catch"] = [catcher]
     pull["Next"] = choice_name
 
-    choice = {
-        "Type": "Choice",
-        "Comment": f"sfn-cache: skip '{name}' on a cache hit",
-        "Choices": [{"Variable": f"${var}.hit", "BooleanEquals": True,
-                     "Next": assign_name or hit_name}],
-        "Default": name,
-    }
+    choice = {"Type": "Choice", "Comment": f"sfn-cache: skip '{name}' on a cache hit",
+              "Choices": [{**dialect.is_hit(var), "Next": assign_name or hit_name}], "Default": name}
 
     user_task = copy.deepcopy(original)
     user_task.pop("End", None)
-    user_task["Assign"] = {**original.get("Assign", {}), f"{result_var}.$": "$"}
+    user_task["Assign"] = {**original.get("Assign", {}), **dialect.capture(result_var)}
     user_task["Next"] = push_name
 
-    push = {
-        "Type": "Task",
-        "Comment": f"sfn-cache: store the result of '{name}'",
-        "Resource": options.lambda_arn,
-        "Parameters": _push_payload(name, opts, options, var, result_var),
-        "ResultPath": None,
-        "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
-        "Retry": copy.deepcopy(CACHE_RETRY),
-    }
+    push = {"Type": "Task", "Comment": f"sfn-cache: store the result of '{name}'",
+            "Resource": options.lambda_arn,
+            dialect.payload_field: _push_payload(name, opts, options, var, result_var, dialect)}
+    dialect.keep_input(push)
+    push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
+    push["Retry"] = copy.deepcopy(CACHE_RETRY)
     if not options.fail_closed:
-        push["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None,
-                          "Next": exit_fields.get("Next", done_name)}]
+        catcher = {"ErrorEquals": ["States.ALL"]}
+        dialect.keep_input(catcher)
+        catcher["Next"] = exit_fields.get("Next", done_name)
+        push["Catch"] = [catcher]
     push.update(exit_fields)
 
-    hit = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' from the cache", "InputPath": f"${var}.data"}
-    if "ResultSelector" in original:
-        hit["Parameters"] = copy.deepcopy(original["ResultSelector"])
-    for key in ("ResultPath", "OutputPath"):
-        if key in original:
-            hit[key] = copy.deepcopy(original[key])
-    if "Assign" in original and not assign_then_select:
-        hit["Assign"] = copy.deepcopy(original["Assign"])
+    hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(name, original, var, assign_then_select)
     hit.update(exit_fields)
 
     states = {pull_name: pull, choice_name: choice}
@@ -128,11 +116,32 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     if done_name:
         states[done_name] = {"Type": "Succeed",
                              "Comment": f"sfn-cache: end after '{name}' when storing its result failed"}
-    if scope_language != "JSONPath":
+    if scope_language != language:
         for state_name, state in states.items():
             if state_name != name:
-                state["QueryLanguage"] = "JSONPath"
+                state["QueryLanguage"] = language
     return CachedForm(states=states, entry=pull_name, gate=(pull_name, choice_name))
+
+
+def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -> dict:
+    hit = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' from the cache", "InputPath": f"${var}.data"}
+    if "ResultSelector" in original:
+        hit["Parameters"] = copy.deepcopy(original["ResultSelector"])
+    for key in ("ResultPath", "OutputPath"):
+        if key in original:
+            hit[key] = copy.deepcopy(original[key])
+    if "Assign" in original and not assign_elsewhere:
+        hit["Assign"] = copy.deepcopy(original["Assign"])
+    return hit
+
+
+def _jsonata_hit(name: str, original: dict, var: str) -> dict:
+    cached_result = f"${var}.data"
+    hit = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' from the cache",
+           "Output": replace_states_result(original.get("Output", "{% $states.result %}"), cached_result)}
+    if "Assign" in original:
+        hit["Assign"] = replace_states_result(original["Assign"], cached_result)
+    return hit
 
 
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
@@ -145,29 +154,25 @@ def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str)
     return fields
 
 
-def _pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions) -> dict:
+def _pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions, dialect) -> dict:
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
     payload["cache_version"] = opts.cache_version
     payload["force"] = opts.force
-    if opts.key_paths:
-        payload["input"] = {f"{path}.$": path for path in opts.key_paths}
-    elif "Parameters" in task:
-        payload["input"] = copy.deepcopy(task["Parameters"])
-    else:
-        payload["input.$"] = "$"
-    payload["execution.$"] = "$$.Execution.Id"
-    payload["state_machine.$"] = "$$.StateMachine.Id"
-    if options.runtime_force:
-        payload["run.$"] = "$$.Execution.Input"
+    key, value = dialect.key_input(task, opts.key_paths)
+    payload[key] = value
+    for field in ("execution", "state_machine") + (("run",) if options.runtime_force else ()):
+        key, value = dialect.ref(field, dialect.context[field])
+        payload[key] = value
     return payload
 
 
-def _push_payload(name: str, opts: StateOptions, options: WrapOptions, var: str, result_var: str) -> dict:
+def _push_payload(name: str, opts: StateOptions, options: WrapOptions, var: str, result_var: str,
+                  dialect) -> dict:
     payload = _common_fields(name, opts, options, "push")
-    payload["key.$"] = f"${var}.key"
-    payload["material.$"] = f"${var}.material"
-    payload["result.$"] = f"${result_var}"
-    payload["execution.$"] = "$$.Execution.Id"
-    payload["state_machine.$"] = "$$.StateMachine.Id"
+    for field, expression in (("key", f"${var}.key"), ("material", f"${var}.material"),
+                              ("result", f"${result_var}"), ("execution", dialect.context["execution"]),
+                              ("state_machine", dialect.context["state_machine"])):
+        key, value = dialect.ref(field, expression)
+        payload[key] = value
     return payload

@@ -1,19 +1,21 @@
 """Which Task states get cached, and what their cache key is made of.
 
 A task is left as written (and reported) when caching it could change what the machine does:
-JSONata tasks (not supported yet), callback tasks whose result comes from outside, and the cache
-states of an already wrapped definition.
+callback tasks whose result comes from outside, and the cache states of an already wrapped
+definition.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathParserError
 
+from sfn_cache.dialects import DIALECTS, Jsonata
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, StateRef, walk
 from sfn_cache.options import StateOptions, WrapOptions
@@ -62,37 +64,36 @@ def key_fields(state: dict, opts: StateOptions) -> str:
 
 
 def _refusal(ref: StateRef) -> str | None:
-    state = ref.state
-    if ref.query_language != "JSONPath":
-        return ("JSONata task: caching JSONata states is not supported yet "
-                "(exclude it, or give the state \"QueryLanguage\": \"JSONPath\")")
-    resource = state.get("Resource")
+    if ref.query_language not in DIALECTS:
+        return f"unknown QueryLanguage {ref.query_language!r}"
+    resource = ref.state.get("Resource")
     if isinstance(resource, str) and resource.endswith(".waitForTaskToken"):
         return "callback task (.waitForTaskToken): its result comes from outside the task"
-    if isinstance(resource, str) and ":activity:" in resource:
-        return None
     return None
 
 
+_JSONATA_VOLATILE = re.compile(r"\$(uuid|now|millis|random)\s*\(|\$states\.context")
+
+
 def _nondeterministic_reads(value: Any) -> list[str]:
-    """Context-object paths and States.UUID() calls in a Parameters/ResultSelector template."""
+    """Context-object reads and UUID/clock/random calls in a Parameters, Arguments or ResultSelector."""
     found: list[str] = []
     if isinstance(value, dict):
         for key, inner in value.items():
             if key.endswith(".$") and isinstance(inner, str):
-                if "$$" in inner:
-                    found.append(inner)
-                elif "States.UUID" in inner:
+                if "$$" in inner or "States.UUID" in inner:
                     found.append(inner)
             else:
                 found.extend(_nondeterministic_reads(inner))
+    elif isinstance(value, str) and "{%" in value and _JSONATA_VOLATILE.search(value):
+        found.append(value)
     elif isinstance(value, list):
         for inner in value:
             found.extend(_nondeterministic_reads(inner))
     return found
 
 
-def check_key_paths(paths: tuple[str, ...], state_name: str, source: str) -> None:
+def check_key_paths(paths: tuple[str, ...], state_name: str, source: str, language: str) -> None:
     for path in paths:
         if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$"):
             raise SfnCacheError(f"key path must be a JSONPath on the task input starting with '$': {path!r}",
@@ -102,6 +103,11 @@ def check_key_paths(paths: tuple[str, ...], state_name: str, source: str) -> Non
         except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises plain Exceptions too
             raise SfnCacheError(f"invalid key path {path!r}: {exc}", file=source,
                                 state=state_name) from None
+        if language == "JSONata":
+            try:
+                Jsonata.key_input({}, (path,))
+            except SfnCacheError as exc:
+                raise SfnCacheError(exc.message, file=source, state=state_name) from None
 
 
 def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: str
@@ -122,9 +128,9 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
         report.bundle_name = None
         return report, opts, warnings
 
-    check_key_paths(opts.key_paths, ref.name, source)
+    check_key_paths(opts.key_paths, ref.name, source, ref.query_language)
     if not opts.key_paths:
-        reads = _nondeterministic_reads(ref.state.get("Parameters"))
+        reads = _nondeterministic_reads(ref.state.get("Parameters", ref.state.get("Arguments")))
         if reads:
             warnings.append(
                 f"{source}: state '{ref.name}': the cache key reads {json.dumps(reads[0])}, which changes "

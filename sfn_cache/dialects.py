@@ -1,0 +1,118 @@
+"""How the cached form says things in each query language (JSONPath, JSONata).
+
+The cached form's shape is the same in both (rewrite.py); only the fields that read data differ:
+JSONPath reads with ``"key.$": "$path"``, ``InputPath``/``ResultPath``; JSONata with ``{% ... %}``
+expressions, ``Arguments`` and ``Output``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from sfn_cache.errors import SfnCacheError
+
+_SIMPLE_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)$")
+_STATES_RESULT = re.compile(r"\$states\.result(?![A-Za-z0-9_])")
+_JSONATA_EXPRESSION = re.compile(r"^\{%(.*)%\}$", re.DOTALL)
+
+
+class JsonPath:
+    name = "JSONPath"
+    payload_field = "Parameters"
+
+    @staticmethod
+    def ref(key: str, expression: str) -> tuple[str, str]:
+        """A payload entry whose value is read at run time (a path or variable reference)."""
+        return f"{key}.$", expression
+
+    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id",
+               "run": "$$.Execution.Input"}
+
+    @staticmethod
+    def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
+        if key_paths:
+            return "input", {f"{path}.$": path for path in key_paths}
+        if "Parameters" in task:
+            return "input", copy.deepcopy(task["Parameters"])
+        return "input.$", "$"
+
+    @staticmethod
+    def keep_input(state: dict) -> None:
+        state["ResultPath"] = None
+
+    @staticmethod
+    def capture(variable: str) -> dict:
+        return {f"{variable}.$": "$"}
+
+    @staticmethod
+    def is_hit(variable: str) -> dict:
+        return {"Variable": f"${variable}.hit", "BooleanEquals": True}
+
+    @staticmethod
+    def pull_fields(task: dict) -> dict:
+        return {"InputPath": task["InputPath"]} if "InputPath" in task else {}
+
+
+class Jsonata:
+    name = "JSONata"
+    payload_field = "Arguments"
+
+    @staticmethod
+    def ref(key: str, expression: str) -> tuple[str, str]:
+        return key, "{% " + expression + " %}"
+
+    context = {"execution": "$states.context.Execution.Id",
+               "state_machine": "$states.context.StateMachine.Id",
+               "run": "$states.context.Execution.Input"}
+
+    @staticmethod
+    def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
+        if key_paths:
+            return "input", {path: "{% $states.input" + _jsonpath_to_jsonata(path) + " %}" for path in key_paths}
+        if "Arguments" in task:
+            return "input", copy.deepcopy(task["Arguments"])
+        return "input", "{% $states.input %}"
+
+    @staticmethod
+    def keep_input(state: dict) -> None:
+        state["Output"] = "{% $states.input %}"
+
+    @staticmethod
+    def capture(variable: str) -> dict:
+        return {variable: "{% $states.result %}"}
+
+    @staticmethod
+    def is_hit(variable: str) -> dict:
+        return {"Condition": "{% $" + variable + ".hit %}"}
+
+    @staticmethod
+    def pull_fields(task: dict) -> dict:
+        return {}
+
+
+DIALECTS = {"JSONPath": JsonPath, "JSONata": Jsonata}
+
+
+def _jsonpath_to_jsonata(path: str) -> str:
+    match = _SIMPLE_PATH.match(path)
+    if not match:
+        raise SfnCacheError(f"a key path of a JSONata task must be a plain path like $.a.b[0], not {path!r}")
+    return match.group(1)
+
+
+def replace_states_result(value, replacement: str):
+    """``value`` with ``$states.result`` read from ``replacement`` in every {% %} expression.
+
+    A Pass state has no result of its own, so the hit state of a JSONata task evaluates the task's
+    Output and Assign with the cached result in place of ``$states.result``.
+    """
+    if isinstance(value, str):
+        if _JSONATA_EXPRESSION.match(value.strip()):
+            return _STATES_RESULT.sub(replacement, value)
+        return value
+    if isinstance(value, dict):
+        return {key: replace_states_result(inner, replacement) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [replace_states_result(inner, replacement) for inner in value]
+    return value
