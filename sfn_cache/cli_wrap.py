@@ -24,8 +24,8 @@ def split_assignment(value: str, option: str) -> tuple[str, str]:
 
 def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
                   exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
-                  ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool
-                  ) -> WrapOptions:
+                  ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
+                  pattern: str = "variables") -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
     rules: list[StateRule] = []
     for value in bundle_names:
@@ -61,7 +61,8 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
             version = value
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
-                       fail_closed=fail_closed, runtime_force=runtime_force, rules=tuple(rules))
+                       fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
+                       rules=tuple(rules))
 
 
 def render(document: dict, fmt: str) -> str:
@@ -103,6 +104,8 @@ def report_lines(result: WrapResult) -> list[str]:
               help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state.")
 @click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
               help="Part of the key: change it to invalidate old results, globally or per state.")
+@click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables", show_default=True,
+              help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables).")
 @click.option("--fail-closed", is_flag=True, help="Fail the execution when the cache fails (default: run uncached).")
 @click.option("--no-runtime-force", "runtime_force", is_flag=True, flag_value=False, default=True,
               help="Do not pass the execution input to the cache (disables sfn_cache.force at run time).")
@@ -113,7 +116,7 @@ def report_lines(result: WrapResult) -> list[str]:
 def wrap_command(definition: str, output: str | None, lambda_arn: str, bucket: str | None,
                  context: str | None, include: tuple, exclude: tuple, bundle_names: tuple,
                  key_paths: tuple, force_rerun: tuple, ttls: tuple, cache_versions: tuple,
-                 fail_closed: bool, runtime_force: bool, fmt: str | None, check: bool,
+                 pattern: str, fail_closed: bool, runtime_force: bool, fmt: str | None, check: bool,
                  verbose: bool) -> None:
     """Rewrite every selected Task state of FILE (JSON or YAML; - for stdin) into its cached form."""
     if check and not output:
@@ -121,7 +124,7 @@ def wrap_command(definition: str, output: str | None, lambda_arn: str, bucket: s
     options = build_options(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                             exclude=exclude, bundle_names=bundle_names, key_paths=key_paths,
                             force_rerun=force_rerun, ttls=ttls, cache_versions=cache_versions,
-                            fail_closed=fail_closed, runtime_force=runtime_force)
+                            fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern)
     source = "<stdin>" if definition == "-" else definition
     try:
         text = read_source(definition)

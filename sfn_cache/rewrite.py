@@ -66,7 +66,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     pull = {"Type": "Task", "Comment": f"sfn-cache: look up the cached result of '{name}'",
             "Resource": options.lambda_arn, **dialect.pull_fields(original),
-            dialect.payload_field: _pull_payload(name, original, opts, options, dialect)}
+            dialect.payload_field: pull_payload(name, original, opts, options, dialect)}
     dialect.keep_input(pull)
     pull["Assign"] = dialect.capture(var)
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
@@ -89,7 +89,8 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     push = {"Type": "Task", "Comment": f"sfn-cache: store the result of '{name}'",
             "Resource": options.lambda_arn,
-            dialect.payload_field: _push_payload(name, opts, options, var, result_var, dialect)}
+            dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
+                                                material=f"${var}.material", result=f"${result_var}")}
     dialect.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -154,10 +155,13 @@ def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str)
     return fields
 
 
-def _pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions, dialect) -> dict:
+def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions, dialect,
+                 form: str = "raw") -> dict:
+    """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
     payload["cache_version"] = opts.cache_version
+    payload["form"] = form
     payload["force"] = opts.force
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
@@ -167,12 +171,13 @@ def _pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOption
     return payload
 
 
-def _push_payload(name: str, opts: StateOptions, options: WrapOptions, var: str, result_var: str,
-                  dialect) -> dict:
+def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
+                 material: str, result: str) -> dict:
+    """The cache_push payload; ``key``, ``material`` and ``result`` say where to read them from."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", f"${var}.key"), ("material", f"${var}.material"),
-                              ("result", f"${result_var}"), ("execution", dialect.context["execution"]),
+    for field, expression in (("key", key), ("material", material),
+                              ("result", result), ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
-        key, value = dialect.ref(field, expression)
-        payload[key] = value
+        entry, value = dialect.ref(field, expression)
+        payload[entry] = value
     return payload

@@ -19,6 +19,7 @@ from sfn_cache.dialects import DIALECTS, Jsonata
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, StateRef, walk
 from sfn_cache.options import StateOptions, WrapOptions
+from sfn_cache.rewrite_classic import classic_refusal
 
 PROTOCOL_MARKER = "sfn_cache"
 
@@ -63,12 +64,14 @@ def key_fields(state: dict, opts: StateOptions) -> str:
     return "state input" + (f" at InputPath {state['InputPath']}" if "InputPath" in state else "")
 
 
-def _refusal(ref: StateRef) -> str | None:
+def _refusal(ref: StateRef, pattern: str) -> str | None:
     if ref.query_language not in DIALECTS:
         return f"unknown QueryLanguage {ref.query_language!r}"
     resource = ref.state.get("Resource")
     if isinstance(resource, str) and resource.endswith(".waitForTaskToken"):
         return "callback task (.waitForTaskToken): its result comes from outside the task"
+    if pattern == "classic":
+        return classic_refusal(ref.state, ref.query_language)
     return None
 
 
@@ -122,7 +125,7 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
         report.action, report.reason = "already wrapped", "already behind a cache_pull state"
     elif not opts.selected:
         report.action, report.reason = "excluded", opts.reason
-    elif (refusal := _refusal(ref)) is not None:
+    elif (refusal := _refusal(ref, options.pattern)) is not None:
         report.action, report.reason = "refused", refusal
     if report.action != "wrapped":
         report.bundle_name = None

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, all_scopes, parse, redirect, walk
 from sfn_cache.naming import VARIABLE_PREFIX, NameAllocator
-from sfn_cache.options import WrapOptions
+from sfn_cache.options import PATTERNS, WrapOptions
 from sfn_cache.rewrite import rewrite_task
+from sfn_cache.rewrite_classic import rewrite_task_classic
 from sfn_cache.select import TaskReport, already_wrapped_tasks, cache_operation, plan_task
 from sfn_cache.validate import validate
 
@@ -42,6 +43,8 @@ def plan_definition(definition: dict, options: WrapOptions, source: str = "<defi
 
 def wrap_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> WrapResult:
     """Return the cached form of ``definition`` (the input is not modified)."""
+    if options.pattern not in PATTERNS:
+        raise SfnCacheError(f"unknown pattern {options.pattern!r} (choose from {', '.join(PATTERNS)})")
     document = copy.deepcopy(definition)
     top, reports, plans, warnings = _plan(document, options, source)
     names = NameAllocator({ref.name for ref in walk(top)})
@@ -84,7 +87,8 @@ def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameA
         if name not in plans:
             new_states[name] = state
             continue
-        form = rewrite_task(name, state, plans[name], options, names, scope.query_language)
+        rewrite = rewrite_task_classic if options.pattern == "classic" else rewrite_task
+        form = rewrite(name, state, plans[name], options, names, scope.query_language)
         new_states.update(form.states)
         entries[name] = form.entry
         gates.update({gate: name for gate in form.gate})

@@ -41,8 +41,8 @@ def default_cache_handler():
 def make_engine(aws, monkeypatch):
     """``make_engine(tasks)`` -> an Engine whose Lambda calls go to ``tasks`` and the real cache handler."""
 
-    def make(tasks: dict, cache_handler=None) -> Engine:
-        engine = Engine(tasks, cache_handler or default_cache_handler())
+    def make(tasks: dict, cache_handler=None, default_task=None) -> Engine:
+        engine = Engine(tasks, cache_handler or default_cache_handler(), default_task)
         install_seams(monkeypatch, engine)
         return engine
 

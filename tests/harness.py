@@ -10,6 +10,16 @@ Every seam between the interpreter and this project is in this module, and there
    Docker. We answer instead with Python functions: the user's tasks by function name, and the caching
    Lambda with the project's real handler, in-process, storing its bundles in moto's S3.
 
+Two more seams serve only the corpus executions (``install_corpus_seams``), where real public
+definitions call services that moto cannot run:
+
+3. Service integrations (``arn:aws:states:::glue:startJobRun.sync``, ``sns:publish``, ``aws-sdk:*``...)
+   are built by ``state_task_factory.state_task_service_for``; we hand back a ``StubService`` whose
+   result is a Python function of the resource and the task's parameters.
+4. Time: Wait states (``WaitFunction._wait_interval``) and Retry intervals (the ``time.sleep`` of
+   ``retrier_decl``) return at once, so a definition that polls every 5 minutes runs in
+   milliseconds. What the states do is unchanged; only the sleeping is skipped.
+
 Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel, errors -- is
 moto's own interpreter, unchanged.
 """
@@ -17,9 +27,10 @@ moto's own interpreter, unchanged.
 from __future__ import annotations
 
 import collections
-import itertools
 import json
+import re
 import time
+import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -64,13 +75,15 @@ class Engine:
     invocations per function name (the caching Lambda's under its own name).
     """
 
-    def __init__(self, tasks: dict[str, Callable[[Any], Any]], cache_handler: Callable | None):
+    def __init__(self, tasks: dict[str, Callable[[Any], Any]], cache_handler: Callable | None,
+                 default_task: Callable[[Any], Any] | None = None):
         self.tasks = tasks
+        self.default_task = default_task
         self.cache_handler = cache_handler
         self.calls: collections.Counter = collections.Counter()
         self.cache_answers: list[tuple[str, dict]] = []
         self.client = boto3.client("stepfunctions", region_name=REGION)
-        self._ids = itertools.count(1)
+        self._machine_arn: str | None = None
 
     # the seam: moto calls this for every Lambda invocation
     def invoke(self, parameters: dict, region: str, state_credentials: Any) -> dict:
@@ -82,6 +95,8 @@ class Engine:
             function = lambda event: self.cache_handler(event, None)  # noqa: E731
         elif name in self.tasks:
             function = self.tasks[name]
+        elif self.default_task is not None:
+            function = self.default_task
         else:
             raise AssertionError(f"no task function for Lambda {name!r}")
         try:
@@ -95,11 +110,16 @@ class Engine:
         return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
 
     def run(self, definition: dict, execution_input: Any = None, timeout: float = 60.0) -> Outcome:
-        number = next(self._ids)
+        """Deploy ``definition`` as *the* state machine (same name and ARN every time, as a user
+        redeploys a wrapped machine in place) and run one execution, always under the same name, so
+        that ``$$.StateMachine.Id`` and ``$$.Execution.Id`` read the same in every run compared."""
+        if self._machine_arn:
+            self.client.delete_state_machine(stateMachineArn=self._machine_arn)
         machine = self.client.create_state_machine(
-            name=f"machine-{number}", definition=json.dumps(definition), roleArn=ROLE_ARN)
+            name="pipeline", definition=json.dumps(definition), roleArn=ROLE_ARN)
+        self._machine_arn = machine["stateMachineArn"]
         execution = self.client.start_execution(
-            stateMachineArn=machine["stateMachineArn"], name=f"run-{number}",
+            stateMachineArn=self._machine_arn, name="run",
             input=json.dumps({} if execution_input is None else execution_input))
         deadline = time.monotonic() + timeout
         while True:
@@ -110,7 +130,26 @@ class Engine:
                 raise AssertionError(f"execution still running after {timeout}s")
             time.sleep(0.005)
         return Outcome(status=described["status"], output=_decode_output(described.get("output")),
-                       error=described.get("error"), cause=described.get("cause"))
+                       error=described.get("error"), cause=_without_event_id(described.get("cause")))
+
+
+_RUN_IDENTITY = [  # what differs between any two executions, wrapped or not
+    (re.compile(r"\(entered at the event id #\d+\)"), "(entered at the event id #N)"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?"), "TIMESTAMP"),
+]
+
+
+def _without_event_id(cause: str | None) -> str | None:
+    """Mask, in a failure cause, only what names this execution rather than what happened in it.
+
+    A States.Runtime cause names the history event id of the failing state's entry (a wrapped
+    machine has more events before it) and may quote the context object (start times). The state name, the path and the data in the cause are compared as they are.
+    """
+    if not cause:
+        return cause
+    for pattern, replacement in _RUN_IDENTITY:
+        cause = pattern.sub(replacement, cause)
+    return cause
 
 
 def _decode_output(output: str | None) -> Any:
@@ -137,3 +176,40 @@ def install_seams(monkeypatch, engine: Engine) -> None:
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata",
                         lambda expression: jsonata.Jsonata(expression).evaluate(None))
     monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
+
+
+def install_corpus_seams(monkeypatch, service_stub: Callable[[str, Any], Any]) -> None:
+    """Seams 3 and 4 (see the module docstring): stubbed service integrations, no sleeping."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    class StubService(StateTaskService):
+        def _validate_service_integration_is_supported(self) -> None:
+            pass
+
+        def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+            env.stack.append(service_stub(self.resource.resource_arn, normalised_parameters))
+
+    real_factory = state_task_factory.state_task_service_for
+
+    def service_for(service_name: str):
+        return real_factory(service_name) if service_name == "lambda" else StubService()
+
+    monkeypatch.setattr(state_task_factory, "state_task_service_for", service_for)
+    monkeypatch.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: None)
+    monkeypatch.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+
+
+def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool:
+    """True when both failed with the same uncatchable States.Runtime and the same cause text, except
+    that the wrapped machine's cause names the generated state that evaluated the failing path
+    (cache_pull_T reads T's InputPath/Parameters first; the classic pattern's cache_out_T/cache_hit_T
+    apply T's ResultPath). The one difference docs/architecture.md lists."""
+    if (wrapped.status, wrapped.error, wrapped.output) != (original.status, "States.Runtime", original.output):
+        return False
+    named = re.sub(r"state 'cache_(?:pull|out|hit)_([^']*)'", r"state '\1'", wrapped.cause or "")
+    return named == original.cause

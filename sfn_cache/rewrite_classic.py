@@ -1,0 +1,137 @@
+"""The classic cached form, for engines without workflow variables (``--pattern classic``).
+
+Without variables the cache's answer and the task's result must travel in the state data, beside the
+user's input, and be removed again before anything the user wrote sees them:
+
+    cache_wrap_T   Pass   {"input": <raw input>}                                   (works for any JSON)
+    cache_pull_T   Task   key from T's effective input (InputPath "$.input" + T's); answer -> $.cache
+    use_cache_T    Choice $.cache.hit -> cache_hit_T, else T
+    T              as written, except: InputPath "$.input" + T's, ResultPath "$.result" (so the
+                   selected result is kept), Catch ResultPath moved under $.input and routed through
+                   cache_catch_T_<i> (OutputPath "$.input") to the user's handler
+    cache_push_T   Task   stores $.result; output unchanged
+    cache_out_T    Pass   InputPath $.result, ResultPath "$.input" + T's, OutputPath "$.input" + T's
+    cache_hit_T    Pass   the same, reading $.cache.data
+    cache_miss_T   Pass   only when failing open: a pull error becomes a miss without key
+
+Miss: +5 transitions, 2 Lambda calls; hit: +3 transitions, 1 Lambda call. JSONata tasks and tasks
+that use Assign are refused (they need an engine with variables: use the default pattern).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.naming import NameAllocator
+from sfn_cache.options import StateOptions, WrapOptions
+from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
+                               pull_payload, push_payload)
+from sfn_cache.dialects import JsonPath
+
+
+def classic_refusal(task: dict, language: str) -> str | None:
+    if language != "JSONPath":
+        return "the classic pattern caches JSONPath tasks only (JSONata needs variables: use the default pattern)"
+    if "Assign" in task or any(isinstance(c, dict) and "Assign" in c for c in task.get("Catch") or []):
+        return "uses Assign, which the classic pattern cannot keep (use the default pattern)"
+    return None
+
+
+def selected_form(task: dict) -> str:
+    """The classic pattern caches the result after ResultSelector: name that selector in the key."""
+    if "ResultSelector" not in task:
+        return "raw"  # no selector: the selected result is the raw result, shareable with the default pattern
+    return "selected " + json.dumps(task["ResultSelector"], sort_keys=True, separators=(",", ":"),
+                                    ensure_ascii=False)
+
+
+def under(prefix: str, path: str | None) -> str:
+    """``path`` (a JSONPath starting with ``$``) re-rooted at ``prefix``: ``$.a`` under ``$.input``."""
+    return prefix if path in (None, "$") else prefix + path[1:]
+
+
+def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: WrapOptions,
+                         names: NameAllocator, scope_language: str) -> CachedForm:
+    original = copy.deepcopy(task)
+    language = original.get("QueryLanguage", scope_language)
+    refusal = classic_refusal(original, language)
+    if refusal:
+        raise SfnCacheError(refusal, state=name)
+    wrap_name = names.allocate("cache_wrap_", name)
+    pull_name = names.allocate("cache_pull_", name)
+    choice_name = names.allocate("use_cache_", name)
+    push_name = names.allocate("cache_push_", name)
+    out_name = names.allocate("cache_out_", name)
+    hit_name = names.allocate("cache_hit_", name)
+    miss_name = None if options.fail_closed else names.allocate("cache_miss_", name)
+    exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
+    task_input = under("$.input", original.get("InputPath"))
+
+    pull = {"Type": "Task", "Comment": f"sfn-cache: look up the cached result of '{name}'",
+            "Resource": options.lambda_arn, "InputPath": task_input,
+            "Parameters": pull_payload(name, {k: v for k, v in original.items() if k != "InputPath"},
+                                       opts, options, JsonPath, form=selected_form(original)),
+            "ResultPath": "$.cache", "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
+            "Retry": copy.deepcopy(CACHE_RETRY)}
+    if miss_name:
+        pull["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": miss_name}]
+    pull["Next"] = choice_name
+
+    user_task = copy.deepcopy(original)
+    user_task["InputPath"] = task_input
+    user_task["ResultPath"] = "$.result"
+    user_task.pop("OutputPath", None)
+    user_task.pop("End", None)
+    user_task["Next"] = push_name
+    catch_adapters = {}
+    for index, catcher in enumerate(user_task.get("Catch") or []):
+        adapter = names.allocate(f"cache_catch{index}_", name)
+        catch_adapters[adapter] = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' error output, as written",
+                                   "OutputPath": "$.input", "Next": catcher["Next"]}
+        result_path = catcher.get("ResultPath", "$")
+        catcher["ResultPath"] = None if result_path is None else under("$.input", result_path)
+        catcher["Next"] = adapter
+
+    push = {"Type": "Task", "Comment": f"sfn-cache: store the result of '{name}'",
+            "Resource": options.lambda_arn,
+            "Parameters": push_payload(name, opts, options, JsonPath,
+                                       key="$.cache.key", material="$.cache.material", result="$.result"),
+            "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
+            "Retry": copy.deepcopy(CACHE_RETRY)}
+    if miss_name:
+        push["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": out_name}]
+    push["Next"] = out_name
+
+    states = {
+        wrap_name: {"Type": "Pass", "Comment": f"sfn-cache: keep the input of '{name}' aside",
+                    "Parameters": {"input.$": "$"}, "Next": pull_name},
+        pull_name: pull,
+        choice_name: {"Type": "Choice", "Comment": f"sfn-cache: skip '{name}' on a cache hit",
+                      "Choices": [{"Variable": "$.cache.hit", "BooleanEquals": True, "Next": hit_name}],
+                      "Default": name},
+    }
+    if miss_name:
+        states[miss_name] = {"Type": "Pass", "Comment": f"sfn-cache: the cache failed; run '{name}'",
+                             "Result": dict(PULL_FAILED), "ResultPath": "$.cache", "Next": name}
+    states[name] = user_task
+    states.update(catch_adapters)
+    states[push_name] = push
+    states[out_name] = _restore_output(name, original, "$.result", exit_fields, "the output of")
+    states[hit_name] = _restore_output(name, original, "$.cache.data", exit_fields, "from the cache:")
+    if scope_language != language:
+        for state_name, state in states.items():
+            if state_name != name:
+                state["QueryLanguage"] = language
+    return CachedForm(states=states, entry=wrap_name, gate=(choice_name,) + ((miss_name,) if miss_name else ()))
+
+
+def _restore_output(name: str, original: dict, result_at: str, exit_fields: dict, words: str) -> dict:
+    """T's own ResultPath and OutputPath, applied to its raw input kept under $.input."""
+    state = {"Type": "Pass", "Comment": f"sfn-cache: {words} '{name}'", "InputPath": result_at}
+    result_path = original.get("ResultPath", "$")
+    state["ResultPath"] = None if result_path is None else under("$.input", result_path)
+    state["OutputPath"] = under("$.input", original.get("OutputPath"))
+    state.update(exit_fields)
+    return state
