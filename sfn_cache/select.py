@@ -40,20 +40,26 @@ class TaskReport:
     generated: tuple[str, ...] = ()
 
 
+def cache_payload(state: dict) -> dict | None:
+    """The cache protocol payload of a state that sfn-cache generated (JSONPath or JSONata), else None."""
+    if state.get("Type") != "Task":
+        return None
+    for field in ("Parameters", "Arguments"):
+        payload = state.get(field)
+        if isinstance(payload, dict) and payload.get(PROTOCOL_MARKER) in ("pull", "push") and "protocol" in payload:
+            return payload
+    return None
+
+
 def cache_operation(state: dict) -> str | None:
     """``pull``/``push`` for a state that sfn-cache generated, else None."""
-    params = state.get("Parameters")
-    if state.get("Type") == "Task" and isinstance(params, dict):
-        op = params.get(PROTOCOL_MARKER)
-        if op in ("pull", "push") and "protocol" in params:
-            return op
-    return None
+    payload = cache_payload(state)
+    return payload[PROTOCOL_MARKER] if payload else None
 
 
 def already_wrapped_tasks(top: Scope) -> set[str]:
     """Names of user tasks that a previous ``wrap`` already put behind a cache_pull state."""
-    return {ref.state["Parameters"].get("state") for ref in walk(top)
-            if cache_operation(ref.state) == "pull"}
+    return {cache_payload(ref.state).get("state") for ref in walk(top) if cache_operation(ref.state) == "pull"}
 
 
 def key_fields(state: dict, opts: StateOptions) -> str:

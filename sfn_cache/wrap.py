@@ -116,7 +116,7 @@ def _check_reserved_variables(top: Scope, source: str) -> None:
 
 def _is_generated_result_entry(state: dict, key: str) -> bool:
     """True for the Assign entry a previous wrap added to a user task (re-wrapping is a no-op)."""
-    return key.endswith("_result.$") and state.get("Type") == "Task"
+    return key.endswith(("_result.$", "_result")) and state.get("Type") == "Task"
 
 
 def _refuse_when_nothing_cacheable(reports: list[TaskReport], source: str) -> None:

@@ -185,3 +185,19 @@ def test_console_script_is_installed():
     assert exe, "the sfn-cache console script is installed with the package"
     proc = subprocess.run([exe, "wrap", str(EXAMPLE)], capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["StartAt"] == "cache_pull_PrepareFeatures"
+
+
+@pytest.mark.parametrize("pattern", ["variables", "classic"])
+def test_rewrapping_jsonata_and_classic_forms_is_a_no_op(tmp_path, pattern):
+    jsonata = {"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+        "Arguments": {"x": "{% $states.input.x %}"}, "Output": "{% $states.result %}", "End": True}}}
+    source = tmp_path / "m.json"
+    source.write_text(json.dumps(jsonata if pattern == "variables" else {
+        "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+                                         "End": True}}}))
+    once, twice = tmp_path / "once.json", tmp_path / "twice.json"
+    assert wrap(source, "-o", once, "--pattern", pattern).exit_code == 0
+    result = wrap(once, "-o", twice, "--pattern", pattern, "-v")
+    assert once.read_bytes() == twice.read_bytes()
+    assert "already wrapped T" in " ".join(result.stderr.split())

@@ -17,7 +17,7 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.loader import load_text
 from sfn_cache.model import parse, transitions, walk
 from sfn_cache.options import WrapOptions
-from sfn_cache.select import cache_operation
+from sfn_cache.select import cache_operation, cache_payload
 from sfn_cache.wrap import wrap_definition
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -39,7 +39,7 @@ def classify(path: Path):
 def check_cached_form(original: dict, wrapped: dict, wrapped_tasks: set[str]) -> None:
     """Structural invariants: every wrapped task sits behind its pull, and nothing else moved."""
     states = {ref.name: ref.state for ref in walk(parse(wrapped))}
-    pulls = {ref.state["Parameters"]["state"]: ref.name for ref in walk(parse(wrapped))
+    pulls = {cache_payload(ref.state)["state"]: ref.name for ref in walk(parse(wrapped))
              if cache_operation(ref.state) == "pull"}
     assert set(pulls) == wrapped_tasks
     for name, state in states.items():
