@@ -85,6 +85,17 @@ class Engine:
         self.client = boto3.client("stepfunctions", region_name=REGION)
         self._machine_arn: str | None = None
 
+    def state_transitions(self) -> int:
+        """States entered by the last execution: what AWS bills for a standard workflow."""
+        events, token = [], None
+        while True:
+            page = self.client.get_execution_history(
+                executionArn=self.last_execution_arn, maxResults=1000, **({"nextToken": token} if token else {}))
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return sum(1 for event in events if event["type"].endswith("StateEntered"))
+
     # the seam: moto calls this for every Lambda invocation
     def invoke(self, parameters: dict, region: str, state_credentials: Any) -> dict:
         name = parameters["FunctionName"].split(":")[-1]
@@ -121,6 +132,7 @@ class Engine:
         execution = self.client.start_execution(
             stateMachineArn=self._machine_arn, name="run",
             input=json.dumps({} if execution_input is None else execution_input))
+        self.last_execution_arn = execution["executionArn"]
         deadline = time.monotonic() + timeout
         while True:
             described = self.client.describe_execution(executionArn=execution["executionArn"])

@@ -421,15 +421,19 @@ def test_force_rerun_at_wrap_time(make_engine):
 
 
 def test_force_rerun_at_run_time_from_the_execution_input(make_engine):
-    engine = make_engine({"a": lambda e: {"a": 1}, "b": lambda e: {"b": 2}})
-    definition = machine({"A": task("a", ResultPath="$.a", Next="B"), "B": task("b", ResultPath="$.b", End=True)})
+    # Keyed on Parameters: a task given the whole input would see (and be keyed on) the reserved field.
+    engine = make_engine({"a": lambda e: {"a": e["x"]}, "b": lambda e: {"b": e["x"]}})
+    definition = machine({"A": task("a", Parameters={"x.$": "$.x"}, ResultPath="$.a", Next="B"),
+                          "B": task("b", Parameters={"x.$": "$.x"}, ResultPath="$.b", End=True)})
     wrapped = cached(definition)
-    engine.run(wrapped, {})
-    engine.run(wrapped, {"sfn_cache": {"force": ["B"]}})
+    engine.run(wrapped, {"x": 1})
+    engine.run(wrapped, {"x": 1, "sfn_cache": {"force": ["B"]}})
     assert (engine.calls["a"], engine.calls["b"]) == (1, 2)
-    forced = engine.run(wrapped, {"sfn_cache": {"force": True}})
+    forced = engine.run(wrapped, {"x": 1, "sfn_cache": {"force": True}})
     assert (engine.calls["a"], engine.calls["b"]) == (2, 3)
-    assert forced.output == {"sfn_cache": {"force": True}, "a": {"a": 1}, "b": {"b": 2}}
+    assert forced.output == {"x": 1, "sfn_cache": {"force": True}, "a": {"a": 1}, "b": {"b": 1}}
+    engine.run(wrapped, {"x": 1})
+    assert (engine.calls["a"], engine.calls["b"]) == (2, 3), "forced runs stored results that later runs hit"
 
 
 def broken_cache(event, context):

@@ -1,0 +1,31 @@
+"""The cost budget of design.md section 3, counted from the execution history (not timed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import CACHE_ARN, CACHE_FUNCTION, function_arn
+from sfn_cache.options import WrapOptions
+from sfn_cache.wrap import wrap_definition
+
+ONE_TASK = {"StartAt": "Work", "States": {"Work": {
+    "Type": "Task", "Resource": function_arn("work"), "ResultPath": "$.out", "Next": "Done"},
+    "Done": {"Type": "Succeed"}}}
+
+# (pattern, extra transitions on a miss, on a hit); Lambda calls: 2 on a miss, 1 on a hit
+BUDGET = [("variables", 3, 2), ("classic", 5, 3)]
+
+
+@pytest.mark.parametrize("pattern,miss_extra,hit_extra", BUDGET)
+def test_transitions_and_lambda_calls(make_engine, pattern, miss_extra, hit_extra):
+    engine = make_engine({"work": lambda event: {"done": True}})
+    wrapped = wrap_definition(ONE_TASK, WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)).definition
+    engine.run(ONE_TASK, {"x": 1})
+    original = engine.state_transitions()
+    assert original == 2
+    engine.run(wrapped, {"x": 1})
+    assert engine.state_transitions() - original == miss_extra
+    assert engine.calls[CACHE_FUNCTION] == 2
+    engine.run(wrapped, {"x": 1})
+    assert engine.state_transitions() - original == hit_extra
+    assert engine.calls[CACHE_FUNCTION] == 3 and engine.calls["work"] == 2
