@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import boto3
 import pytest
 from moto import mock_aws
@@ -28,10 +26,6 @@ def aws(monkeypatch, tmp_path):
 
 
 def default_cache_handler():
-    override = os.environ.get("SFN_CACHE_TEST_HANDLER")  # scratch development only
-    if override:
-        module, _, attr = override.partition(":")
-        return getattr(__import__(module, fromlist=[attr]), attr)
     from sfn_cache.runtime.handler import lambda_handler
 
     return lambda_handler

@@ -1,0 +1,82 @@
+"""disdat bundles in the S3 context: every stored result is one, a versioned data product.
+
+disdat is imported here and only here, lazily: importing it costs about half a second (pandas), and
+a hit on an inlined result never needs it. disdat 1.2 facts this module works around (design.md):
+``push`` of an uncommitted bundle silently does nothing and ``push`` hides S3 errors, so every push
+is committed first and verified by reading the bundle's frame back from S3; lists and dicts do not
+round-trip as literals, so the result is stored as one JSON string; names containing ``.`` are
+matched with LIKE, so disdat sees only the safe slug of a bundle name.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from sfn_cache.runtime.config import CacheConfig
+from sfn_cache.runtime.index import bundle_slug
+
+
+class BundleStoreError(RuntimeError):
+    """A bundle could not be written or read back."""
+
+
+_LOCK = threading.Lock()  # disdat keeps process-wide state; one operation at a time
+_BOUND: set[tuple[str, str, str]] = set()
+
+
+def _api(config: CacheConfig):
+    """disdat's api, configured with its meta root under ``config.local_root`` (``/tmp`` on Lambda)."""
+    import disdat.config
+    from disdat.common import DisdatConfig
+
+    os.makedirs(config.local_root, exist_ok=True)
+    DisdatConfig.instance(meta_dir_root=config.local_root,
+                          config_dir=os.path.join(os.path.dirname(disdat.config.__file__), "disdat"))
+    import disdat.api as api
+
+    binding = (config.context, config.remote_url, config.local_root)
+    if binding not in _BOUND:
+        api.context(config.context)
+        api.remote(config.context, config.context, config.remote_url)
+        _BOUND.add(binding)
+    return api
+
+
+def frame_key(config: CacheConfig, uuid: str) -> str:
+    """Where disdat puts a pushed bundle's frame: the object whose presence proves the push landed."""
+    return config.s3_key("context", config.context, "objects", uuid, f"{uuid}_hframe.pb")
+
+
+def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json: str, tags: dict[str, str],
+                 dependencies: list[str] = ()) -> str:
+    """Create, commit and push one bundle holding ``result_json``; return its uuid once it is on S3."""
+    with _LOCK:
+        api = _api(config)
+        slug = bundle_slug(bundle)
+        with api.Bundle(config.context, name=slug, processing_name=f"{slug}_{key}", tags=tags) as created:
+            created.add_data(result_json)
+            if dependencies:
+                upstream = [api.get(config.context, None, uuid=uuid) for uuid in dependencies]
+                created.add_dependencies([b for b in upstream if b is not None])
+        created.commit()
+        created.push()
+        uuid = created.uuid
+    try:
+        s3.head_object(Bucket=config.bucket, Key=frame_key(config, uuid))
+    except Exception as error:  # disdat swallowed the failure: say so instead of indexing a ghost
+        raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: {error}") from error
+    return uuid
+
+
+def read_bundle(config: CacheConfig, uuid: str) -> str:
+    """The JSON string stored in bundle ``uuid`` (pulled from S3 unless already local)."""
+    with _LOCK:
+        api = _api(config)
+        found = api.get(config.context, None, uuid=uuid)
+        if found is None:
+            api.pull(config.context, uuid=uuid)
+            found = api.get(config.context, None, uuid=uuid)
+    if found is None or not isinstance(found.data, str):
+        raise BundleStoreError(f"bundle {uuid} is not in {config.remote_url}")
+    return found.data

@@ -1,0 +1,62 @@
+"""The key index: one small S3 object per cache key, next to the disdat bundles.
+
+It makes a lookup cost one GET however many versions exist (disdat's own search reads every bundle),
+and carries small results inline so that a hit on them needs neither disdat nor pandas.
+
+    s3://<bucket>/<prefix>/sfn-cache/index/<bundle slug>/<key>.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sfn_cache.runtime.config import CacheConfig
+
+LOG = logging.getLogger(__name__)
+INDEX_DIR = "sfn-cache/index"
+ENTRY_VERSION = 1
+
+
+def bundle_slug(bundle: str) -> str:
+    """A safe, collision-free folder name for a bundle name: ``[A-Za-z0-9_-]`` plus a digest."""
+    readable = re.sub(r"[^A-Za-z0-9_-]", "_", bundle)[:60]
+    return f"{readable}-{hashlib.sha256(bundle.encode('utf-8')).hexdigest()[:8]}"
+
+
+def entry_key(config: CacheConfig, bundle: str, key: str) -> str:
+    return config.s3_key(INDEX_DIR, bundle_slug(bundle), f"{key}.json")
+
+
+class KeyIndex:
+    def __init__(self, s3, config: CacheConfig):
+        self.s3 = s3
+        self.config = config
+
+    def get(self, bundle: str, key: str) -> dict | None:
+        """The entry for ``key``, or None when there is none or it cannot be read (logged, a miss)."""
+        try:
+            body = self.s3.get_object(Bucket=self.config.bucket, Key=entry_key(self.config, bundle, key))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            entry = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            LOG.warning("sfn-cache: unreadable index entry for %s/%s (%s): treated as a miss", bundle, key, error)
+            return None
+        if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
+            LOG.warning("sfn-cache: malformed index entry for %s/%s: treated as a miss", bundle, key)
+            return None
+        return entry
+
+    def put(self, entry: dict[str, Any]) -> None:
+        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.s3.put_object(Bucket=self.config.bucket, Key=entry_key(self.config, entry["bundle"], entry["key"]),
+                           Body=body, ContentType="application/json")
