@@ -1,0 +1,220 @@
+"""The caching Lambda's handler against moto's S3, with real disdat bundles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from harness import CACHE_BUCKET, REGION
+from sfn_cache.runtime import handler as runtime
+from sfn_cache.runtime.bundles import frame_key, read_bundle
+from sfn_cache.runtime.config import config_for
+from sfn_cache.runtime.handler import CacheEventError, lambda_handler
+from sfn_cache.runtime.index import entry_key
+from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
+
+
+def pull_event(**fields):
+    event = {"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+             "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
+             "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
+    event.update(fields)
+    return event
+
+
+def push_event(answer, result, **fields):
+    event = {"sfn_cache": "push", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+             "key": answer["key"], "material": answer["material"], "result": result,
+             "execution": "arn:exec:1", "state_machine": "arn:sm"}
+    event.update(fields)
+    return event
+
+
+def store(result, **fields):
+    answer = lambda_handler(pull_event(**fields))
+    assert answer["hit"] is False
+    stored = lambda_handler(push_event(answer, result, **{k: v for k, v in fields.items() if k == "ttl"}))
+    assert stored["stored"] is True
+    return answer, stored
+
+
+def s3():
+    return boto3.client("s3", region_name=REGION)
+
+
+def test_miss_push_hit_inline(aws):
+    answer, stored = store({"auc": 0.91, "uri": "s3://models/1"})
+    assert answer["material"] == key_material(pull_event())
+    hit = lambda_handler(pull_event())
+    assert hit == {"hit": True, "key": answer["key"], "data": {"auc": 0.91, "uri": "s3://models/1"},
+                   "uuid": stored["uuid"]}
+    entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
+    assert entry["inline"] == {"auc": 0.91, "uri": "s3://models/1"}
+
+
+def test_large_results_are_read_from_the_disdat_bundle(aws, monkeypatch):
+    monkeypatch.setenv("SFN_CACHE_INLINE_MAX_BYTES", "10")
+    result = {"rows": list(range(100))}
+    answer, stored = store(result)
+    config = config_for({})
+    entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config, "model", answer["key"]))["Body"].read())
+    assert "inline" not in entry
+    assert s3().head_object(Bucket=CACHE_BUCKET, Key=frame_key(config, stored["uuid"]))
+    assert json.loads(read_bundle(config, stored["uuid"])) == result
+    assert lambda_handler(pull_event())["data"] == result
+
+
+def test_every_part_of_the_key_matters(aws):
+    store({"v": 1})
+    assert lambda_handler(pull_event())["hit"] is True
+    for change in ({"input": {"x": 2}}, {"input": {"x": 1, "y": None}}, {"resource": "arn:other"},
+                   {"bundle": "other"}, {"cache_version": "2"}, {"form": "selected {}"}):
+        assert lambda_handler(pull_event(**change))["hit"] is False, change
+
+
+def test_numbers_have_one_spelling(aws):
+    store({"v": 1}, input={"threshold": 1.0, "nested": [2.0]})
+    assert lambda_handler(pull_event(input={"nested": [2], "threshold": 1}))["hit"] is True
+    assert canonical_json({"b": 1.5, "a": "é"}) == '{"a":"é","b":1.5}'
+
+
+def test_ttl_expiry(aws, monkeypatch):
+    store({"v": 1}, ttl=60)
+    assert lambda_handler(pull_event())["hit"] is True
+    real_time = runtime.time.time
+    monkeypatch.setattr(runtime.time, "time", lambda: real_time() + 61)
+    assert lambda_handler(pull_event())["hit"] is False
+
+
+def test_ttl_default_from_the_environment(aws, monkeypatch):
+    monkeypatch.setenv("SFN_CACHE_TTL", "5")
+    store({"v": 1})
+    real_time = runtime.time.time
+    monkeypatch.setattr(runtime.time, "time", lambda: real_time() + 6)
+    assert lambda_handler(pull_event())["hit"] is False
+
+
+def test_force_at_wrap_time_and_at_run_time(aws):
+    store({"v": 1})
+    assert lambda_handler(pull_event(force=True)) | {"material": None} == {
+        "hit": False, "key": lambda_handler(pull_event())["key"], "material": None, "forced": True}
+    assert lambda_handler(pull_event(run={"sfn_cache": {"force": True}}))["forced"] is True
+    assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["Train"]}}))["forced"] is True
+    assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["model"]}}))["forced"] is True
+    assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["Other"]}}))["hit"] is True
+    assert lambda_handler(pull_event(run={"sfn_cache": "force"}))["hit"] is True
+    assert lambda_handler(pull_event(run=[1, 2]))["hit"] is True
+
+
+def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
+    answer, _ = store({"v": 1})
+    key = entry_key(config_for({}), "model", answer["key"])
+    s3().put_object(Bucket=CACHE_BUCKET, Key=key, Body=b"{not json")
+    assert lambda_handler(pull_event())["hit"] is False
+    assert "unreadable index entry" in caplog.text
+    s3().put_object(Bucket=CACHE_BUCKET, Key=key, Body=json.dumps(
+        {"v": 1, "key": answer["key"], "material": key_material(pull_event(input={"x": 999})), "inline": {"v": 2},
+         "uuid": "u", "expires": None}).encode())
+    assert lambda_handler(pull_event())["hit"] is False, "material is re-checked on every hit"
+
+
+@pytest.mark.parametrize("event,message", [
+    ([1], "expected a JSON object"),
+    ({"sfn_cache": "delete", "protocol": 1}, "unknown operation 'delete'"),
+    ({"protocol": 1}, "unknown operation None"),
+    ({**pull_event(), "protocol": 2}, "unsupported protocol 2"),
+    ({k: v for k, v in pull_event().items() if k != "input"}, "pull event lacks input"),
+    ({**pull_event(), "bundle": ""}, "bundle must be a non-empty string"),
+])
+def test_bad_events_are_rejected_with_a_clear_error(aws, event, message):
+    with pytest.raises(CacheEventError, match=message):
+        lambda_handler(event)
+
+
+def test_push_without_key_stores_nothing_and_a_forged_key_is_refused(aws):
+    assert lambda_handler(push_event({"key": None, "material": None}, {"v": 1})) == {"stored": False, "reason": "no key"}
+    answer = lambda_handler(pull_event())
+    with pytest.raises(CacheEventError, match="key does not match"):
+        lambda_handler(push_event({**answer, "key": "0" * 64}, {"v": 1}))
+
+
+def test_missing_bucket_raises_on_pull_and_push(aws, monkeypatch):
+    answer = lambda_handler(pull_event())
+    monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket-here/cache")
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        lambda_handler(pull_event())
+    with pytest.raises(Exception):
+        lambda_handler(push_event(answer, {"v": 1}))
+
+
+def test_no_bucket_configured_is_a_clear_error(aws, monkeypatch):
+    monkeypatch.delenv("SFN_CACHE_BUCKET")
+    with pytest.raises(ValueError, match="no cache bucket"):
+        lambda_handler(pull_event())
+
+
+def test_concurrent_pushes_of_one_key_both_succeed(aws):
+    answer = lambda_handler(pull_event())
+    outcomes, errors = [], []
+
+    def push(n):
+        try:
+            outcomes.append(lambda_handler(push_event(answer, {"writer": n})))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len({o["uuid"] for o in outcomes}) == 4
+    hit = lambda_handler(pull_event())
+    assert hit["uuid"] in {o["uuid"] for o in outcomes}
+    assert json.loads(read_bundle(config_for({}), hit["uuid"])) == hit["data"]
+
+
+def test_importing_the_handler_stays_light():
+    code = "import sys, sfn_cache.runtime.handler; print(sorted(m for m in ('click', 'yaml', 'disdat', 'pandas', 'sfn_cache.wrap') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_hit_on_an_inlined_result_never_imports_disdat(tmp_path):
+    script = textwrap.dedent(f"""
+        import os, sys, json
+        os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="{REGION}",
+                          SFN_CACHE_BUCKET="s3://{CACHE_BUCKET}/cache", SFN_CACHE_LOCAL_ROOT={str(tmp_path)!r})
+        from moto import mock_aws
+        import boto3
+        from sfn_cache.runtime.config import config_for
+        from sfn_cache.runtime.handler import lambda_handler
+        from sfn_cache.runtime.index import KeyIndex
+        from sfn_cache.runtime.keys import cache_key, key_material
+        event = json.loads({json.dumps(json.dumps(pull_event()))})
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="{REGION}")
+            s3.create_bucket(Bucket="{CACHE_BUCKET}")
+            material = key_material(event)
+            KeyIndex(s3, config_for(event)).put({{"v": 1, "key": cache_key(material), "bundle": "model",
+                "material": material, "uuid": "u-1", "expires": None, "inline": {{"auc": 1}}}})
+            answer = lambda_handler(event)
+        print(json.dumps([answer["hit"], answer["data"], "disdat" in sys.modules, "pandas" in sys.modules]))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, {"auc": 1}, False, False]
+
+
+def test_key_is_sha256_of_canonical_material():
+    material = key_material(pull_event())
+    import hashlib
+    assert cache_key(material) == hashlib.sha256(canonical_json(material).encode()).hexdigest()
+    assert len(cache_key(material)) == 64 and set(cache_key(material)) <= set("0123456789abcdef")
