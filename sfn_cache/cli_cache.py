@@ -1,3 +1,124 @@
-"""``sfn-cache ls / show / rm``: inspect and prune the cache in its S3 context (issue 3)."""
+"""``sfn-cache ls / show / rm``: inspect and prune the cache in its S3 context."""
 
-cache_commands: list = []
+from __future__ import annotations
+
+import json
+import sys
+
+import boto3
+import click
+
+from sfn_cache import inventory
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.options import parse_duration
+
+bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
+                             help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
+context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT", help="disdat context (default: $SFN_CACHE_CONTEXT).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _fail(error: SfnCacheError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+@click.command("ls")
+@click.option("--bundle", help="Only this bundle name.")
+@bucket_option
+@context_option
+@json_option
+def ls_command(bundle: str | None, bucket: str | None, context: str | None, as_json: bool) -> None:
+    """List cached results: bundle, state, key, age, size and where a hit reads from."""
+    try:
+        config = inventory.cache_config(bucket, context)
+        found = sorted(inventory.entries(boto3.client("s3"), config, bundle), key=lambda e: (e.bundle, -e.created))
+    except SfnCacheError as error:
+        _fail(error)
+    now = inventory.now()
+    if as_json:
+        click.echo(json.dumps([entry.summary(now) for entry in found], indent=2))
+        return
+    click.echo(f"{'BUNDLE':24} {'STATE':24} {'KEY':14} {'AGE':>6} {'SIZE':>9}  STORED")
+    for entry in found:
+        row = entry.summary(now)
+        expired = "  (expired)" if row["expired"] else ""
+        click.echo(f"{entry.bundle[:24]:24} {entry.state[:24]:24} {entry.key[:12]:14} {_age(row['age_seconds']):>6} "
+                   f"{entry.size:>9}  {row['stored']}{expired}")
+    click.echo(f"{len(found)} cached result(s) in {config.remote_url}", err=True)
+
+
+@click.command("show")
+@click.argument("key")
+@click.option("--bundle", help="Bundle name (makes the lookup cheaper).")
+@bucket_option
+@context_option
+@json_option
+def show_command(key: str, bundle: str | None, bucket: str | None, context: str | None, as_json: bool) -> None:
+    """Show one cached result: its key material, the result itself and its lineage."""
+    try:
+        config = inventory.cache_config(bucket, context)
+        entry = inventory.find(boto3.client("s3"), config, key, bundle)
+        result = inventory.result_of(config, entry)
+    except SfnCacheError as error:
+        _fail(error)
+    document = {**entry.summary(inventory.now()), "material": entry.record.get("material"),
+                "execution": entry.record.get("execution"), "result": result,
+                "lineage": inventory.lineage_of(config, entry)}
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    for name in ("key", "bundle", "state", "uuid", "execution", "stored", "size"):
+        click.echo(f"{name + ':':11} {document[name]}")
+    click.echo(f"{'age:':11} {_age(document['age_seconds'])}")
+    click.echo("material:   " + json.dumps(document["material"], indent=2).replace("\n", "\n            "))
+    click.echo("result:     " + json.dumps(result, indent=2).replace("\n", "\n            "))
+    lineage = ", ".join(f"{item.get('bundle')} ({item.get('uuid')})" for item in document["lineage"]) or "none recorded"
+    click.echo(f"lineage:    {lineage}")
+
+
+@click.command("rm")
+@click.option("--key", help="Remove the result with this key (or unambiguous key prefix).")
+@click.option("--bundle", help="Remove every result of this bundle name.")
+@click.option("--older-than", metavar="DURATION", help="Remove results stored longer ago than DURATION (e.g. 30d).")
+@click.option("--yes", is_flag=True, help="Really delete (default: only say what would be deleted).")
+@bucket_option
+@context_option
+@json_option
+def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes: bool, bucket: str | None,
+               context: str | None, as_json: bool) -> None:
+    """Remove cached results (index entries and their bundles): one key, one bundle, or old ones."""
+    if not (key or bundle or older_than):
+        raise click.UsageError("say what to remove: --key, --bundle and/or --older-than")
+    try:
+        max_age = parse_duration(older_than) if older_than else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--older-than") from None
+    try:
+        config = inventory.cache_config(bucket, context)
+        s3 = boto3.client("s3")
+        targets = [inventory.find(s3, config, key, bundle)] if key else list(inventory.entries(s3, config, bundle))
+        now = inventory.now()
+        if max_age is not None:
+            targets = [entry for entry in targets if now - entry.created > max_age]
+        deleted = inventory.remove(s3, config, targets) if yes else 0
+    except SfnCacheError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps({"removed" if yes else "would_remove": [e.summary(now) for e in targets],
+                               "objects_deleted": deleted}, indent=2))
+        return
+    verb = "removed" if yes else "would remove"
+    for entry in targets:
+        click.echo(f"{verb} {entry.bundle} {entry.key[:12]} (state {entry.state}, {_age(now - entry.created)} old)")
+    click.echo(f"{len(targets)} result(s) {verb}" + ("" if yes else "; add --yes to delete"), err=True)
+
+
+cache_commands = [ls_command, show_command, rm_command]

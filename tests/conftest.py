@@ -9,11 +9,22 @@ from moto import mock_aws
 from harness import CACHE_BUCKET, REGION, Engine, install_seams
 
 
+def fresh_aws_clients(monkeypatch) -> None:
+    """boto3's default session and disdat's process-wide S3 client/resource remember the endpoint
+    they were made for; each test gets new ones (a Lambda process only ever has one endpoint)."""
+    from disdat.utility import aws_s3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setattr(aws_s3.get_s3_client, "_s3_client", None)
+    monkeypatch.setattr(aws_s3.get_s3_resource, "_s3_resource", None)
+
+
 @pytest.fixture
 def aws(monkeypatch, tmp_path):
     """A private moto world: dummy credentials, one cache bucket, and the cache's environment."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
+    fresh_aws_clients(monkeypatch)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

@@ -10,6 +10,8 @@ matched with LIKE, so disdat sees only the safe slug of a bundle name.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import threading
 
@@ -37,8 +39,9 @@ def _api(config: CacheConfig):
 
     binding = (config.context, config.remote_url, config.local_root)
     if binding not in _BOUND:
-        api.context(config.context)
-        api.remote(config.context, config.context, config.remote_url)
+        with contextlib.redirect_stdout(io.StringIO()):  # disdat prints "already bound" notices
+            api.context(config.context)
+            api.remote(config.context, config.context, config.remote_url)
         _BOUND.add(binding)
     return api
 

@@ -1,0 +1,136 @@
+"""``sfn-cache ls / show / rm`` as a user runs them: the real console script against moto.server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import fresh_aws_clients
+from sfn_cache.runtime.handler import lambda_handler
+
+BUCKET = "sfn-cache-cli"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("moto.server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def cache_env(moto_server, monkeypatch, tmp_path):
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": moto_server, "SFN_CACHE_BUCKET": f"s3://{BUCKET}/team",
+           "SFN_CACHE_CONTEXT": "cli", "SFN_CACHE_LOCAL_ROOT": str(tmp_path / "local")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fresh_aws_clients(monkeypatch)
+    s3 = boto3.client("s3")
+    if BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+            for item in page.get("Contents", []):
+                s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+    else:
+        s3.create_bucket(Bucket=BUCKET)
+    return {**os.environ, **env}
+
+
+def store(bundle: str, state: str, value, x: int = 1) -> str:
+    pull = {"sfn_cache": "pull", "protocol": 1, "state": state, "bundle": bundle, "ttl": None,
+            "resource": "arn:aws:lambda:us-east-1:1:function:f", "cache_version": "", "force": False,
+            "input": {"x": x}, "execution": "arn:exec:7"}
+    answer = lambda_handler(pull)
+    lambda_handler({"sfn_cache": "push", "protocol": 1, "state": state, "bundle": bundle, "ttl": None,
+                    "key": answer["key"], "material": answer["material"], "result": value, "execution": "arn:exec:7"})
+    return answer["key"]
+
+
+def sfn_cache(env, *args):
+    exe = shutil.which("sfn-cache", path=str(Path(sys.executable).parent))
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env)
+
+
+def test_ls_show_rm(cache_env, monkeypatch):
+    model_key = store("model", "Train", {"auc": 0.9})
+    store("features", "Prepare", {"rows": 10})
+    monkeypatch.setenv("SFN_CACHE_INLINE_MAX_BYTES", "5")
+    big_key = store("features", "Prepare", {"rows": list(range(50))}, x=2)
+
+    listed = sfn_cache(cache_env, "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert sorted((r["bundle"], r["state"], r["stored"]) for r in rows) == [
+        ("features", "Prepare", "bundle"), ("features", "Prepare", "inline+bundle"), ("model", "Train", "inline+bundle")]
+    table = sfn_cache(cache_env, "ls", "--bundle", "model")
+    assert "Train" in table.stdout and model_key[:12] in table.stdout and "Prepare" not in table.stdout
+
+    shown = json.loads(sfn_cache(cache_env, "show", model_key[:10], "--json").stdout)
+    assert shown["result"] == {"auc": 0.9}
+    assert shown["material"]["input"] == {"x": 1} and shown["execution"] == "arn:exec:7"
+    big = sfn_cache(cache_env, "show", big_key, "--json")
+    assert big.returncode == 0, big.stderr
+    assert json.loads(big.stdout)["result"] == {"rows": list(range(50))}
+
+    dry = sfn_cache(cache_env, "rm", "--bundle", "features")
+    assert dry.returncode == 0 and dry.stdout.count("would remove") == 2
+    assert len(json.loads(sfn_cache(cache_env, "ls", "--json").stdout)) == 3
+    assert sfn_cache(cache_env, "rm", "--older-than", "1d", "--yes").stdout == ""
+    removed = sfn_cache(cache_env, "rm", "--bundle", "features", "--yes")
+    assert removed.returncode == 0 and removed.stdout.count("removed") == 2
+    assert [r["bundle"] for r in json.loads(sfn_cache(cache_env, "ls", "--json").stdout)] == ["model"]
+    sfn_cache(cache_env, "rm", "--key", model_key, "--yes")
+    assert json.loads(sfn_cache(cache_env, "ls", "--json").stdout) == []
+    assert lambda_handler({"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model",
+                           "resource": "arn:aws:lambda:us-east-1:1:function:f", "input": {"x": 1}})["hit"] is False
+
+
+@pytest.mark.parametrize("args,message", [
+    (["ls", "--bucket", "s3://no-such-bucket-xyz"], "NoSuchBucket"),
+    (["ls", "--bucket", "bucket-without-scheme"], "must look like s3://bucket"),
+    (["show", "abc"], "too short"),
+    (["show", "abcdef0123"], "no cached result with key abcdef0123"),
+    (["rm"], "say what to remove"),
+    (["rm", "--older-than", "soon"], "not a duration"),
+])
+def test_errors_are_one_line_exit_2(cache_env, args, message):
+    result = sfn_cache(cache_env, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.strip().count("\n") == 0 or result.stderr.startswith("Usage")
+
+
+def test_no_bucket_configured(cache_env):
+    env = {k: v for k, v in cache_env.items() if k != "SFN_CACHE_BUCKET"}
+    result = sfn_cache(env, "ls")
+    assert result.returncode == 2 and "no cache bucket" in result.stderr
