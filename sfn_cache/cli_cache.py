@@ -80,7 +80,7 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
     click.echo(f"{'age:':11} {_age(document['age_seconds'])}")
     click.echo("material:   " + json.dumps(document["material"], indent=2).replace("\n", "\n            "))
     click.echo("result:     " + json.dumps(result, indent=2).replace("\n", "\n            "))
-    lineage = ", ".join(f"{item.get('bundle')} ({item.get('uuid')})" for item in document["lineage"]) or "none recorded"
+    lineage = ", ".join(f"{item.get('processing_name')} ({item.get('uuid')})" for item in document["lineage"]) or "none recorded"
     click.echo(f"lineage:    {lineage}")
 
 

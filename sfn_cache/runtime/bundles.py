@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import threading
+from types import SimpleNamespace
 
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.index import bundle_slug
@@ -51,17 +52,24 @@ def frame_key(config: CacheConfig, uuid: str) -> str:
     return config.s3_key("context", config.context, "objects", uuid, f"{uuid}_hframe.pb")
 
 
+def processing_name(bundle: str, key: str) -> str:
+    return f"{bundle_slug(bundle)}_{key}"
+
+
 def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json: str, tags: dict[str, str],
-                 dependencies: list[str] = ()) -> str:
-    """Create, commit and push one bundle holding ``result_json``; return its uuid once it is on S3."""
+                 dependencies: list[dict] = ()) -> str:
+    """Create, commit and push one bundle holding ``result_json``; return its uuid once it is on S3.
+
+    ``dependencies`` are ``{"uuid", "processing_name"}`` of upstream bundles: disdat records just
+    those two, so they need not be pulled.
+    """
     with _LOCK:
         api = _api(config)
-        slug = bundle_slug(bundle)
-        with api.Bundle(config.context, name=slug, processing_name=f"{slug}_{key}", tags=tags) as created:
+        with api.Bundle(config.context, name=bundle_slug(bundle), processing_name=processing_name(bundle, key),
+                        tags=tags) as created:
             created.add_data(result_json)
             if dependencies:
-                upstream = [api.get(config.context, None, uuid=uuid) for uuid in dependencies]
-                created.add_dependencies([b for b in upstream if b is not None])
+                created.add_dependencies([SimpleNamespace(**d) for d in dependencies])
         created.commit()
         created.push()
         uuid = created.uuid

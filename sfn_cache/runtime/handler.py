@@ -18,7 +18,8 @@ from typing import Any
 import boto3
 
 from sfn_cache.runtime.config import CacheConfig, config_for
-from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex
+from sfn_cache.runtime import lineage
+from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
 from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material
 
 LOG = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
         from sfn_cache.runtime.bundles import read_bundle
 
         data = json.loads(read_bundle(config, entry["uuid"]))
+    if lineage.enabled():
+        lineage.record(s3, config, event.get("execution"), entry["uuid"], f"{bundle_slug(event['bundle'])}_{key}")
     return {"hit": True, "key": key, "data": data, "uuid": entry["uuid"]}
 
 
@@ -101,7 +104,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         return {"stored": False, "reason": "no key"}
     if not isinstance(material, dict) or cache_key(material) != key:
         raise CacheEventError("push: key does not match its key material")
-    from sfn_cache.runtime.bundles import write_bundle
+    from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
     tags = {
@@ -112,7 +115,11 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         "execution": str(event.get("execution") or ""),
         "state_machine": str(event.get("state_machine") or ""),
     }
-    uuid = write_bundle(s3, config, bundle=event["bundle"], key=key, result_json=result_json, tags=tags)
+    upstream = lineage.earlier(s3, config, event.get("execution")) if lineage.enabled() else []
+    uuid = write_bundle(s3, config, bundle=event["bundle"], key=key, result_json=result_json, tags=tags,
+                        dependencies=upstream)
+    if lineage.enabled():
+        lineage.record(s3, config, event.get("execution"), uuid, processing_name(event["bundle"], key))
     now = time.time()
     entry = {
         "v": ENTRY_VERSION, "key": key, "bundle": event["bundle"], "state": event["state"], "uuid": uuid,
@@ -120,6 +127,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         "expires": now + config.ttl if config.ttl else None,
         "execution": event.get("execution"), "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
+        "lineage": [{"uuid": d["uuid"], "processing_name": d["processing_name"]} for d in upstream],
     }
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
