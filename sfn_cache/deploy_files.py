@@ -1,0 +1,106 @@
+"""What ``build-lambda`` writes beside the zips: a least-privilege IAM policy and a SAM snippet.
+
+The policy is limited to the cache prefix: the runtime reads and writes objects under it (index
+entries, lineage logs, disdat bundles) and lists only keys under it.
+"""
+
+from __future__ import annotations
+
+from sfn_cache.lambda_package import HANDLER, Target
+from sfn_cache.runtime.config import parse_s3_url
+
+PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
+
+
+def iam_policy(bucket_url: str) -> dict:
+    """GetObject/PutObject on ``prefix/*``, ListBucket on the bucket only for keys under the prefix."""
+    bucket, prefix = parse_s3_url(bucket_url)
+    objects = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    statement_list = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
+                      "Resource": f"arn:aws:s3:::{bucket}"}
+    if prefix:
+        statement_list["Condition"] = {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ReadWriteCacheObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": objects},
+            statement_list,
+        ],
+    }
+
+
+def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str) -> str:
+    """A SAM template that deploys the function and hands its ARN to a wrapped state machine."""
+    bucket, prefix = parse_s3_url(bucket_url)
+    objects = f"${{CacheBucket}}/{prefix}/*" if prefix else "${CacheBucket}/*"
+    function_zip = next((z for z in zips if "-function-" in z), None)
+    layer_zip = next((z for z in zips if "-layer-" in z), None)
+    code = f"      CodeUri: {function_zip}\n" if function_zip else "      InlineCode: ' '  # the handler is in the layer\n"
+    layer_resource = layer_ref = ""
+    if layer_zip:
+        layer_resource = f"""
+  SfnCacheLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: {layer_zip}
+      CompatibleRuntimes: [{target.runtime}]
+      CompatibleArchitectures: [{target.arch}]
+"""
+        layer_ref = "      Layers:\n        - !Ref SfnCacheLayer\n"
+    condition = f"""
+              Condition:
+                StringLike:
+                  s3:prefix: ['{prefix}', '{prefix}/*']""" if prefix else ""
+    return f"""# SAM template written by `sfn-cache build-lambda` ({layout} layout, {target.runtime}, {target.arch}).
+# Deploy:  sam deploy --guided --template-file template.yaml
+# Then point your wrapped state machine at the function with DefinitionSubstitutions (see Pipeline).
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: sfn-cache caching Lambda and an example cached state machine
+
+Parameters:
+  CacheBucket:
+    Type: String
+    Default: {bucket}
+    Description: S3 bucket that holds the cache (disdat context, key index, lineage)
+
+Resources:
+  SfnCacheFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+{code}      Handler: {HANDLER}
+      Runtime: {target.runtime}
+      Architectures: [{target.arch}]
+      MemorySize: 1024
+      Timeout: 120
+{layer_ref}      Environment:
+        Variables:
+          SFN_CACHE_BUCKET: !Sub 's3://${{CacheBucket}}{'/' + prefix if prefix else ''}'
+          SFN_CACHE_CONTEXT: {context}
+      Policies:
+        - Version: '2012-10-17'
+          Statement:
+            - Effect: Allow
+              Action: ['s3:GetObject', 's3:PutObject']
+              Resource: !Sub 'arn:aws:s3:::{objects}'
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: !Sub 'arn:aws:s3:::${{CacheBucket}}'{condition}
+{layer_resource}
+  # Your pipeline, wrapped with: sfn-cache wrap definition.asl.json -o cached.asl.json
+  Pipeline:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: cached.asl.json
+      DefinitionSubstitutions:
+        SfnCacheFunctionArn: !GetAtt SfnCacheFunction.Arn
+      Policies:
+        - LambdaInvokePolicy:
+            FunctionName: !Ref SfnCacheFunction
+        # ... plus the policies your own tasks need
+
+Outputs:
+  SfnCacheFunctionArn:
+    Value: !GetAtt SfnCacheFunction.Arn
+"""
