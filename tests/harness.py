@@ -120,17 +120,18 @@ class Engine:
             self.cache_answers.append((payload.get("sfn_cache"), result))
         return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
 
-    def run(self, definition: dict, execution_input: Any = None, timeout: float = 60.0) -> Outcome:
+    def run(self, definition: dict, execution_input: Any = None, timeout: float = 60.0,
+            execution_name: str = "run") -> Outcome:
         """Deploy ``definition`` as *the* state machine (same name and ARN every time, as a user
-        redeploys a wrapped machine in place) and run one execution, always under the same name, so
-        that ``$$.StateMachine.Id`` and ``$$.Execution.Id`` read the same in every run compared."""
+        redeploys a wrapped machine in place) and run one execution, by default always under the same
+        name, so that ``$$.StateMachine.Id`` and ``$$.Execution.Id`` read the same in every run compared."""
         if self._machine_arn:
             self.client.delete_state_machine(stateMachineArn=self._machine_arn)
         machine = self.client.create_state_machine(
             name="pipeline", definition=json.dumps(definition), roleArn=ROLE_ARN)
         self._machine_arn = machine["stateMachineArn"]
         execution = self.client.start_execution(
-            stateMachineArn=self._machine_arn, name="run",
+            stateMachineArn=self._machine_arn, name=execution_name,
             input=json.dumps({} if execution_input is None else execution_input))
         self.last_execution_arn = execution["executionArn"]
         deadline = time.monotonic() + timeout

@@ -1,0 +1,104 @@
+"""The real caching handler inside real executions: lineage of a chain, and fail-open on a missing bucket.
+
+Executions run in moto's ASL interpreter (tests/harness.py); bundles land in moto's S3. Lineage is
+read back from the disdat frames on S3 (protobuf, parsed here with disdat's own schema), not through
+the runtime code that wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from disdat.hyperframe_pb2 import HyperFrame
+
+from harness import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
+from sfn_cache.options import WrapOptions
+from sfn_cache.wrap import wrap_definition
+
+
+def chain() -> dict:
+    """extract -> clean -> train, each reading the previous result."""
+    return {"StartAt": "Extract", "States": {
+        "Extract": {"Type": "Task", "Resource": function_arn("extract"), "Parameters": {"table": "events"},
+                    "ResultPath": "$.raw", "Next": "Clean"},
+        "Clean": {"Type": "Task", "Resource": function_arn("clean"),
+                  "Parameters": {"rows.$": "$.raw.rows"}, "ResultPath": "$.clean", "Next": "Train"},
+        "Train": {"Type": "Task", "Resource": function_arn("train"),
+                  "Parameters": {"rows.$": "$.clean.rows", "rate.$": "$.rate"}, "End": True},
+    }}
+
+
+TASKS = {
+    "extract": lambda event: {"rows": [1, 2, 3]},
+    "clean": lambda event: {"rows": [r * 10 for r in event["rows"]]},
+    "train": lambda event: {"model": sum(event["rows"]) * event["rate"]},
+}
+
+
+def index_entries(s3) -> dict[str, dict]:
+    """Index entries by state name (the newest per state)."""
+    found = {}
+    for item in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix="cache/sfn-cache/index/")["Contents"]:
+        entry = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=item["Key"])["Body"].read())
+        if entry["state"] not in found or entry["created"] > found[entry["state"]]["created"]:
+            found[entry["state"]] = entry
+    return found
+
+
+def frame_dependencies(s3, uuid: str) -> set[str]:
+    """The upstream bundle uuids disdat recorded in bundle ``uuid``'s frame on S3."""
+    key = f"cache/context/harness/objects/{uuid}/{uuid}_hframe.pb"
+    frame = HyperFrame.FromString(s3.get_object(Bucket=CACHE_BUCKET, Key=key)["Body"].read())
+    return {dep.hframe_uuid for dep in frame.lineage.depends_on}
+
+
+def test_lineage_of_a_three_task_chain(make_engine):
+    engine = make_engine(TASKS)
+    wrapped = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN)).definition
+    first = engine.run(wrapped, {"rate": 2}, execution_name="first")
+    assert first.status == "SUCCEEDED" and first.output == {"model": 120}
+    s3 = boto3.client("s3", region_name=REGION)
+    entries = index_entries(s3)
+    extract, clean, train = (entries[name]["uuid"] for name in ("Extract", "Clean", "Train"))
+    assert frame_dependencies(s3, extract) == set()
+    assert frame_dependencies(s3, clean) == {extract}
+    assert frame_dependencies(s3, train) == {extract, clean}
+    assert [d["uuid"] for d in entries["Train"]["lineage"]] == [extract, clean]
+
+    # a second execution reuses Extract and Clean (hits) and computes a new Train: its bundle
+    # names the reused bundles, not bundles of the first execution's Train
+    second = engine.run(wrapped, {"rate": 3}, execution_name="second")
+    assert second.output == {"model": 180}
+    assert (engine.calls["extract"], engine.calls["clean"], engine.calls["train"]) == (1, 1, 2)
+    new_train = index_entries(s3)["Train"]["uuid"]
+    assert new_train != train
+    assert frame_dependencies(s3, new_train) == {extract, clean}
+
+
+def test_lineage_can_be_switched_off(make_engine, monkeypatch):
+    monkeypatch.setenv("SFN_CACHE_LINEAGE", "off")
+    engine = make_engine(TASKS)
+    wrapped = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN)).definition
+    assert engine.run(wrapped, {"rate": 2}, execution_name="quiet").output == {"model": 120}
+    s3 = boto3.client("s3", region_name=REGION)
+    train = index_entries(s3)["Train"]["uuid"]
+    assert frame_dependencies(s3, train) == set()
+    assert "Contents" not in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix="cache/sfn-cache/executions/")
+
+
+@pytest.mark.parametrize("pattern", ["variables", "classic"])
+def test_missing_bucket_fails_open_with_the_real_handler(make_engine, monkeypatch, pattern):
+    monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket/cache")
+    engine = make_engine(TASKS)
+    original = engine.run(chain(), {"rate": 2})
+    wrapped = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)).definition
+    for _ in range(2):
+        assert engine.run(wrapped, {"rate": 2}) == original
+    assert original.output == {"model": 120}
+    # nothing could be cached: every wrapped run ran every task; every pull failed, so every push
+    # came without a key and stored nothing
+    assert engine.calls["train"] == 3
+    assert [op for op, _ in engine.cache_answers] == ["push"] * 6
+    assert {answer["stored"] for _, answer in engine.cache_answers} == {False}
