@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from sfn_cache.emit import atomic_write, dump_json, dump_yaml
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, parse_duration
-from sfn_cache.wrap import WrapResult, wrap_definition
+from sfn_cache.project_config import ProjectConfig, check_rules_match, find_config, load_config
+from sfn_cache.template import is_template, wrap_template
+from sfn_cache.wrap import WrapResult, state_names, wrap_definition
 
 
 def split_assignment(value: str, option: str) -> tuple[str, str]:
@@ -85,74 +90,192 @@ def report_lines(result: WrapResult) -> list[str]:
     return lines
 
 
+def selection_options(command):
+    """The options that decide what is cached and how: shared by ``wrap``, ``explain`` and ``graph``."""
+    decorators = [
+        click.option("--lambda-arn", default=DEFAULT_LAMBDA_ARN, show_default=True,
+                     help="ARN of the caching Lambda (the default is a DefinitionSubstitutions placeholder)."),
+        click.option("--bucket", help="s3://bucket[/prefix] for the cache (default: the Lambda's SFN_CACHE_BUCKET)."),
+        click.option("--context", help="disdat context name (default: the Lambda's SFN_CACHE_CONTEXT)."),
+        click.option("--include", multiple=True, metavar="GLOB", help="Cache only states matching GLOB (repeatable)."),
+        click.option("--exclude", multiple=True, metavar="GLOB", help="Never cache states matching GLOB (repeatable)."),
+        click.option("--bundle-name", "bundle_names", multiple=True, metavar="STATE=NAME",
+                     help="Bundle name for a state (default: the state name)."),
+        click.option("--key-path", "key_paths", multiple=True, metavar="STATE=JSONPATH",
+                     help="Build STATE's cache key from these input fields instead of its whole effective input."),
+        click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
+                     help="Always run (and re-store) every task, or only STATE (repeatable)."),
+        click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
+                     help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state."),
+        click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
+                     help="Part of the key: change it to invalidate old results, globally or per state."),
+        click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables",
+                     show_default=True,
+                     help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables)."),
+        click.option("--fail-closed", is_flag=True,
+                     help="Fail the execution when the cache fails (default: run uncached)."),
+        click.option("--no-runtime-force", "runtime_force", is_flag=True, flag_value=False, default=True,
+                     help="Do not pass the execution input to the cache (disables sfn_cache.force at run time)."),
+        click.option("--resource", metavar="LOGICAL_ID", help="In a template: only this state machine."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                     help="Project configuration (default: the nearest sfn-cache.yaml or pyproject.toml "
+                          "[tool.sfn-cache] from the current directory up)."),
+        click.option("--no-config", is_flag=True, help="Ignore any project configuration file."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
+                    "force_rerun", "ttls", "cache_versions", "pattern", "fail_closed", "runtime_force",
+                    "config_path", "no_config")
+
+
+def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
+    """WrapOptions from the project configuration, overridden by the flags given on the command line."""
+    config = None
+    if not params["no_config"]:
+        path = Path(params["config_path"]) if params["config_path"] else find_config(Path.cwd())
+        config = load_config(path) if path else None
+    settings = config.settings if config else {}
+    context = click.get_current_context()
+
+    def given(name: str) -> bool:
+        return context.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+    def pick(name: str, key: str):
+        return params[name] if given(name) or key not in settings else settings[key]
+
+    options = build_options(
+        lambda_arn=pick("lambda_arn", "lambda-arn"), bucket=pick("bucket", "bucket"),
+        context=pick("context", "context"),
+        include=params["include"] or tuple(settings.get("include", ())),
+        exclude=params["exclude"] or tuple(settings.get("exclude", ())),
+        bundle_names=params["bundle_names"], key_paths=params["key_paths"],
+        force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
+        ttls=params["ttls"], cache_versions=params["cache_versions"],
+        fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
+        pattern=pick("pattern", "pattern"))
+    if config:
+        has_global_ttl = any("=" not in value for value in params["ttls"])
+        has_global_version = any("=" not in value for value in params["cache_versions"])
+        options = replace(
+            options,
+            ttl=options.ttl if has_global_ttl or "ttl" not in settings else settings["ttl"],
+            cache_version=options.cache_version if has_global_version or "cache-version" not in settings
+            else str(settings["cache-version"]),
+            rules=tuple(config.rules) + options.rules)  # flags come later: they win over the file
+    return options, config
+
+
+def check_config_rules(config: ProjectConfig | None, definitions: list[tuple[dict, str]], what: str) -> None:
+    if config and config.rules:
+        names: set[str] = set()
+        for definition, source in definitions:
+            names |= state_names(definition, source)
+        check_rules_match(config, names, what)
+
+
 @click.command("wrap")
 @click.argument("definition", metavar="FILE")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
-@click.option("--lambda-arn", default=DEFAULT_LAMBDA_ARN, show_default=True,
-              help="ARN of the caching Lambda (the default is a DefinitionSubstitutions placeholder).")
-@click.option("--bucket", help="s3://bucket[/prefix] for the cache (default: the Lambda's SFN_CACHE_BUCKET).")
-@click.option("--context", help="disdat context name (default: the Lambda's SFN_CACHE_CONTEXT).")
-@click.option("--include", multiple=True, metavar="GLOB", help="Cache only states matching GLOB (repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Never cache states matching GLOB (repeatable).")
-@click.option("--bundle-name", "bundle_names", multiple=True, metavar="STATE=NAME",
-              help="Bundle name for a state (default: the state name).")
-@click.option("--key-path", "key_paths", multiple=True, metavar="STATE=JSONPATH",
-              help="Build STATE's cache key from these input fields instead of its whole effective input.")
-@click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
-              help="Always run (and re-store) every task, or only STATE (repeatable).")
-@click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
-              help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state.")
-@click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
-              help="Part of the key: change it to invalidate old results, globally or per state.")
-@click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables", show_default=True,
-              help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables).")
-@click.option("--fail-closed", is_flag=True, help="Fail the execution when the cache fails (default: run uncached).")
-@click.option("--no-runtime-force", "runtime_force", is_flag=True, flag_value=False, default=True,
-              help="Do not pass the execution input to the cache (disables sfn_cache.force at run time).")
+@selection_options
+@click.option("--definition-uri", "definition_uri", type=click.Choice(["copy", "in-place"]), default="copy",
+              show_default=True,
+              help="In a template, a DefinitionUri file is wrapped into a .cached copy the template then "
+                   "points to, or in place.")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]),
-              help="Output format (default: the input's).")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if OUTPUT is missing or differs.")
+              help="Output format of a definition (default: the input's; templates keep theirs).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if OUTPUT (or a wrapped DefinitionUri file) "
+                                            "is missing or differs.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Write nothing; print a unified diff of what would change; exit 1 if anything would.")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
-def wrap_command(definition: str, output: str | None, lambda_arn: str, bucket: str | None,
-                 context: str | None, include: tuple, exclude: tuple, bundle_names: tuple,
-                 key_paths: tuple, force_rerun: tuple, ttls: tuple, cache_versions: tuple,
-                 pattern: str, fail_closed: bool, runtime_force: bool, fmt: str | None, check: bool,
-                 verbose: bool) -> None:
-    """Rewrite every selected Task state of FILE (JSON or YAML; - for stdin) into its cached form."""
+def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
+                 show_diff: bool, verbose: bool, **params) -> None:
+    """Rewrite every selected Task state of FILE into its cached form.
+
+    FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
+    whose state machines are wrapped in place and everything else left as written.
+    """
     if check and not output:
         raise click.UsageError("--check needs -o/--output: the file to compare with")
-    options = build_options(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
-                            exclude=exclude, bundle_names=bundle_names, key_paths=key_paths,
-                            force_rerun=force_rerun, ttls=ttls, cache_versions=cache_versions,
-                            fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern)
     source = "<stdin>" if definition == "-" else definition
     try:
+        options, config = options_from_command_line(params)
         text = read_source(definition)
         document = load_text(text, source)
-        if isinstance(document, dict) and "Resources" in document and "States" not in document:
-            raise SfnCacheError("CloudFormation/SAM templates are not supported by this command yet",
-                                file=source)
-        result = wrap_definition(document, options, source)
+        if is_template(document):
+            result = wrap_template(text, source, options, resource=params["resource"],
+                                   definition_uri=definition_uri, output=output)
+            check_config_rules(config, [(m.result.definition, source) for m in result.machines if m.result],
+                               source)
+            writes = {Path(output) if output else None: result.text, **result.definition_files}
+            messages = template_messages(result, verbose)
+        else:
+            if params["resource"]:
+                raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
+            check_config_rules(config, [(document, source)], source)
+            wrapped = wrap_definition(document, options, source)
+            out_format = fmt or ("json" if looks_like_json(text) else "yaml")
+            writes = {Path(output) if output else None: render(wrapped.definition, out_format)}
+            messages = [f"warning: {w}" for w in wrapped.warnings] + (report_lines(wrapped) if verbose else [])
     except SfnCacheError as exc:
         fail(exc)
-    out_format = fmt or ("json" if looks_like_json(text) else "yaml")
-    rendered = render(result.definition, out_format)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if verbose:
-        for line in report_lines(result):
-            click.echo(line, err=True)
+    for line in messages:
+        click.echo(line, err=True)
+    if show_diff:
+        changed = print_diffs(writes, None if output else Path(definition) if definition != "-" else None)
+        sys.exit(1 if changed else 0)
     if check:
-        current = Path(output).read_text(encoding="utf-8") if Path(output).exists() else None
-        if current != rendered:
-            click.echo(f"{output}: out of date; run sfn-cache wrap again", err=True)
+        stale = [str(path) for path, text in writes.items() if path is not None and current_text(path) != text]
+        for path in stale:
+            click.echo(f"{path}: out of date; run sfn-cache wrap again", err=True)
+        if stale:
             sys.exit(1)
         click.echo(f"{output}: up to date", err=True)
         return
-    if output:
-        atomic_write(output, rendered)
-    else:
-        click.echo(rendered, nl=False)
+    for path, text in sorted(writes.items(), key=lambda item: item[0] is None or str(item[0]) == output):
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            atomic_write(path, text)
+
+
+def current_text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def print_diffs(writes: dict, input_path: Path | None) -> bool:
+    """Unified diffs of each file to be written against what is there now (stdout output: the input)."""
+    changed = False
+    for path, text in sorted(writes.items(), key=lambda item: str(item[0])):
+        compare_to = path if path is not None else input_path
+        before = current_text(compare_to) if compare_to else None
+        if before == text:
+            continue
+        changed = True
+        name = str(compare_to) if compare_to else "<stdout>"
+        click.echo("".join(difflib.unified_diff((before or "").splitlines(keepends=True),
+                                                text.splitlines(keepends=True),
+                                                fromfile=name if before is not None else "/dev/null",
+                                                tofile=str(path) if path else name)), nl=False)
+    return changed
+
+
+def template_messages(result, verbose: bool) -> list[str]:
+    lines = []
+    for machine in result.machines:
+        if machine.action == "refused":
+            lines.append(f"warning: resource '{machine.resource}' left unchanged: {machine.detail}")
+        elif verbose:
+            lines.append(f"resource '{machine.resource}': {machine.detail}")
+        if machine.result is not None:
+            lines += [f"warning: {w}" for w in machine.result.warnings]
+            if verbose:
+                lines += ["  " + line for line in report_lines(machine.result)]
+    return lines + [f"note: {note}" for note in result.notes]
 
 
 def fail(error: SfnCacheError) -> None:

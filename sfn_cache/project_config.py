@@ -1,0 +1,138 @@
+"""Project configuration: ``[tool.sfn-cache]`` in ``pyproject.toml`` or ``sfn-cache.yaml``.
+
+Found from the current directory upward (the nearest wins), so a CI step and a developer get the same
+options. Keys are the command-line option names; per-state options live under ``states``, keyed by a
+state name or glob. Unknown keys are errors naming the file and the key.
+
+    [tool.sfn-cache]
+    bucket = "s3://ml-cache/prod"
+    ttl = "7d"
+    exclude = ["Notify*"]
+
+    [tool.sfn-cache.states.Train]
+    bundle-name = "model"
+    key-paths = ["$.dataset", "$.params"]
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.options import PATTERNS, StateRule, parse_duration
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+YAML_NAME = "sfn-cache.yaml"
+GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "fail-closed": bool,
+               "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
+               "cache-version": (str, int), "force-rerun": bool, "states": dict}
+STATE_KEYS = {"include": bool, "exclude": bool, "bundle-name": str, "key-paths": list, "ttl": (str, int),
+              "cache-version": (str, int), "force": bool}
+
+
+@dataclass
+class ProjectConfig:
+    path: Path
+    settings: dict[str, Any] = field(default_factory=dict)  # global keys, validated
+    rules: list[StateRule] = field(default_factory=list)
+
+    def error(self, message: str) -> SfnCacheError:
+        return SfnCacheError(message, file=str(self.path))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table."""
+    for folder in [start.resolve(), *start.resolve().parents]:
+        if (folder / YAML_NAME).is_file():
+            return folder / YAML_NAME
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "sfn-cache" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SfnCacheError(f"invalid TOML: {error}", file=str(path)) from None
+
+
+def load_config(path: Path) -> ProjectConfig:
+    if path.name == "pyproject.toml":
+        raw = _read_toml(path).get("tool", {}).get("sfn-cache", {})
+        prefix = "tool.sfn-cache."
+    else:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise SfnCacheError(f"invalid YAML: {error}", file=str(path)) from None
+        prefix = ""
+    config = ProjectConfig(path)
+    if not isinstance(raw, dict):
+        raise config.error("the configuration must be a table of options")
+    for key, value in raw.items():
+        _check(config, GLOBAL_KEYS, key, value, prefix)
+    if raw.get("pattern") is not None and raw["pattern"] not in PATTERNS:
+        raise config.error(f"{prefix}pattern: must be one of {', '.join(PATTERNS)}")
+    config.settings = {k: v for k, v in raw.items() if k != "states"}
+    for pattern, options in (raw.get("states") or {}).items():
+        where = f"{prefix}states.{pattern}"
+        if not isinstance(options, dict):
+            raise config.error(f"{where}: must be a table of per-state options")
+        for key, value in options.items():
+            _check(config, STATE_KEYS, key, value, where + ".")
+        config.rules.append(_rule(config, pattern, options, where))
+    for key in ("ttl",):
+        if key in config.settings:
+            config.settings[key] = _duration(config, config.settings[key], prefix + key)
+    return config
+
+
+def _check(config: ProjectConfig, allowed: dict, key: str, value: Any, prefix: str) -> None:
+    if key not in allowed:
+        raise config.error(f"unknown key {prefix}{key} (known: {', '.join(sorted(allowed))})")
+    if not isinstance(value, allowed[key]) or (allowed[key] is not bool and isinstance(value, bool)):
+        raise config.error(f"{prefix}{key}: wrong type {type(value).__name__}")
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+        raise config.error(f"{prefix}{key}: must be a list of strings")
+
+
+def _duration(config: ProjectConfig, value: Any, where: str) -> int:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise config.error(f"{where}: {error}") from None
+
+
+def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> StateRule:
+    include = None
+    if "include" in options:
+        include = options["include"]
+    if options.get("exclude"):
+        include = False
+    return StateRule(
+        pattern=pattern,
+        include=include,
+        bundle_name=options.get("bundle-name"),
+        key_paths=tuple(options["key-paths"]) if "key-paths" in options else None,
+        ttl=_duration(config, options["ttl"], where + ".ttl") if "ttl" in options else None,
+        cache_version=str(options["cache-version"]) if "cache-version" in options else None,
+        force=options.get("force"),
+    )
+
+
+def check_rules_match(config: ProjectConfig, state_names: set[str], what: str) -> None:
+    """A per-state rule that matches no state is a typo: an error naming the file and the key."""
+    for rule in config.rules:
+        if not any(rule.matches(name) for name in state_names):
+            raise config.error(f"states.{rule.pattern}: matches no state in {what}")
