@@ -101,10 +101,10 @@ class WrapOptions:
         for glob in self.exclude:
             if fnmatch.fnmatchcase(state_name, glob):
                 selected, reason = False, f"excluded by --exclude {glob}"
-        rule_include = pick("include", None)
-        if rule_include is not None:
-            selected = rule_include
-            reason = "wrapped" if rule_include else "excluded by a per-state rule"
+        deciding = [rule for rule in ordered if rule.include is not None]
+        if deciding:
+            selected = deciding[-1].include
+            reason = "wrapped" if selected else f"excluded by the rule for {deciding[-1].pattern!r}"
         return StateOptions(
             selected=selected,
             reason=reason,

@@ -350,6 +350,41 @@ def wrap_template(text: str, source: str, options: WrapOptions, *, resource: str
     return result
 
 
+def machine_definitions(text: str, source: str, resource: str | None = None) -> list[tuple[str, dict | SfnCacheError]]:
+    """Each state machine's definition as plain data (or why it cannot be read), for explain and graph."""
+    template = _read_template(text, source)
+    resources = template.tree["Resources"]
+    names = [name for name, body in resources.items()
+             if isinstance(body, dict) and body.get("Type") in STATE_MACHINE_TYPES]
+    if resource is not None:
+        if resource not in names:
+            raise SfnCacheError(f"no state machine resource {resource!r} in this template", file=source)
+        names = [resource]
+    if not names:
+        raise SfnCacheError("no AWS::StepFunctions::StateMachine or AWS::Serverless::StateMachine resource",
+                            file=source)
+    found: list[tuple[str, dict | SfnCacheError]] = []
+    for name in names:
+        where = f"{source}: resource '{name}'"
+        properties = plain(resources[name].get("Properties") or {})
+        try:
+            if "Definition" in properties:
+                definition = properties["Definition"]
+            elif "DefinitionString" in properties:
+                definition = _definition_from_string(properties["DefinitionString"], where)[0]
+            elif isinstance(properties.get("DefinitionUri"), str) and not properties["DefinitionUri"].startswith("s3:"):
+                path = (Path(source).parent if source != "<stdin>" else Path.cwd()) / properties["DefinitionUri"]
+                definition = load_text(read_source(str(path)), str(path))
+            else:
+                raise SfnCacheError(f"{where}: no local Definition, DefinitionString or DefinitionUri")
+            if not isinstance(definition, dict):
+                raise SfnCacheError(f"{where}: the definition is not an object")
+            found.append((name, definition))
+        except SfnCacheError as error:
+            found.append((name, error))
+    return found
+
+
 def _wrap_machine(template: _Template, name: str, options: WrapOptions, where: str, definition_uri: str,
                   output: str | None, result: TemplateResult) -> MachineReport:
     properties = template.tree["Resources"][name].get("Properties")

@@ -1,0 +1,145 @@
+"""``sfn-cache explain`` (what wrap will do to each Task, and why) and ``sfn-cache graph`` (a picture)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from sfn_cache.cli_wrap import SELECTION_PARAMS, check_config_rules, fail, options_from_command_line, \
+    selection_options
+from sfn_cache.emit import atomic_write
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.graph import to_dot, to_mermaid
+from sfn_cache.loader import load_text, read_source
+from sfn_cache.options import WrapOptions
+from sfn_cache.select import TaskReport, cache_operation
+from sfn_cache.template import is_template, machine_definitions
+from sfn_cache.wrap import plan_definition, wrap_definition
+from sfn_cache.model import parse, walk
+
+COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force")
+
+
+def _definitions(path: str, resource: str | None) -> tuple[str, list[tuple[str | None, dict | SfnCacheError]]]:
+    """(source name, [(resource or None, definition or error)]) for a definition file or a template."""
+    source = "<stdin>" if path == "-" else path
+    text = read_source(path)
+    document = load_text(text, source)
+    if is_template(document):
+        return source, list(machine_definitions(text, source, resource))
+    if resource:
+        raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
+    return source, [(None, document)]
+
+
+def _rows(resource: str | None, reports: list[TaskReport]) -> list[dict]:
+    rows = []
+    for report in reports:
+        row = {key: value for key, value in asdict(report).items() if key in COLUMNS}
+        if resource is not None:
+            row = {"resource": resource, **row}
+        rows.append(row)
+    return rows
+
+
+@click.command("explain")
+@click.argument("definition", metavar="FILE")
+@selection_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def explain_command(definition: str, as_json: bool, **params) -> None:
+    """Show what wrap will do to every Task state of FILE (a definition or a template) and why."""
+    try:
+        options, config = options_from_command_line({k: params[k] for k in SELECTION_PARAMS})
+        source, machines = _definitions(definition, params["resource"])
+        readable = [(name, d) for name, d in machines if isinstance(d, dict)]
+        check_config_rules(config, [(d, source) for _, d in readable], source)
+        rows = []
+        for name, machine in machines:
+            if isinstance(machine, SfnCacheError):
+                rows.append({"resource": name, "state": "", "scope": "", "action": "refused", "reason": str(machine)})
+                continue
+            rows += _rows(name, plan_definition(machine, options, source))
+    except SfnCacheError as error:
+        fail(error)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    click.echo(_table(rows) if rows else f"{definition}: no Task states")
+
+
+def _table(rows: list[dict]) -> str:
+    headers = [key for key in ("resource",) + COLUMNS if any(key in row for row in rows)]
+    titles = {"key_fields": "key", "bundle_name": "bundle", "cache_version": "version"}
+    cells = [[titles.get(h, h).upper() for h in headers]]
+    for row in rows:
+        cells.append([_duration(row.get(h)) if h == "ttl" else _cell(row.get(h)) for h in headers])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells)
+
+
+def _duration(seconds: int | None) -> str:
+    if not seconds:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _cell(value) -> str:
+    if value is None or value == "" or value is False:
+        return "-"
+    if value is True:
+        return "yes"
+    return str(value)
+
+
+@click.command("graph")
+@click.argument("definition", metavar="FILE")
+@selection_options
+@click.option("--wrapped", is_flag=True, help="Draw the wrapped machine, injected states marked.")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, **params) -> None:
+    """Draw FILE's state machine (Mermaid for a README, or DOT) with the cached tasks marked."""
+    try:
+        options, _ = options_from_command_line({k: params[k] for k in SELECTION_PARAMS})
+        source, machines = _definitions(definition, params["resource"])
+        if len(machines) > 1:
+            names = ", ".join(name for name, _ in machines)
+            raise SfnCacheError(f"the template has {len(machines)} state machines ({names}): pick one with --resource",
+                                file=source)
+        name, machine = machines[0]
+        if isinstance(machine, SfnCacheError):
+            raise machine
+        drawn, marks = _picture(machine, options, source, wrapped)
+    except SfnCacheError as error:
+        fail(error)
+    text = (to_mermaid if fmt == "mermaid" else to_dot)(drawn, marks)
+    if output:
+        atomic_write(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _picture(definition: dict, options: WrapOptions, source: str, wrapped: bool) -> tuple[dict, dict[str, str]]:
+    """The definition to draw and its marks: the cached tasks, and with ``wrapped`` the injected states."""
+    if not wrapped:
+        marks = {r.state: {"wrapped": "cached", "already wrapped": "cached"}.get(r.action, r.action)
+                 for r in plan_definition(definition, options, source)}
+        return definition, marks
+    result = wrap_definition(definition, options, source)
+    marks = {}
+    for ref in walk(parse(result.definition, source)):
+        if cache_operation(ref.state):
+            marks[ref.name] = "injected"
+    for task in result.tasks:
+        marks[task.state] = "cached" if task.action in ("wrapped", "already wrapped") else task.action
+        for generated in task.generated:
+            marks[generated] = "injected"
+    return result.definition, marks
+
+
+inspect_commands = [explain_command, graph_command]
