@@ -312,11 +312,8 @@ def cached_file_name(path: Path) -> Path:
 
 # --- the template as a whole ----------------------------------------------------------------------
 
-def wrap_template(text: str, source: str, options: WrapOptions, *, resource: str | None = None,
-                  definition_uri: str = "copy", output: str | None = None) -> TemplateResult:
-    """Wrap every state machine of a template (or only ``resource``); see the module docstring."""
-    template = _read_template(text, source)
-    resources = template.tree["Resources"]
+def _state_machines(resources: dict, resource: str | None, source: str) -> list[str]:
+    """The logical ids of the template's state machines, or just ``resource`` (which must be one)."""
     machines = [name for name, body in resources.items()
                 if isinstance(body, dict) and body.get("Type") in STATE_MACHINE_TYPES]
     if resource is not None:
@@ -325,10 +322,19 @@ def wrap_template(text: str, source: str, options: WrapOptions, *, resource: str
         if resource not in machines:
             raise SfnCacheError(f"resource {resource!r} is a {plain(resources[resource]).get('Type')}, "
                                 f"not a state machine", file=source)
-        machines = [resource]
+        return [resource]
     if not machines:
         raise SfnCacheError("no AWS::StepFunctions::StateMachine or AWS::Serverless::StateMachine resource",
                             file=source)
+    return machines
+
+
+def wrap_template(text: str, source: str, options: WrapOptions, *, resource: str | None = None,
+                  definition_uri: str = "copy", output: str | None = None) -> TemplateResult:
+    """Wrap every state machine of a template (or only ``resource``); see the module docstring."""
+    template = _read_template(text, source)
+    resources = template.tree["Resources"]
+    machines = _state_machines(resources, resource, source)
     result = TemplateResult(text="", machines=[])
     function_id = _caching_function(plain(resources))
     for name in machines:
@@ -354,15 +360,7 @@ def machine_definitions(text: str, source: str, resource: str | None = None) -> 
     """Each state machine's definition as plain data (or why it cannot be read), for explain and graph."""
     template = _read_template(text, source)
     resources = template.tree["Resources"]
-    names = [name for name, body in resources.items()
-             if isinstance(body, dict) and body.get("Type") in STATE_MACHINE_TYPES]
-    if resource is not None:
-        if resource not in names:
-            raise SfnCacheError(f"no state machine resource {resource!r} in this template", file=source)
-        names = [resource]
-    if not names:
-        raise SfnCacheError("no AWS::StepFunctions::StateMachine or AWS::Serverless::StateMachine resource",
-                            file=source)
+    names = _state_machines(resources, resource, source)
     found: list[tuple[str, dict | SfnCacheError]] = []
     for name in names:
         where = f"{source}: resource '{name}'"
