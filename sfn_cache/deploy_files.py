@@ -13,13 +13,15 @@ PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
 
 
 def iam_policy(bucket_url: str) -> dict:
-    """GetObject/PutObject on ``prefix/*``, ListBucket on the bucket only for keys under the prefix."""
+    """GetObject/PutObject on ``prefix/*``; ListBucket on the bucket, for listings under the prefix."""
     bucket, prefix = parse_s3_url(bucket_url)
     objects = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
     statement_list = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
                       "Resource": f"arn:aws:s3:::{bucket}"}
     if prefix:
-        statement_list["Condition"] = {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}
+        # IfExists: disdat checks the bucket with HeadBucket, which AWS authorises as s3:ListBucket
+        # and which carries no s3:prefix; every listing the runtime makes names the prefix.
+        statement_list["Condition"] = {"StringLikeIfExists": {"s3:prefix": [prefix, f"{prefix}/*"]}}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -50,7 +52,7 @@ def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: st
         layer_ref = "      Layers:\n        - !Ref SfnCacheLayer\n"
     condition = f"""
               Condition:
-                StringLike:
+                StringLikeIfExists:
                   s3:prefix: ['{prefix}', '{prefix}/*']""" if prefix else ""
     return f"""# SAM template written by `sfn-cache build-lambda` ({layout} layout, {target.runtime}, {target.arch}).
 # Deploy:  sam deploy --guided --template-file template.yaml

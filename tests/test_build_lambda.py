@@ -272,7 +272,7 @@ def test_iam_policy_is_limited_to_the_cache_prefix(tmp_path):
     assert by_sid["ReadWriteCacheObjects"]["Resource"] == "arn:aws:s3:::cache-bucket/team/ml/*"
     assert sorted(by_sid["ReadWriteCacheObjects"]["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert by_sid["ListCachePrefix"]["Resource"] == "arn:aws:s3:::cache-bucket"
-    assert by_sid["ListCachePrefix"]["Condition"]["StringLike"]["s3:prefix"] == ["team/ml", "team/ml/*"]
+    assert by_sid["ListCachePrefix"]["Condition"]["StringLikeIfExists"]["s3:prefix"] == ["team/ml", "team/ml/*"]
     assert not any("*" == a or a.endswith(":*") for s in policy["Statement"] for a in
                    ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
 
