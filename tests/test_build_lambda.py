@@ -290,3 +290,21 @@ def test_sam_template_wires_the_function_arn_into_the_wrapped_definition():
     substitutions = resources["Pipeline"]["Properties"]["DefinitionSubstitutions"]
     assert substitutions["SfnCacheFunctionArn"] == {"Fn::GetAtt": ["SfnCacheFunction", "Arn"]}
     assert yaml.safe_load(json.dumps(template)) == template  # plain data once the short forms are read
+
+
+@pytest.mark.parametrize("layout, zips", [
+    ("function", ["sfn-cache-function-python3.12-arm64.zip"]),
+    ("layer", ["sfn-cache-layer-python3.12-arm64.zip"]),
+    ("both", ["sfn-cache-function-python3.12-arm64.zip", "sfn-cache-layer-python3.12-arm64.zip"]),
+])
+def test_sam_template_passes_cfn_lint(tmp_path, layout, zips):
+    """cfn-lint (installed with moto's server extra) knows CloudFormation's and SAM's schemas."""
+    cfnlint_api = pytest.importorskip("cfnlint.api")
+    from sfn_cache.deploy_files import sam_template
+
+    path = tmp_path / "template.yaml"
+    path.write_text(sam_template(target=Target("3.12", "arm64"), layout=layout, zips=zips,
+                                 bucket_url="s3://b/p", context="ctx"))
+    (tmp_path / "cached.asl.json").write_text('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}')
+    problems = cfnlint_api.lint_file(path, config=cfnlint_api.ManualArgs())
+    assert [str(p) for p in problems] == []
