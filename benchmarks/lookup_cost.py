@@ -1,138 +1,198 @@
-"""S3 requests per cache lookup at 1, 100 and 10,000 stored versions of one bundle name.
+"""S3 requests per cache lookup when one bundle name has 1, 100 and 10,000 stored versions.
 
-Runs the real handler against moto's S3 (in-process) and counts every S3 API call made by boto3,
-disdat included, by wrapping botocore's one dispatch point. Each lookup starts from an empty local
-disdat context, as a cold Lambda does.
+Runs the real handler against moto's S3 (in-process). Every S3 API call is counted, including the
+ones disdat and s3transfer make, by wrapping botocore's single dispatch point
+(``BaseClient._make_api_call``). The local disdat context is emptied before each lookup, as on a
+cold Lambda. Lineage is on (the default), so each hit also PUTs one execution-log object.
 
-Real pushes cost a disdat commit and push each, so the first versions are real pushes through the
-handler and the rest are copies of a real pushed bundle's S3 objects under new uuids, with index
-entries for other keys: the same layout, at a fraction of the time. Exits non-zero if the handler's
-request counts change with the number of versions.
+A real push costs a disdat commit and push, so only the first versions are real pushes through the
+handler. Later versions are copies of a real pushed bundle's S3 objects under new uuids, each with
+an index entry for another key. That gives the same layout in a fraction of the time. The script
+exits non-zero if the handler's request counts change with the number of versions.
 
-    python benchmarks/lookup_cost.py
+    python benchmarks/lookup_cost.py        # LOOKUP_SIZES=1,100 for a quick run
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import io
 import json
 import os
 import sys
 import tempfile
+import threading
+import time
 import uuid as uuids
+from typing import Any, Callable
 
 import boto3
 import botocore.client
 from moto import mock_aws
 
-BUCKET, PREFIX, CONTEXT, BUNDLE = "bench-cache", "team", "bench", "features"
+BUCKET, BUNDLE = "bench-cache", "features"
 SIZES = tuple(int(n) for n in os.environ.get("LOOKUP_SIZES", "1,100,10000").split(","))
+DISDAT_COMPARE_MAX = int(os.environ.get("DISDAT_COMPARE_MAX", "100"))  # disdat's pull reads every version
+SMALL, LARGE = {"ok": 1}, {"rows": list(range(1000))}  # inlined / too large to inline (limit 1000 bytes)
+
 REQUESTS: collections.Counter = collections.Counter()
+_LOCK = threading.Lock()  # disdat lists and downloads from worker threads
 _original_call = botocore.client.BaseClient._make_api_call
 
 
-def _counting_call(self, operation_name, api_params):
+def _counting_call(self, operation_name: str, api_params: dict) -> Any:
     if self.meta.service_model.service_name == "s3":
-        REQUESTS[operation_name] += 1
+        with _LOCK:
+            REQUESTS[operation_name] += 1
     return _original_call(self, operation_name, api_params)
 
 
-def event(op: str, name: str, **fields) -> dict:
-    base = {"sfn_cache": op, "protocol": 1, "state": "Features", "bundle": BUNDLE, "ttl": None,
-            "execution": f"arn:aws:states:us-east-1:1:execution:m:{name}"}
-    return {**base, **fields}
+def counted(call: Callable[[], Any]) -> tuple[Any, collections.Counter]:
+    """Run ``call``. Return its answer and the S3 requests it made, by operation."""
+    REQUESTS.clear()
+    answer = call()
+    return answer, collections.Counter(REQUESTS)
 
 
-def pull_event(which: str) -> dict:
-    return event("pull", which, resource="arn:aws:lambda:us-east-1:1:function:features", cache_version="",
-                 force=False, input={"which": which})
+def spelled(requests: collections.Counter | None) -> str:
+    return ", ".join(f"{op} {n}" for op, n in sorted(requests.items())) if requests else "-"
 
 
-def forget_locally(uuid: str) -> None:
-    """Drop the bundle from the local disdat context, so the next read fetches it like a cold Lambda."""
+def event(op: str, context: str, which: str, **fields: Any) -> dict:
+    """A cache_pull/cache_push event for BUNDLE in its own disdat context (bucket prefix = context name)."""
+    return {"sfn_cache": op, "protocol": 1, "state": "Features", "bundle": BUNDLE, "ttl": None,
+            "bucket": f"s3://{BUCKET}/{context}", "context": context,
+            "execution": f"arn:aws:states:us-east-1:1:execution:m:{context}-{which}", **fields}
+
+
+def pull_event(context: str, which: str) -> dict:
+    return event("pull", context, which, resource="arn:aws:lambda:us-east-1:1:function:features",
+                 cache_version="", force=False, input={"which": which})
+
+
+def disdat(context: str):
+    """disdat's api, bound to the context exactly as the handler binds it."""
     from sfn_cache.runtime.bundles import _api
     from sfn_cache.runtime.config import config_for
 
-    _api(config_for({})).rm(CONTEXT, uuid=uuid)
+    return _api(config_for(event("pull", context, "")))
 
 
-def counted(call) -> tuple[dict, str]:
-    """Run ``call``; returns (its answer, 'N (op n, ...)') counting its S3 requests."""
-    REQUESTS.clear()
-    answer = call()
-    total = sum(REQUESTS.values())
-    return answer, f"{total} ({', '.join(f'{op} {n}' for op, n in sorted(REQUESTS.items()))})"
+def empty_locally(context: str) -> None:
+    """Remove every bundle from the local disdat context, so the next read fetches from S3 like a cold Lambda."""
+    api = disdat(context)
+    for found in api.search(context):
+        api.rm(context, uuid=found.uuid)
+    assert not api.search(context)
 
 
-def fill(s3, template_uuid: str, template_key: str, count: int) -> int:
-    """Add versions of BUNDLE until ``count`` exist, by copying one real bundle's objects; returns how many exist."""
-    objects = f"{PREFIX}/context/{CONTEXT}/objects/"
-    source = [item["Key"] for item in
-              s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{objects}{template_uuid}/")["Contents"]]
-    index_prefix = f"{PREFIX}/sfn-cache/index/"
-    entry_key = next(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=index_prefix)["Contents"]
-                     if item["Key"].endswith(f"{template_key}.json"))
-    entry = json.loads(s3.get_object(Bucket=BUCKET, Key=entry_key)["Body"].read())
-    have = len({k["Key"].split("/")[4] for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=BUCKET, Prefix=objects) for k in page.get("Contents", [])})
-    for n in range(have, count):
-        new_uuid = str(uuids.UUID(int=n + 1))
-        for key in source:
+def push(lambda_handler: Callable, context: str, which: str, result: dict) -> str:
+    """Store ``result`` for input ``which`` with a real miss and push through the handler. Return the uuid."""
+    miss = lambda_handler(pull_event(context, which))
+    pushed = lambda_handler(event("push", context, which, key=miss["key"], material=miss["material"],
+                                  result=result))
+    return pushed["uuid"]
+
+
+def fill(s3, context: str, template: str, count: int) -> None:
+    """Copy bundle ``template``'s objects under new uuids until BUNDLE has ``count`` versions in ``context``."""
+    from sfn_cache.runtime.keys import cache_key
+
+    objects = f"{context}/context/{context}/objects/"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=objects)
+    have = {item["Key"][len(objects):].split("/")[0] for page in pages for item in page.get("Contents", [])}
+    sources = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{objects}{template}/")["Contents"]]
+    index = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{context}/sfn-cache/index/")["Contents"]]
+    entries = [json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) for key in index]
+    entry_key, entry = next((k, e) for k, e in zip(index, entries) if e["uuid"] == template)
+    for n in range(len(have), count):
+        new_uuid = str(uuids.uuid4())
+        for key in sources:
             s3.copy_object(Bucket=BUCKET, CopySource={"Bucket": BUCKET, "Key": key},
-                           Key=key.replace(template_uuid, new_uuid))
-        fake_key = f"{n:064x}"
-        s3.put_object(Bucket=BUCKET, Key=entry_key.replace(template_key, fake_key),
-                      Body=json.dumps({**entry, "key": fake_key, "uuid": new_uuid}).encode())
-    return max(have, count)
+                           Key=key.replace(template, new_uuid))
+        material = {**entry["material"], "input": {"copy": n}}
+        key = cache_key(material)
+        s3.put_object(Bucket=BUCKET, Key=entry_key.replace(entry["key"], key),
+                      Body=json.dumps({**entry, "key": key, "uuid": new_uuid, "material": material}).encode())
+
+
+def lookup(lambda_handler: Callable, context: str, which: str, expect_hit: bool) -> collections.Counter:
+    """The S3 requests of one pull, from an empty local context."""
+    empty_locally(context)
+    answer, cost = counted(lambda: lambda_handler(pull_event(context, which)))
+    assert answer["hit"] is expect_hit, answer
+    if expect_hit:
+        assert answer["data"] == (SMALL if which == "small" else LARGE)
+    return cost
+
+
+def disdat_pull_by_name(context: str, size: int) -> collections.Counter | None:
+    """The S3 requests of disdat's own lookup by name: pull every version of the name into a fresh local
+    context bound to the same remote context (kept apart: the copies all name the template's uuid inside)."""
+    from sfn_cache.runtime.index import bundle_slug
+
+    if size > DISDAT_COMPARE_MAX:
+        return None
+    api, local = disdat(context), f"{context}-by-name-{size}"
+    with contextlib.redirect_stdout(io.StringIO()):
+        api.context(local)
+        api.remote(local, context, f"s3://{BUCKET}/{context}")
+    _, cost = counted(lambda: api.pull(local, bundle_name=bundle_slug(BUNDLE)))
+    return cost
 
 
 def main() -> int:
+    started = time.monotonic()
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-                      SFN_CACHE_BUCKET=f"s3://{BUCKET}/{PREFIX}", SFN_CACHE_CONTEXT=CONTEXT,
-                      SFN_CACHE_INLINE_MAX_BYTES="1000", SFN_CACHE_LINEAGE="off",
+                      SFN_CACHE_BUCKET=f"s3://{BUCKET}/unused", SFN_CACHE_INLINE_MAX_BYTES="1000",
                       SFN_CACHE_LOCAL_ROOT=tempfile.mkdtemp(prefix="lookup-cost-"))
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "SFN_CACHE_LINEAGE", "SFN_CACHE_TTL"):
         os.environ.pop(name, None)
     botocore.client.BaseClient._make_api_call = _counting_call
-    rows, shapes = [], set()
+    rows = []
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         from sfn_cache.runtime.handler import lambda_handler
 
-        stored = {}
-        for which, result in (("small", {"ok": 1}), ("large", {"rows": list(range(1000))})):
-            miss = lambda_handler(pull_event(which))
-            pushed = lambda_handler(event("push", which, key=miss["key"], material=miss["material"], result=result))
-            stored[which] = (miss["key"], pushed["uuid"])
+        # One version each: the inlined and the bundle-read hit need their own context.
+        push(lambda_handler, "one-inline", "small", SMALL)
+        push(lambda_handler, "one-bundle", "large", LARGE)
+        # Many versions: two real pushes, then copies of the large one's objects.
+        push(lambda_handler, "many", "small", SMALL)
+        template = push(lambda_handler, "many", "large", LARGE)
         for size in SIZES:
-            size = fill(s3, stored["small"][1], stored["small"][0], size)
-            hit_inline, inline_cost = counted(lambda: lambda_handler(pull_event("small")))
-            forget_locally(stored["large"][1])
-            hit_bundle, bundle_cost = counted(lambda: lambda_handler(pull_event("large")))
-            miss, miss_cost = counted(lambda: lambda_handler(pull_event(f"new-{size}")))
-            assert hit_inline["hit"] and hit_bundle["hit"] and not miss["hit"]
-            assert hit_bundle["data"] == {"rows": list(range(1000))}
-            disdat_cost = "(not run above 100 versions: grows linearly)"
-            if size <= int(os.environ.get("DISDAT_COMPARE_MAX", "100")):
-                from sfn_cache.runtime.bundles import _api
-                from sfn_cache.runtime.config import config_for
-                from sfn_cache.runtime.index import bundle_slug
+            inline_ctx, bundle_ctx = ("one-inline", "one-bundle") if size == 1 else ("many", "many")
+            if size > 1:
+                fill(s3, "many", template, size)
+            rows.append((size, lookup(lambda_handler, inline_ctx, "small", True),
+                         lookup(lambda_handler, bundle_ctx, "large", True),
+                         lookup(lambda_handler, bundle_ctx, f"new-{size}", False),
+                         disdat_pull_by_name(bundle_ctx, size)))
+            print(f"  {size} versions measured ({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
-                api = _api(config_for({}))
-                for found in [*api.search(CONTEXT, bundle_slug(BUNDLE))]:
-                    api.rm(CONTEXT, uuid=found.uuid)
-                _, disdat_cost = counted(lambda: api.pull(CONTEXT, bundle_name=bundle_slug(BUNDLE)))
-            rows.append((size, inline_cost, bundle_cost, miss_cost, disdat_cost))
-            shapes.add((inline_cost, bundle_cost, miss_cost))
-    print("S3 requests per lookup (real handler, moto S3, cold local disdat context)")
-    print("versions beyond the first two were made by copying a real pushed bundle's S3 objects")
-    print(f"{'versions':>8} | {'hit, inlined':<16} | {'hit, from bundle':<62} | {'miss':<16} | "
-          f"disdat's own pull by name, for comparison")
-    for size, inline_cost, bundle_cost, miss_cost, disdat_cost in rows:
-        print(f"{size:>8} | {inline_cost:<16} | {bundle_cost:<62} | {miss_cost:<16} | {disdat_cost}")
-    if len(shapes) != 1:
-        print("FAIL: the number of requests depends on the number of stored versions", file=sys.stderr)
+    print("S3 requests per cache lookup: real handler, moto S3 in-process, empty local disdat context, lineage on")
+    print("1 version: one real push per context. More versions: two real pushes (one inlined, one not); the rest")
+    print("were made by COPYING the real pushed bundle's S3 objects (hframe + frame) under new uuids, each with an")
+    print("index entry for another key.")
+    print()
+    print(f"{'versions':>8} | {'hit (inline)':>12} | {'hit (bundle)':>12} | {'miss':>4} | disdat pull by name")
+    for size, *costs, by_name in rows:
+        inline, bundle, miss = (sum(c.values()) for c in costs)
+        print(f"{size:>8} | {inline:>12} | {bundle:>12} | {miss:>4} | "
+              f"{sum(by_name.values()) if by_name else f'not run (> {DISDAT_COMPARE_MAX} versions)'}")
+    print()
+    for title, column in (("hit (inline)", 1), ("hit (bundle)", 2), ("miss", 3), ("disdat pull by name", 4)):
+        measured = [row for row in rows if row[column] is not None]
+        for spelling in dict.fromkeys(spelled(row[column]) for row in measured):
+            sizes = ", ".join(str(row[0]) for row in measured if spelled(row[column]) == spelling)
+            print(f"{title + ':':<21} {spelling}   (versions: {sizes})")
+    print("disdat's pull by name reads every version. On the copies it reads one version fewer: the real")
+    print("template's hframe is skipped because a copy (which holds the template's uuid inside) came first.")
+    print(f"({time.monotonic() - started:.0f} s)")
+    if len({tuple(spelled(cost) for cost in row[1:4]) for row in rows}) != 1:
+        print("FAIL: the handler's request count depends on the number of stored versions", file=sys.stderr)
         return 1
     return 0
 

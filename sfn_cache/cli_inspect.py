@@ -11,15 +11,15 @@ from sfn_cache.cli_wrap import SELECTION_PARAMS, check_config_rules, fail, optio
     selection_options
 from sfn_cache.emit import atomic_write
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.graph import to_dot, to_mermaid
+from sfn_cache.graph import injected_states, to_dot, to_mermaid
 from sfn_cache.loader import load_text, read_source
 from sfn_cache.options import WrapOptions
-from sfn_cache.select import TaskReport, cache_operation
+from sfn_cache.select import TaskReport
 from sfn_cache.template import is_template, machine_definitions
 from sfn_cache.wrap import plan_definition, wrap_definition
-from sfn_cache.model import parse, walk
 
 COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force")
+SETTINGS = ("key_fields", "bundle_name", "ttl", "cache_version", "force")
 
 
 def _definitions(path: str, resource: str | None) -> tuple[str, list[tuple[str | None, dict | SfnCacheError]]]:
@@ -58,7 +58,8 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
         rows = []
         for name, machine in machines:
             if isinstance(machine, SfnCacheError):
-                rows.append({"resource": name, "state": "", "scope": "", "action": "refused", "reason": str(machine)})
+                rows.append({"resource": name, **dict.fromkeys(COLUMNS, ""), "action": "refused",
+                             "reason": str(machine), "ttl": None, "bundle_name": None, "force": False})
                 continue
             rows += _rows(name, plan_definition(machine, options, source))
     except SfnCacheError as error:
@@ -70,11 +71,13 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
 
 
 def _table(rows: list[dict]) -> str:
+    """Aligned columns; a task that will not be wrapped shows no cache settings (none will apply)."""
     headers = [key for key in ("resource",) + COLUMNS if any(key in row for row in rows)]
     titles = {"key_fields": "key", "bundle_name": "bundle", "cache_version": "version"}
     cells = [[titles.get(h, h).upper() for h in headers]]
     for row in rows:
-        cells.append([_duration(row.get(h)) if h == "ttl" else _cell(row.get(h)) for h in headers])
+        shown = row if row.get("action") == "wrapped" else {k: v for k, v in row.items() if k not in SETTINGS}
+        cells.append([_duration(shown.get(h)) if h == "ttl" else _cell(shown.get(h)) for h in headers])
     widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
     return "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells)
 
@@ -124,22 +127,20 @@ def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, 
         click.echo(text, nl=False)
 
 
+MARK_OF_ACTION = {"wrapped": "cached", "already wrapped": "cached", "excluded": "excluded", "refused": "refused"}
+
+
 def _picture(definition: dict, options: WrapOptions, source: str, wrapped: bool) -> tuple[dict, dict[str, str]]:
-    """The definition to draw and its marks: the cached tasks, and with ``wrapped`` the injected states."""
-    if not wrapped:
-        marks = {r.state: {"wrapped": "cached", "already wrapped": "cached"}.get(r.action, r.action)
-                 for r in plan_definition(definition, options, source)}
-        return definition, marks
-    result = wrap_definition(definition, options, source)
-    marks = {}
-    for ref in walk(parse(result.definition, source)):
-        if cache_operation(ref.state):
-            marks[ref.name] = "injected"
-    for task in result.tasks:
-        marks[task.state] = "cached" if task.action in ("wrapped", "already wrapped") else task.action
-        for generated in task.generated:
-            marks[generated] = "injected"
-    return result.definition, marks
+    """The definition to draw and its marks: what is (or will be) cached, and the injected states."""
+    reports = plan_definition(definition, options, source)  # also validates what the original draws
+    if wrapped:
+        result = wrap_definition(definition, options, source)
+        definition, reports = result.definition, result.tasks
+    marks = dict.fromkeys(sorted(injected_states(definition)), "injected")
+    for report in reports:
+        marks[report.state] = MARK_OF_ACTION[report.action]
+        marks.update(dict.fromkeys(report.generated, "injected"))
+    return definition, marks
 
 
 inspect_commands = [explain_command, graph_command]

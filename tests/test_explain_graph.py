@@ -1,17 +1,24 @@
-"""``sfn-cache explain`` and ``sfn-cache graph``: rows and pictures checked against the definition itself."""
+"""``sfn-cache explain`` and ``sfn-cache graph``: rows and pictures checked against the definition itself.
+
+Expected nodes and edges are computed here from the raw dicts, never by calling ``sfn_cache.graph``.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import asdict
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from sfn_cache.cli import cli
-from sfn_cache.options import WrapOptions
-from sfn_cache.select import cache_operation
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.cli_inspect import inspect_commands
+from sfn_cache.options import StateRule, WrapOptions
+from sfn_cache.wrap import plan_definition, wrap_definition
 
 LAMBDA = "arn:aws:lambda:us-east-1:1:function:"
 DEFINITION = {
@@ -27,142 +34,279 @@ DEFINITION = {
         "Per item": {"Type": "Map", "ItemsPath": "$.items", "Next": "Route", "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Score",
             "States": {"Score": {"Type": "Task", "Resource": LAMBDA + "score", "End": True}}}},
-        "Route": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Done"}],
-                  "Default": "Notify ✉"},
+        "Route": {"Type": "Choice", "Default": "Notify ✉", "Choices": [
+            {"Variable": "$.ok", "BooleanEquals": True, "Next": "Done"},
+            {"Variable": "$.retry", "BooleanEquals": True, "Next": 'Load "raw" data'}]},
         "Notify ✉": {"Type": "Task", "Resource": LAMBDA + "notify", "Next": "Failed"},
         "Failed": {"Type": "Fail", "Error": "E"},
         "Done": {"Type": "Succeed"},
     },
 }
+USER_TASKS_CACHED = {'Load "raw" data', "Left", "Score", "Notify ✉"}
+START, END = "<start marker>", "<end marker>"
+
+group = click.Group("sfn-cache", commands={command.name: command for command in inspect_commands})
 
 
-def run(*args, definition=DEFINITION, tmp_path=None):
+def invoke(*args: str):
+    return CliRunner().invoke(group, list(args), catch_exceptions=False)
+
+
+def run(command: str, *args: str, definition=DEFINITION, tmp_path):
     path = tmp_path / "machine.asl.json"
-    path.write_text(json.dumps(definition))
-    return CliRunner().invoke(cli, [*args[:1], str(path), "--no-config", *args[1:]], catch_exceptions=False)
+    path.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
+    return invoke(command, str(path), "--no-config", *args)
 
 
-def expected_edges(definition: dict, as_list: bool = False):
-    """(from, to) of every Next/Default/Choice/Catch transition, by walking the raw dicts."""
-    edges = []
+def wrapped(definition=DEFINITION) -> dict:
+    return wrap_definition(definition, WrapOptions()).definition
 
-    def scope(body):
-        for name, state in body["States"].items():
-            targets = [state.get("Next"), state.get("Default")]
-            targets += [c.get("Next") for c in state.get("Choices", []) + state.get("Catch", [])]
-            edges.extend((name, t) for t in targets if t)
-            for branch in state.get("Branches", []):
-                scope(branch)
-            for key in ("ItemProcessor", "Iterator"):
-                if key in state:
-                    scope(state[key])
 
-    scope(definition)
-    return edges if as_list else set(edges)
+# --- expectations from the raw definition ---------------------------------------------------------
+
+def scopes(body: dict, owner: tuple[str, str] | None = None):
+    """Every StartAt/States object with its (owner state, entry label); the top one has no owner."""
+    yield body, owner
+    for name, state in body["States"].items():
+        for number, branch in enumerate(state.get("Branches", []), 1):
+            yield from scopes(branch, (name, f"branch {number}"))
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from scopes(state[key], (name, "each item"))
 
 
 def all_names(definition: dict) -> list[str]:
-    names = []
+    return [name for body, _ in scopes(definition) for name in body["States"]]
 
-    def scope(body):
+
+def expected_edges(definition: dict) -> Counter:
+    """(from, to, label) of every transition, entry into a branch or item, and Start/End marker."""
+    edges = Counter()
+    for body, owner in scopes(definition):
+        if owner is None:
+            edges[(START, body["StartAt"], "")] += 1
+        else:
+            edges[(owner[0], body["StartAt"], owner[1])] += 1
         for name, state in body["States"].items():
-            names.append(name)
-            for branch in state.get("Branches", []) + [state[k] for k in ("ItemProcessor", "Iterator") if k in state]:
-                scope(branch)
+            if "Next" in state:
+                edges[(name, state["Next"], "")] += 1
+            for number, rule in enumerate(state.get("Choices", []), 1):
+                edges[(name, rule["Next"], f"choice {number}")] += 1
+            if "Default" in state:
+                edges[(name, state["Default"], "default")] += 1
+            for catcher in state.get("Catch", []):
+                edges[(name, catcher["Next"], "catch")] += 1
+            if owner is None and (state.get("End") or state["Type"] in ("Succeed", "Fail")):
+                edges[(name, END, "")] += 1
+    return edges
 
-    scope(definition)
-    return names
+
+# --- reading the pictures back --------------------------------------------------------------------
+
+MERMAID_ENTITIES = {"#quot;": '"', "#lt;": "<", "#gt;": ">", "#amp;": "&", "#124;": "|", "#35;": "#", "#96;": "`"}
 
 
-def unescape(label: str) -> str:
-    return (label.replace("#quot;", '"').replace("#lt;", "<").replace("#gt;", ">").replace("#124;", "|")
-            .replace("#amp;", "&"))
+def mermaid_unescape(text: str) -> str:
+    return re.sub(r"#\w+;", lambda m: MERMAID_ENTITIES[m.group(0)], text)
 
 
 def parse_mermaid(text: str):
-    nodes = {m.group(1): unescape(m.group(2)) for m in re.finditer(r'^\s+(n\d+)\["(.*)"\]$', text, re.M)}
-    edges = [(m.group(1), m.group(3), m.group(2)) for m in
-             re.finditer(r"^\s+(n\d+) (-->|-\.->)(?:\|[^|]*\|)? (n\d+)$", text, re.M)]
-    classes = {m.group(2): m.group(1).split(",") for m in re.finditer(r"^\s+class (\S+) (\w+)$", text, re.M)}
+    """(node id -> name, Counter of (from, to, label) by name, class -> names) from a flowchart."""
+    nodes = {m[1]: mermaid_unescape(m[2]) for m in re.finditer(r'^\s+(s\d+)\["([^"]*)"\]$', text, re.M)}
+    names = {**nodes, "start": START, "stop": END}
+    edges = Counter((names[m[1]], names[m[4]], mermaid_unescape(m[3] or "")) for m in
+                    re.finditer(r"^\s+(\w+) (-->|-\.->)(?:\|([^|]*)\|)? (\w+)$", text, re.M))
+    classes = {m[2]: [nodes[n] for n in m[1].split(",")] for m in re.finditer(r"^\s+class (\S+) (\w+)$", text, re.M)}
     return nodes, edges, classes
 
 
-def test_explain_rows(tmp_path):
-    result = run("explain", "--exclude", "Notify*", "--ttl", "Score=2d", "--json", tmp_path=tmp_path)
+def dot_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
+
+
+def parse_dot(text: str):
+    quoted = r'"((?:[^"\\]|\\.)*)"'
+    nodes = {m[1]: dot_unescape(m[2]) for m in re.finditer(rf"^\s+(s\d+) \[label={quoted}", text, re.M)}
+    names = {**nodes, "start": START, "stop": END}
+    edges = Counter()
+    for m in re.finditer(r"^\s+(\w+) -> (\w+)(?: \[(.*)\])?;$", text, re.M):
+        label = re.search(rf"label={quoted}", m[3] or "")
+        edges[(names[m[1]], names[m[2]], dot_unescape(label[1]) if label else "")] += 1
+    return nodes, edges
+
+
+def check_mermaid_syntax(text: str) -> None:
+    """Every line is one of the forms we emit, ids are safe, subgraphs balance, edges hit known ids."""
+    lines = text.splitlines()
+    assert lines[0] == "flowchart TD" and text.endswith("\n")
+    defined, depth = {"start", "stop"}, 0
+    for line in lines[1:]:
+        body = line.strip()
+        if m := re.fullmatch(r'(s\d+)\["([^"]*)"\]', body):
+            assert m[1] not in defined
+            defined.add(m[1])
+        elif re.fullmatch(r'subgraph g\d+ \["[^"]*"\]', body):
+            depth += 1
+        elif body == "end":
+            depth -= 1
+            assert depth >= 0
+        elif m := re.fullmatch(r"(\w+) (?:-->|-\.->)(?:\|[^|\"]*\|)? (\w+)", body):
+            assert {m[1], m[2]} <= defined
+        elif m := re.fullmatch(r"class ((?:s\d+,)*s\d+) (\w+)", body):
+            assert set(m[1].split(",")) <= defined
+        else:
+            assert re.fullmatch(r'(start|stop)\(\("(Start|End)"\)\)|classDef \w+ [\w:#,\- ]+', body), line
+    assert depth == 0
+
+
+# --- explain --------------------------------------------------------------------------------------
+
+def test_explain_json_rows_cover_every_scope_and_round_trip(tmp_path):
+    result = run("explain", "--exclude", "Notify*", "--ttl", "Score=2d", "--cache-version", "v3", "--json",
+                 tmp_path=tmp_path)
     assert result.exit_code == 0, result.stderr
-    rows = {row["state"]: row for row in json.loads(result.stdout)}
-    assert set(rows) == {'Load "raw" data', "Left", "Approve", "Score", "Notify ✉"}
-    assert rows["Left"]["scope"] == "Fan out [all].Branches[0]" and rows["Left"]["action"] == "wrapped"
-    assert rows["Score"]["scope"] == "Per item.ItemProcessor" and rows["Score"]["ttl"] == 2 * 86400
-    assert rows["Notify ✉"]["action"] == "excluded" and "--exclude Notify*" in rows["Notify ✉"]["reason"]
-    assert rows["Approve"]["action"] == "refused" and "waitForTaskToken" in rows["Approve"]["reason"]
-    assert rows['Load "raw" data']["bundle_name"] == 'Load "raw" data'
-    table = run("explain", "--exclude", "Notify*", "--ttl", "Score=2d", tmp_path=tmp_path).stdout.splitlines()
-    assert table[0].split()[:4] == ["STATE", "SCOPE", "ACTION", "REASON"]
-    score = next(line for line in table if line.startswith("Score"))
-    assert " 2d " in score and "wrapped" in score
+    rows = json.loads(result.stdout)
+    by_state = {row["state"]: row for row in rows}
+    assert [row["state"] for row in rows] == ['Load "raw" data', "Notify ✉", "Left", "Approve", "Score"]
+    assert by_state["Left"]["scope"] == "Fan out [all].Branches[0]" and by_state["Left"]["action"] == "wrapped"
+    assert by_state["Score"]["scope"] == "Per item.ItemProcessor" and by_state["Score"]["ttl"] == 2 * 86400
+    assert by_state["Notify ✉"]["action"] == "excluded" and "--exclude Notify*" in by_state["Notify ✉"]["reason"]
+    assert by_state["Notify ✉"]["bundle_name"] is None
+    assert by_state["Approve"]["action"] == "refused" and "waitForTaskToken" in by_state["Approve"]["reason"]
+    assert by_state['Load "raw" data']["bundle_name"] == 'Load "raw" data'
+    assert {row["cache_version"] for row in rows if row["action"] == "wrapped"} == {"v3"}
+    # the JSON is exactly plan_definition's reports (less the names of generated states), keys sorted
+    options = WrapOptions(exclude=("Notify*",), cache_version="v3", rules=(StateRule("Score", ttl=2 * 86400),))
+    reports = plan_definition(DEFINITION, options)
+    assert rows == [{k: v for k, v in asdict(r).items() if k != "generated"} for r in reports]
+    assert result.stdout == json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_explain_table_is_aligned(tmp_path):
+    result = run("explain", "--exclude", "Notify*", "--ttl", "Score=2d", "--force-rerun", "Left", tmp_path=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    assert header.split()[:4] == ["STATE", "SCOPE", "ACTION", "REASON"] and len(lines) == 5
+    for title in ("SCOPE", "ACTION", "REASON", "KEY"):
+        column = header.index(title)
+        for line in lines:  # every cell of a column starts where its title does
+            assert line[column - 2:column] == "  " and line[column] != " ", (title, line)
+    score = next(line for line in lines if line.startswith("Score "))
+    assert " 2d " in score and " wrapped " in score
+    left = next(line for line in lines if line.startswith("Left "))
+    assert left.rstrip().endswith("yes")  # FORCE
+    notify = next(line for line in lines if line.startswith("Notify "))  # excluded: no cache settings
+    assert notify[header.index("KEY"):].split() == ["-"] * 5
+
+
+def test_explain_already_wrapped_input(tmp_path):
+    result = run("explain", "--json", definition=wrapped(), tmp_path=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    actions = {row["state"]: row["action"] for row in json.loads(result.stdout)}
+    assert actions == {**dict.fromkeys(USER_TASKS_CACHED, "already wrapped"), "Approve": "refused"}
 
 
 def test_explain_names_the_configuration_rule(tmp_path, monkeypatch):
     (tmp_path / "sfn-cache.yaml").write_text("states:\n  'Notify*':\n    exclude: true\n")
     (tmp_path / "m.json").write_text(json.dumps(DEFINITION))
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["explain", "m.json", "--json"])
+    result = invoke("explain", "m.json", "--json")
+    assert result.exit_code == 0, result.stderr
     rows = {row["state"]: row for row in json.loads(result.stdout)}
     assert rows["Notify ✉"]["reason"] == "excluded by the rule for 'Notify*'"
 
 
-@pytest.mark.parametrize("wrapped", [False, True])
-def test_mermaid_has_every_state_and_transition(tmp_path, wrapped):
-    args = ["graph", "--wrapped"] if wrapped else ["graph"]
-    result = run(*args, tmp_path=tmp_path)
+@pytest.mark.parametrize("text", ['{"StartAt": ', '{"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": true}}}'])
+def test_explain_bad_input_is_one_line_exit_2(tmp_path, text):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    result = invoke("explain", str(path), "--no-config")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(f"error: {path}")
+
+
+# --- graph ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrap_it", [False, True])
+def test_mermaid_has_every_state_once_and_every_transition(tmp_path, wrap_it):
+    result = run("graph", *(["--wrapped"] if wrap_it else []), tmp_path=tmp_path)
     assert result.exit_code == 0, result.stderr
-    drawn = wrap_definition(DEFINITION, WrapOptions()).definition if wrapped else DEFINITION
+    drawn = wrapped() if wrap_it else DEFINITION
+    check_mermaid_syntax(result.stdout)
     nodes, edges, classes = parse_mermaid(result.stdout)
-    assert sorted(nodes.values()) == sorted(all_names(drawn))  # each state exactly once
-    assert all(re.fullmatch(r"n\d+", node) for node in nodes)
-    by_label = {label: node for node, label in nodes.items()}
-    drawn_edges = {(nodes[a], nodes[b]) for a, b, _ in edges}
-    assert expected_edges(drawn) <= drawn_edges
-    enter_edges = drawn_edges - expected_edges(drawn)  # the only others: into Parallel branches and Map items
-    assert {(a, b) for a, b in enter_edges} == {("Fan out [all]", next(iter(x for x in all_names(drawn)
-                                                                                if x.endswith("Left")))),
-                                               ("Fan out [all]", [x for x in all_names(drawn)
-                                                                  if x.endswith("Approve")][0]),
-                                               ("Per item", [x for x in all_names(drawn) if x.endswith("Score")][0])}
-    assert f'start --> {by_label[drawn["StartAt"]]}' in result.stdout
-    if wrapped:
-        injected = {nodes[n] for n in classes["injected"]}
+    assert sorted(nodes.values()) == sorted(all_names(drawn))
+    assert edges == expected_edges(drawn)
+    assert result.stdout.count("\n  subgraph ") == 3 and "    subgraph" not in result.stdout
+    assert set(classes["cached"]) == USER_TASKS_CACHED and classes["refused"] == ["Approve"]
+    if wrap_it:
         generated = set(all_names(drawn)) - set(all_names(DEFINITION))
-        assert injected == generated and injected
-        assert {nodes[n] for n in classes["cached"]} == {'Load "raw" data', "Left", "Score", "Notify ✉"}
-        assert "refused" in classes and [nodes[n] for n in classes["refused"]] == ["Approve"]
+        assert set(classes["injected"]) == generated and any(n.startswith("use_cache_") for n in generated)
     else:
-        assert {nodes[n] for n in classes["cached"]} == {'Load "raw" data', "Left", "Score", "Notify ✉"}
         assert "injected" not in classes
 
 
-def test_dot_output_quotes_every_label_and_is_deterministic(tmp_path):
-    first = run("graph", "--format", "dot", "--wrapped", tmp_path=tmp_path).stdout
-    second = run("graph", "--format", "dot", "--wrapped", tmp_path=tmp_path).stdout
-    assert first == second and first.startswith("digraph state_machine {") and first.rstrip().endswith("}")
-    labels = re.findall(r'^\s+n\d+ \[label="((?:[^"\\]|\\.)*)"', first, re.M)
-    drawn = wrap_definition(DEFINITION, WrapOptions()).definition
-    assert sorted(label.replace('\\"', '"') for label in labels) == sorted(all_names(drawn))
-    assert first.count("subgraph cluster_") == 3
-    edge_count = len(re.findall(r"^\s+n\d+ -> n\d+", first, re.M))
-    assert edge_count == len(expected_edges(drawn, as_list=True)) + 3  # + one edge into each branch / item
+def test_nasty_names_get_safe_ids_and_escaped_labels(tmp_path):
+    nasty = ['say "hi" [now]', "a|b <c> & d", "#quot; literal", "`tick`", "ünï cødé ✓", "end", "subgraph x"]
+    states = {name: {"Type": "Pass", "Next": following} for name, following in zip(nasty, nasty[1:])}
+    states[nasty[-1]] = {"Type": "Task", "Resource": LAMBDA + "f", "End": True}
+    definition = {"StartAt": nasty[0], "States": states}
+    mermaid = run("graph", definition=definition, tmp_path=tmp_path).stdout
+    check_mermaid_syntax(mermaid)
+    nodes, edges, classes = parse_mermaid(mermaid)
+    assert sorted(nodes.values()) == sorted(nasty) and edges == expected_edges(definition)
+    assert classes == {"cached": ["subgraph x"]}
+    dot = run("graph", "--format", "dot", definition=definition, tmp_path=tmp_path).stdout
+    dot_nodes, dot_edges = parse_dot(dot)
+    assert sorted(dot_nodes.values()) == sorted(nasty) and dot_edges == expected_edges(definition)
 
 
-def test_graph_errors_are_one_line_and_write_nothing(tmp_path):
-    broken = dict(DEFINITION, StartAt="Nowhere")
-    out = tmp_path / "g.mmd"
-    result = run("graph", "-o", str(out), definition=broken, tmp_path=tmp_path)
-    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert not out.exists()
+@pytest.mark.parametrize("wrap_it", [False, True])
+def test_dot_has_every_state_once_and_every_transition(tmp_path, wrap_it):
+    result = run("graph", "--format", "dot", *(["--wrapped"] if wrap_it else []), tmp_path=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    text, drawn = result.stdout, wrapped() if wrap_it else DEFINITION
+    assert text.startswith("digraph state_machine {\n") and text.endswith("}\n")
+    nodes, edges = parse_dot(text)
+    assert sorted(nodes.values()) == sorted(all_names(drawn)) and edges == expected_edges(drawn)
+    assert text.count("subgraph cluster_") == 3
+    marked = {nodes[m[1]] for m in re.finditer(r'^\s+(s\d+) \[label=.*style="rounded,filled,dashed"', text, re.M)}
+    assert marked == (set(all_names(drawn)) - set(all_names(DEFINITION)))
+    if shutil.which("dot"):
+        checked = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0 and "<svg" in checked.stdout, checked.stderr
+
+
+def test_wrapped_input_draws_the_same_with_or_without_wrapping_again(tmp_path):
+    fresh = run("graph", "--wrapped", tmp_path=tmp_path).stdout
+    again = run("graph", "--wrapped", definition=wrapped(), tmp_path=tmp_path).stdout
+    plain = run("graph", definition=wrapped(), tmp_path=tmp_path).stdout
+    assert fresh == again == plain  # the injected states are recognised without a fresh WrapResult
+
+
+def test_graph_is_deterministic_and_writes_the_output_file(tmp_path):
+    for fmt in ("mermaid", "dot"):
+        first = run("graph", "--wrapped", "--format", fmt, tmp_path=tmp_path).stdout
+        assert first == run("graph", "--wrapped", "--format", fmt, tmp_path=tmp_path).stdout
+        out = tmp_path / f"picture.{fmt}"
+        result = run("graph", "--wrapped", "--format", fmt, "-o", str(out), tmp_path=tmp_path)
+        assert result.exit_code == 0 and result.stdout == "" and out.read_text(encoding="utf-8") == first
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_graph_errors_are_one_line_exit_2_and_write_nothing(tmp_path, fmt):
+    out = tmp_path / "g.txt"
+    for broken in (dict(DEFINITION, StartAt="Nowhere"), ["not", "a", "definition"]):
+        result = run("graph", "--format", fmt, "-o", str(out), definition=broken, tmp_path=tmp_path)
+        assert result.exit_code == 2 and result.stdout == "" and len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith("error: ") and not out.exists()
+    missing = invoke("graph", str(tmp_path / "missing.json"), "-o", str(out))
+    assert missing.exit_code == 2 and "no such file" in missing.stderr and not out.exists()
+
+
+def test_graph_of_a_template_needs_one_machine(tmp_path):
     template = {"Resources": {n: {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"Definition": DEFINITION}}
                               for n in ("A", "B")}}
     result = run("graph", definition=template, tmp_path=tmp_path)
     assert result.exit_code == 2 and "pick one with --resource" in result.stderr
     picked = run("graph", "--resource", "B", definition=template, tmp_path=tmp_path)
-    assert picked.exit_code == 0 and "flowchart TD" in picked.stdout
+    assert picked.exit_code == 0 and picked.stdout == run("graph", tmp_path=tmp_path).stdout

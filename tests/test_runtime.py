@@ -71,6 +71,20 @@ def test_large_results_are_read_from_the_disdat_bundle(aws, monkeypatch):
     assert lambda_handler(pull_event())["data"] == result
 
 
+def test_no_bundle_is_kept_in_the_local_context(aws, monkeypatch):
+    """A warm Lambda must not pile bundles up in /tmp: disdat's pull gets far costlier past 2000."""
+    from sfn_cache.runtime.bundles import _api
+
+    monkeypatch.setenv("SFN_CACHE_INLINE_MAX_BYTES", "10")
+    result = {"rows": list(range(100))}
+    store(result)
+    config = config_for({})
+    assert list(_api(config).search(config.context)) == []
+    for _ in range(2):  # every hit fetches from S3 again and leaves nothing behind
+        assert lambda_handler(pull_event())["data"] == result
+        assert list(_api(config).search(config.context)) == []
+
+
 def test_every_part_of_the_key_matters(aws):
     store({"v": 1})
     assert lambda_handler(pull_event())["hit"] is True

@@ -73,10 +73,11 @@ def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json:
         created.commit()
         created.push()
         uuid = created.uuid
-    try:
-        s3.head_object(Bucket=config.bucket, Key=frame_key(config, uuid))
-    except Exception as error:  # disdat swallowed the failure: say so instead of indexing a ghost
-        raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: {error}") from error
+        try:
+            s3.head_object(Bucket=config.bucket, Key=frame_key(config, uuid))
+        except Exception as error:  # disdat swallowed the failure: say so instead of indexing a ghost
+            raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: {error}") from error
+        _forget_locally(api, config, uuid)
     return uuid
 
 
@@ -88,6 +89,16 @@ def read_bundle(config: CacheConfig, uuid: str) -> str:
         if found is None:
             api.pull(config.context, uuid=uuid)
             found = api.get(config.context, None, uuid=uuid)
-    if found is None or not isinstance(found.data, str):
+        data = found.data if found is not None else None
+        if found is not None:
+            _forget_locally(api, config, uuid)
+    if not isinstance(data, str):
         raise BundleStoreError(f"bundle {uuid} is not in {config.remote_url}")
-    return found.data
+    return data
+
+
+def _forget_locally(api, config: CacheConfig, uuid: str) -> None:
+    """Drop the local copy (S3 keeps the bundle): a warm Lambda's /tmp stays small, and disdat's pull,
+    which lists S3 in 256 parallel prefixes once the local context holds 2000 bundles, stays cheap."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        api.rm(config.context, uuid=uuid)
