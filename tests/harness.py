@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+import threading
 import time
 import types
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ class Engine:
         machine = self.client.create_state_machine(
             name="pipeline", definition=json.dumps(definition), roleArn=ROLE_ARN)
         self._machine_arn = machine["stateMachineArn"]
+        threads_before = set(threading.enumerate())
         execution = self.client.start_execution(
             stateMachineArn=self._machine_arn, name=execution_name,
             input=json.dumps({} if execution_input is None else execution_input))
@@ -140,10 +142,24 @@ class Engine:
             if described["status"] != "RUNNING":
                 break
             if time.monotonic() > deadline:
+                self._abort(execution["executionArn"], [
+                    thread for thread in threading.enumerate()
+                    if thread not in threads_before and thread.name.endswith("(_execution_logic)")])
                 raise AssertionError(f"execution still running after {timeout}s")
             time.sleep(0.005)
         return Outcome(status=described["status"], output=_decode_output(described.get("output")),
                        error=described.get("error"), cause=_without_event_id(described.get("cause")))
+
+    def _abort(self, execution_arn: str, workers: list[threading.Thread]) -> None:
+        """Stop an execution that overran its time, and let its thread finish the state it is in.
+
+        moto runs each execution in a daemon thread that outlives the test. Left running (a polling
+        loop whose Waits do not sleep), it would go on calling Lambdas through the seam of whichever
+        engine the next test installs, and be counted there. Once stopped, the interpreter enters no
+        further state; a thread still blocked on a task token after the join can therefore call nothing."""
+        self.client.stop_execution(executionArn=execution_arn)
+        for worker in workers:
+            worker.join(timeout=5)
 
 
 _RUN_IDENTITY = [  # what differs between any two executions, wrapped or not
