@@ -11,10 +11,11 @@ from sfn_cache.cli_wrap import SELECTION_PARAMS, check_config_rules, fail, optio
     selection_options
 from sfn_cache.emit import atomic_write
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.graph import injected_states, to_dot, to_mermaid
+from sfn_cache.graph import to_dot, to_mermaid
 from sfn_cache.loader import load_text, read_source
 from sfn_cache.options import WrapOptions
-from sfn_cache.select import TaskReport
+from sfn_cache.model import parse
+from sfn_cache.select import TaskReport, generated_states
 from sfn_cache.template import is_template, machine_definitions
 from sfn_cache.wrap import plan_definition, wrap_definition
 
@@ -58,10 +59,9 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
         rows = []
         for name, machine in machines:
             if isinstance(machine, SfnCacheError):
-                rows.append({"resource": name, **dict.fromkeys(COLUMNS, ""), "action": "refused",
-                             "reason": str(machine), "ttl": None, "bundle_name": None, "force": False})
-                continue
-            rows += _rows(name, plan_definition(machine, options, source))
+                rows += _rows(name, [TaskReport(state="", scope="", action="refused", reason=str(machine))])
+            else:
+                rows += _rows(name, plan_definition(machine, options, source))
     except SfnCacheError as error:
         fail(error)
     if as_json:
@@ -132,11 +132,12 @@ MARK_OF_ACTION = {"wrapped": "cached", "already wrapped": "cached", "excluded": 
 
 def _picture(definition: dict, options: WrapOptions, source: str, wrapped: bool) -> tuple[dict, dict[str, str]]:
     """The definition to draw and its marks: what is (or will be) cached, and the injected states."""
-    reports = plan_definition(definition, options, source)  # also validates what the original draws
     if wrapped:
         result = wrap_definition(definition, options, source)
         definition, reports = result.definition, result.tasks
-    marks = dict.fromkeys(sorted(injected_states(definition)), "injected")
+    else:
+        reports = plan_definition(definition, options, source)  # validates what the picture draws
+    marks = dict.fromkeys(sorted(generated_states(parse(definition, source))), "injected")
     for report in reports:
         marks[report.state] = MARK_OF_ACTION[report.action]
         marks.update(dict.fromkeys(report.generated, "injected"))

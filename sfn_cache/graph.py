@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sfn_cache.model import Scope, nested_scope_bodies, parse, transitions, walk
-from sfn_cache.select import cache_operation
+from sfn_cache.model import Scope, nested_scope_bodies, parse, transitions
 
 STYLES = {  # mark -> (fill, stroke)
     "cached": ("#d4edda", "#1e7e34"),
@@ -21,7 +20,6 @@ STYLES = {  # mark -> (fill, stroke)
     "excluded": ("#e2e3e5", "#6c757d"),
 }
 START, STOP = "start", "stop"  # the ids of the Start and End markers (never s<N>)
-GENERATED_COMMENT = "sfn-cache:"  # every state the rewriters add carries a Comment starting so
 
 
 @dataclass
@@ -95,16 +93,6 @@ def _edge_style(field_name: str) -> tuple[str, str]:
     if field_name == "Default":
         return "default", "next"
     return "", "next"
-
-
-def injected_states(definition: dict) -> set[str]:
-    """Names of the states a previous ``wrap`` generated (so an already wrapped input is marked too)."""
-    found = set()
-    for ref in walk(parse(definition)):
-        comment = ref.state.get("Comment")
-        if cache_operation(ref.state) or (isinstance(comment, str) and comment.startswith(GENERATED_COMMENT)):
-            found.add(ref.name)
-    return found
 
 
 def to_mermaid(definition: dict, marks: dict[str, str] | None = None) -> str:

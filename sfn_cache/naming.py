@@ -8,6 +8,7 @@ import re
 from sfn_cache.model import MAX_NAME_LENGTH
 
 VARIABLE_PREFIX = "sfncache_"
+GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 
 
 def short_digest(text: str, length: int = 8) -> str:

@@ -21,7 +21,7 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
-from sfn_cache.naming import NameAllocator, variable_name
+from sfn_cache.naming import GENERATED_COMMENT, NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
 
 PROTOCOL_VERSION = 1
@@ -64,7 +64,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     assign_name = names.allocate("cache_assign_", name) if assign_then_select else None
     done_name = names.allocate("cache_done_", name) if ("End" in exit_fields and not options.fail_closed) else None
 
-    pull = {"Type": "Task", "Comment": f"sfn-cache: look up the cached result of '{name}'",
+    pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
             "Resource": options.lambda_arn, **dialect.pull_fields(original),
             dialect.payload_field: pull_payload(name, original, opts, options, dialect)}
     dialect.keep_input(pull)
@@ -79,7 +79,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
         pull["Catch"] = [catcher]
     pull["Next"] = choice_name
 
-    choice = {"Type": "Choice", "Comment": f"sfn-cache: skip '{name}' on a cache hit",
+    choice = {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{name}' on a cache hit",
               "Choices": [{**dialect.is_hit(var), "Next": assign_name or hit_name}], "Default": name}
 
     user_task = copy.deepcopy(original)
@@ -87,7 +87,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     user_task["Assign"] = {**original.get("Assign", {}), **dialect.capture(result_var)}
     user_task["Next"] = push_name
 
-    push = {"Type": "Task", "Comment": f"sfn-cache: store the result of '{name}'",
+    push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
                                                 material=f"${var}.material", result=f"${result_var}")}
@@ -107,7 +107,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     states = {pull_name: pull, choice_name: choice}
     if assign_name:
         states[assign_name] = {
-            "Type": "Pass", "Comment": f"sfn-cache: '{name}' Assign from the cached raw result",
+            "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
             "InputPath": f"${var}.data", "ResultPath": None,
             "Assign": copy.deepcopy(original["Assign"]), "Next": hit_name,
         }
@@ -116,7 +116,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     states[hit_name] = hit
     if done_name:
         states[done_name] = {"Type": "Succeed",
-                             "Comment": f"sfn-cache: end after '{name}' when storing its result failed"}
+                             "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
     if scope_language != language:
         for state_name, state in states.items():
             if state_name != name:
@@ -125,7 +125,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -> dict:
-    hit = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' from the cache", "InputPath": f"${var}.data"}
+    hit = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' from the cache", "InputPath": f"${var}.data"}
     if "ResultSelector" in original:
         hit["Parameters"] = copy.deepcopy(original["ResultSelector"])
     for key in ("ResultPath", "OutputPath"):
@@ -138,7 +138,7 @@ def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -
 
 def _jsonata_hit(name: str, original: dict, var: str) -> dict:
     cached_result = f"${var}.data"
-    hit = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' from the cache",
+    hit = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' from the cache",
            "Output": replace_states_result(original.get("Output", "{% $states.result %}"), cached_result)}
     if "Assign" in original:
         hit["Assign"] = replace_states_result(original["Assign"], cached_result)

@@ -24,7 +24,7 @@ import copy
 import json
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.naming import NameAllocator
+from sfn_cache.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
                                pull_payload, push_payload)
@@ -69,7 +69,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
     task_input = under("$.input", original.get("InputPath"))
 
-    pull = {"Type": "Task", "Comment": f"sfn-cache: look up the cached result of '{name}'",
+    pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
             "Resource": options.lambda_arn, "InputPath": task_input,
             "Parameters": pull_payload(name, {k: v for k, v in original.items() if k != "InputPath"},
                                        opts, options, JsonPath, form=selected_form(original)),
@@ -88,13 +88,13 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     catch_adapters = {}
     for index, catcher in enumerate(user_task.get("Catch") or []):
         adapter = names.allocate(f"cache_catch{index}_", name)
-        catch_adapters[adapter] = {"Type": "Pass", "Comment": f"sfn-cache: '{name}' error output, as written",
+        catch_adapters[adapter] = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' error output, as written",
                                    "OutputPath": "$.input", "Next": catcher["Next"]}
         result_path = catcher.get("ResultPath", "$")
         catcher["ResultPath"] = None if result_path is None else under("$.input", result_path)
         catcher["Next"] = adapter
 
-    push = {"Type": "Task", "Comment": f"sfn-cache: store the result of '{name}'",
+    push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Parameters": push_payload(name, opts, options, JsonPath,
                                        key="$.cache.key", material="$.cache.material", result="$.result"),
@@ -105,15 +105,15 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     push["Next"] = out_name
 
     states = {
-        wrap_name: {"Type": "Pass", "Comment": f"sfn-cache: keep the input of '{name}' aside",
+        wrap_name: {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}keep the input of '{name}' aside",
                     "Parameters": {"input.$": "$"}, "Next": pull_name},
         pull_name: pull,
-        choice_name: {"Type": "Choice", "Comment": f"sfn-cache: skip '{name}' on a cache hit",
+        choice_name: {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{name}' on a cache hit",
                       "Choices": [{"Variable": "$.cache.hit", "BooleanEquals": True, "Next": hit_name}],
                       "Default": name},
     }
     if miss_name:
-        states[miss_name] = {"Type": "Pass", "Comment": f"sfn-cache: the cache failed; run '{name}'",
+        states[miss_name] = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}the cache failed; run '{name}'",
                              "Result": dict(PULL_FAILED), "ResultPath": "$.cache", "Next": name}
     states[name] = user_task
     states.update(catch_adapters)
@@ -129,7 +129,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
 
 def _restore_output(name: str, original: dict, result_at: str, exit_fields: dict, words: str) -> dict:
     """T's own ResultPath and OutputPath, applied to its raw input kept under $.input."""
-    state = {"Type": "Pass", "Comment": f"sfn-cache: {words} '{name}'", "InputPath": result_at}
+    state = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}{words} '{name}'", "InputPath": result_at}
     result_path = original.get("ResultPath", "$")
     state["ResultPath"] = None if result_path is None else under("$.input", result_path)
     state["OutputPath"] = under("$.input", original.get("OutputPath"))

@@ -18,6 +18,7 @@ from jsonpath_ng.exceptions import JsonPathParserError
 from sfn_cache.dialects import DIALECTS, Jsonata
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, StateRef, walk
+from sfn_cache.naming import GENERATED_COMMENT
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite_classic import classic_refusal
 
@@ -60,6 +61,16 @@ def cache_operation(state: dict) -> str | None:
 def already_wrapped_tasks(top: Scope) -> set[str]:
     """Names of user tasks that a previous ``wrap`` already put behind a cache_pull state."""
     return {cache_payload(ref.state).get("state") for ref in walk(top) if cache_operation(ref.state) == "pull"}
+
+
+def generated_states(top: Scope) -> set[str]:
+    """Names of every state a previous ``wrap`` generated: the cache calls and the states around them."""
+    return {ref.name for ref in walk(top) if cache_operation(ref.state) or _generated_comment(ref.state)}
+
+
+def _generated_comment(state: dict) -> bool:
+    comment = state.get("Comment")
+    return isinstance(comment, str) and comment.startswith(GENERATED_COMMENT)
 
 
 def key_fields(state: dict, opts: StateOptions) -> str:
