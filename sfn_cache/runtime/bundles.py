@@ -82,14 +82,12 @@ def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json:
 
 
 def read_bundle(config: CacheConfig, uuid: str) -> str:
-    """The JSON string stored in bundle ``uuid`` (pulled from S3 unless already local)."""
+    """The JSON string stored in bundle ``uuid``, pulled from S3 (bundles are never kept locally)."""
     with _LOCK:
         api = _api(config)
+        api.pull(config.context, uuid=uuid)
         found = api.get(config.context, None, uuid=uuid)
-        if found is None:
-            api.pull(config.context, uuid=uuid)
-            found = api.get(config.context, None, uuid=uuid)
-        data = found.data if found is not None else None
+        data = found.data if found is not None else None  # read before the local copy is dropped
         if found is not None:
             _forget_locally(api, config, uuid)
     if not isinstance(data, str):
