@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from sfn_cache import __version__
-from sfn_cache.deploy_files import PLACEHOLDER_BUCKET, iam_policy, sam_template
+from sfn_cache.deploy_files import PLACEHOLDER_BUCKET, iam_policy, operator_policy, sam_template
 from sfn_cache.emit import atomic_write, dump_json
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.lambda_package import (ARCHES, HANDLER, PYTHONS, UNZIPPED_LIMIT, ZIPPED_LIMIT, Distribution,
@@ -23,7 +23,7 @@ from sfn_cache.runtime.config import CacheConfigError, parse_s3_url
 
 @click.command("build-lambda")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the zip(s), manifest.json, iam-policy.json and template.yaml.")
+              help="Directory for the zip(s), manifest.json, iam-policy.json, iam-policy-operator.json and template.yaml.")
 @click.option("--python", "python", type=click.Choice(PYTHONS), default=default_target().python, show_default=True,
               help="Lambda Python runtime to build for.")
 @click.option("--arch", type=click.Choice(sorted(ARCHES)), default=default_target().arch, show_default=True,
@@ -92,13 +92,15 @@ def build(out_dir: Path, target: Target, *, layout: str = "function", find_links
         shutil.rmtree(workdir, ignore_errors=True)
     atomic_write(out_dir / "manifest.json", dump_json(manifest))
     atomic_write(out_dir / "iam-policy.json", dump_json(iam_policy(bucket_url)))
+    atomic_write(out_dir / "iam-policy-operator.json", dump_json(operator_policy(bucket_url)))
     atomic_write(out_dir / "template.yaml", sam_template(target=target, layout=layout, zips=sorted(zips),
                                                          bucket_url=bucket_url, context=context))
     for line in size_report(zips):
         say(line)
     if bucket is None:
         say(f"note: no --bucket given: iam-policy.json and template.yaml use {PLACEHOLDER_BUCKET}")
-    say(f"Wrote {', '.join(sorted(zips))}, manifest.json, iam-policy.json, template.yaml to {out_dir}")
+    say(f"Wrote {', '.join(sorted(zips))}, manifest.json, iam-policy.json, iam-policy-operator.json, "
+        f"template.yaml to {out_dir}")
     return manifest
 
 

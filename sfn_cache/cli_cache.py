@@ -30,6 +30,10 @@ def _age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.1f}m" if seconds >= 60 else f"{seconds:.0f}s"
+
+
 @click.command("ls")
 @click.option("--bundle", help="Only this bundle name.")
 @bucket_option
@@ -121,4 +125,63 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
     click.echo(f"{len(targets)} result(s) {verb}" + ("" if yes else "; add --yes to delete"), err=True)
 
 
-cache_commands = [ls_command, show_command, rm_command]
+@click.command("stats")
+@click.option("--since", metavar="DURATION", help="Only entries stored and hits served in the last DURATION (e.g. 7d).")
+@click.option("--bundle", help="Only this bundle name.")
+@bucket_option
+@context_option
+@json_option
+def stats_command(since: str | None, bundle: str | None, bucket: str | None, context: str | None,
+                  as_json: bool) -> None:
+    """Per bundle name: entries, hits, seconds saved, bytes stored, oldest and newest entry."""
+    from sfn_cache import stats
+
+    try:
+        window = parse_duration(since) if since else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--since") from None
+    try:
+        config = inventory.cache_config(bucket, context)
+        now = inventory.now()
+
+        def progress(items):
+            with click.progressbar(items, label="reading the index", file=sys.stderr) as bar:
+                yield from bar
+
+        rows = stats.collect(boto3.client("s3"), config, since=None if window is None else now - window,
+                             bundle=bundle, progress=progress if sys.stderr.isatty() and not as_json else lambda i: i)
+    except SfnCacheError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps([row.summary() for row in rows], indent=2))
+        return
+    click.echo(f"{'BUNDLE':24} {'ENTRIES':>7} {'HITS':>7} {'SAVED':>9} {'STORED':>10} {'OLDEST':>7} {'NEWEST':>7}")
+    for row in rows:
+        oldest = _age(now - row.oldest) if row.oldest is not None else "-"
+        newest = _age(now - row.newest) if row.newest is not None else "-"
+        click.echo(f"{row.bundle[:24]:24} {row.entries:>7} {row.hits:>7} {_hours(row.seconds_saved):>9} "
+                   f"{row.bytes_stored:>10} {oldest:>7} {newest:>7}")
+    total = sum(row.seconds_saved for row in rows)
+    click.echo(f"{sum(r.entries for r in rows)} entries, {sum(r.hits for r in rows)} hits, "
+               f"{total:.1f} s of task time saved in {config.remote_url}", err=True)
+
+
+@click.command("doctor")
+@click.option("--lambda-arn", metavar="ARN", help="Also check this caching function's handler and environment.")
+@bucket_option
+@context_option
+@json_option
+def doctor_command(lambda_arn: str | None, bucket: str | None, context: str | None, as_json: bool) -> None:
+    """Check that the cache works from your credentials: bucket, a real round trip, the function's settings."""
+    from sfn_cache import doctor
+
+    try:
+        config = inventory.cache_config(bucket, context)
+    except SfnCacheError as error:
+        _fail(error)
+    checks = doctor.run(config, lambda_arn=lambda_arn)
+    click.echo(doctor.as_json(checks) if as_json else "\n".join(check.line() for check in checks))
+    sys.exit(0 if all(check.ok for check in checks) else 1)
+
+
+cache_commands = [ls_command, show_command, rm_command, stats_command, doctor_command]

@@ -1,7 +1,12 @@
-"""What ``build-lambda`` writes beside the zips: a least-privilege IAM policy and a SAM snippet.
+"""What ``build-lambda`` writes beside the zips: least-privilege IAM policies and a SAM snippet.
 
-The policy is limited to the cache prefix: the runtime reads and writes objects under it (index
-entries, lineage logs, disdat bundles) and lists only keys under it.
+The policies are limited to the cache prefix: the runtime reads and writes objects under it (index
+entries, lineage logs, hit counts, disdat bundles) and lists only keys under it. disdat uploads every
+bundle object with the canned ACL ``bucket-owner-full-control``; AWS authorises a PutObject that
+carries ACL headers as ``s3:PutObject`` *and* ``s3:PutObjectAcl``, so the function gets
+``s3:PutObjectAcl`` for exactly that one canned ACL (which buckets with ACLs disabled, Object
+Ownership "bucket owner enforced", also accept). tests/test_iam_requests.py records every request the
+runtime and the inspection commands make and checks each against these policies.
 """
 
 from __future__ import annotations
@@ -12,8 +17,12 @@ from sfn_cache.runtime.config import parse_s3_url
 PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
 
 
+BUNDLE_ACL = "bucket-owner-full-control"
+
+
 def iam_policy(bucket_url: str) -> dict:
-    """GetObject/PutObject on ``prefix/*``; ListBucket on the bucket, for listings under the prefix."""
+    """The caching function's policy: GetObject/PutObject on ``prefix/*`` (PutObjectAcl only for
+    disdat's canned ACL); ListBucket on the bucket, for listings under the prefix."""
     bucket, prefix = parse_s3_url(bucket_url)
     objects = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
     statement_list = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
@@ -27,9 +36,21 @@ def iam_policy(bucket_url: str) -> dict:
         "Statement": [
             {"Sid": "ReadWriteCacheObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
              "Resource": objects},
+            {"Sid": "UploadWithBundleAcl", "Effect": "Allow", "Action": "s3:PutObjectAcl", "Resource": objects,
+             "Condition": {"StringEquals": {"s3:x-amz-acl": BUNDLE_ACL}}},
             statement_list,
         ],
     }
+
+
+def operator_policy(bucket_url: str) -> dict:
+    """For whoever runs ``sfn-cache ls / show / rm / stats / doctor``: the function's policy plus
+    DeleteObject under the prefix (``rm``, and ``doctor`` removing its probe)."""
+    policy = iam_policy(bucket_url)
+    objects = policy["Statement"][0]["Resource"]
+    policy["Statement"].append({"Sid": "PruneCacheObjects", "Effect": "Allow", "Action": "s3:DeleteObject",
+                                "Resource": objects})
+    return policy
 
 
 def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str) -> str:
@@ -86,6 +107,12 @@ Resources:
             - Effect: Allow
               Action: ['s3:GetObject', 's3:PutObject']
               Resource: !Sub 'arn:aws:s3:::{objects}'
+            - Effect: Allow
+              Action: s3:PutObjectAcl
+              Resource: !Sub 'arn:aws:s3:::{objects}'
+              Condition:
+                StringEquals:
+                  s3:x-amz-acl: {BUNDLE_ACL}
             - Effect: Allow
               Action: s3:ListBucket
               Resource: !Sub 'arn:aws:s3:::${{CacheBucket}}'{condition}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.runtime import hit_log
 from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
 from sfn_cache.runtime.index import INDEX_DIR, bundle_slug
@@ -48,7 +49,7 @@ def cache_config(bucket: str | None, context: str | None) -> CacheConfig:
         raise SfnCacheError(str(error)) from None
 
 
-def _s3_error(error: Exception, config: CacheConfig) -> SfnCacheError:
+def s3_error(error: Exception, config: CacheConfig) -> SfnCacheError:
     code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
     return SfnCacheError(f"{config.remote_url}: {code}: {error}")
 
@@ -75,7 +76,7 @@ def entries(s3, config: CacheConfig, bundle: str | None = None, key_prefix: str 
     except SfnCacheError:
         raise
     except Exception as error:  # botocore ClientError, NoCredentialsError, EndpointConnectionError
-        raise _s3_error(error, config) from None
+        raise s3_error(error, config) from None
 
 
 def _read(s3, config: CacheConfig, s3_key: str) -> dict | None:
@@ -110,20 +111,21 @@ def lineage_of(config: CacheConfig, entry: Entry) -> list[dict]:
 
 
 def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
-    """Delete the index entries and their disdat bundles' objects; returns objects deleted."""
+    """Delete the index entries, their disdat bundles' objects and their hit counts; returns objects deleted."""
     deleted = 0
     try:
         for entry in targets:
             keys = [entry.s3_key]
             bundle_dir = config.s3_key("context", config.context, "objects", entry.uuid) + "/"
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=bundle_dir):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
+            for prefix in (bundle_dir, hit_log.key_prefix(config, entry.bundle, entry.key)):
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=prefix):
+                    keys.extend(item["Key"] for item in page.get("Contents", []))
             for start in range(0, len(keys), 1000):
                 s3.delete_objects(Bucket=config.bucket,
                                   Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
             deleted += len(keys)
     except Exception as error:
-        raise _s3_error(error, config) from None
+        raise s3_error(error, config) from None
     return deleted
 
 

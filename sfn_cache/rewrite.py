@@ -35,7 +35,7 @@ LAMBDA_TRANSIENT_ERRORS = [
 CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
                 "BackoffRate": 2}]
 CACHE_TIMEOUT_SECONDS = 120
-PULL_FAILED = {"hit": False, "key": None, "material": None}
+PULL_FAILED = {"hit": False, "key": None, "material": None, "t": None}
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
-                                                material=f"${var}.material", result=f"${result_var}")}
+                                                material=f"${var}.material", result=f"${result_var}",
+                                                pulled=f"${var}.t")}
     dialect.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -172,11 +173,12 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 material: str, result: str) -> dict:
-    """The cache_push payload; ``key``, ``material`` and ``result`` say where to read them from."""
+                 material: str, result: str, pulled: str) -> dict:
+    """The cache_push payload; ``key``, ``material``, ``result`` and ``pulled`` (the pull's clock, for
+    the task's duration) say where to read them from."""
     payload = _common_fields(name, opts, options, "push")
     for field, expression in (("key", key), ("material", material),
-                              ("result", result), ("execution", dialect.context["execution"]),
+                              ("result", result), ("pulled", pulled), ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)
         payload[entry] = value

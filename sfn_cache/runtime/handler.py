@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from sfn_cache.runtime.config import CacheConfig, config_for
-from sfn_cache.runtime import lineage
+from sfn_cache.runtime import hit_log, lineage, metrics
 from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
 from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material
 
@@ -40,8 +40,26 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
     config = config_for(event)
     s3 = boto3.client("s3")
     if operation == "pull":
-        return pull(event, config, s3)
-    return push(event, config, s3)
+        try:
+            answer = pull(event, config, s3)
+        except Exception:
+            metrics.emit(event, LookupFailures=1)
+            raise
+        if answer["hit"]:
+            metrics.emit(event, Hits=1, SecondsSaved=answer.pop("saved", 0.0))
+        else:
+            metrics.emit(event, Misses=1)
+        return answer
+    try:
+        answer = push(event, config, s3)
+    except Exception as error:
+        metrics.store_failed(error)
+        metrics.emit(event, StoreFailures=1)
+        raise
+    if answer["stored"]:
+        metrics.store_succeeded()
+        metrics.emit(event, Stores=1)
+    return answer
 
 
 def validate(event: Any) -> str:
@@ -76,7 +94,7 @@ def forced(event: dict) -> bool:
 def pull(event: dict, config: CacheConfig, s3) -> dict:
     material = key_material(event)
     key = cache_key(material)
-    miss = {"hit": False, "key": key, "material": material, "forced": False}
+    miss = {"hit": False, "key": key, "material": material, "forced": False, "t": round(time.time(), 3)}
     if forced(event):
         return {**miss, "forced": True}
     entry = KeyIndex(s3, config).get(event["bundle"], key)
@@ -95,7 +113,18 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
         data = json.loads(read_bundle(config, entry["uuid"]))
     if lineage.enabled():
         lineage.record(s3, config, event.get("execution"), entry["uuid"], f"{bundle_slug(event['bundle'])}_{key}")
-    return {"hit": True, "key": key, "data": data, "uuid": entry["uuid"]}
+    hit_log.record(s3, config, event["bundle"], key)
+    saved = entry.get("duration")
+    return {"hit": True, "key": key, "data": data, "uuid": entry["uuid"],
+            "saved": float(saved) if isinstance(saved, (int, float)) and saved > 0 else 0.0}
+
+
+def task_duration(event: dict, now: float) -> float | None:
+    """Seconds between the miss and this push (the task's run time), from the pull's ``t`` echoed back."""
+    pulled = event.get("pulled")
+    if isinstance(pulled, bool) or not isinstance(pulled, (int, float)) or not 0 < pulled <= now:
+        return None
+    return round(now - pulled, 3)
 
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
@@ -127,6 +156,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         "expires": now + config.ttl if config.ttl else None,
         "execution": event.get("execution"), "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
+        "duration": task_duration(event, now),
         "lineage": [{"uuid": d["uuid"], "processing_name": d["processing_name"]} for d in upstream],
     }
     if entry["size"] <= config.inline_max_bytes:

@@ -1,0 +1,129 @@
+"""``sfn-cache doctor``: is the cache working, from the user's own credentials? One line per check.
+
+Checks, in order: credentials; the bucket exists and answers; a real miss -> store -> hit round trip
+under the cache prefix through the runtime's own pull and push (the result is larger than the inline
+limit, so the bundle path is exercised too), then removed again; and, with ``--lambda-arn``, that the
+function's handler and environment match the cache being checked.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid as uuid_module
+from dataclasses import dataclass
+
+from sfn_cache import inventory
+from sfn_cache.lambda_package import HANDLER
+from sfn_cache.options import parse_duration
+from sfn_cache.runtime.config import CacheConfig, parse_s3_url
+from sfn_cache.runtime.metrics import describe
+
+DOCTOR_BUNDLE = "sfn-cache-doctor"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok' if self.ok else 'FAIL':5} {self.name:12} {self.detail}"
+
+
+def run(config: CacheConfig, *, lambda_arn: str | None = None, session=None) -> list[Check]:
+    """Every check, stopping after the first whose failure makes the next ones meaningless."""
+    import boto3
+
+    session = session or boto3.session.Session()
+    checks = [_credentials(session)]
+    if checks[-1].ok:
+        s3 = session.client("s3")
+        checks.append(_bucket(s3, config))
+        if checks[-1].ok:
+            checks.append(_round_trip(s3, config))
+        if lambda_arn:
+            checks.extend(_function(session.client("lambda"), lambda_arn, config))
+    return checks
+
+
+def _credentials(session) -> Check:
+    try:
+        identity = session.client("sts").get_caller_identity()
+    except Exception as error:
+        return Check("credentials", False, f"{describe(error)} (set AWS credentials or AWS_PROFILE)")
+    return Check("credentials", True, identity.get("Arn", "?"))
+
+
+def _bucket(s3, config: CacheConfig) -> Check:
+    try:
+        s3.head_bucket(Bucket=config.bucket)
+    except Exception as error:
+        return Check("bucket", False, f"s3://{config.bucket}: {describe(error)}")
+    return Check("bucket", True, f"s3://{config.bucket} answers")
+
+
+def _round_trip(s3, config: CacheConfig) -> Check:
+    from sfn_cache.runtime.handler import pull, push
+    from sfn_cache.runtime.keys import PROTOCOL
+
+    probe = uuid_module.uuid4().hex
+    event = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": DOCTOR_BUNDLE, "bundle": DOCTOR_BUNDLE,
+             "resource": "sfn-cache:doctor", "cache_version": "", "force": False, "input": {"probe": probe}}
+    result = {"probe": probe, "padding": "x" * (config.inline_max_bytes + 1)}  # too big to inline
+    step = "pull (miss)"
+    try:
+        miss = pull(event, config, s3)
+        if miss["hit"]:
+            return Check("round trip", False, f"a fresh key was a hit under {config.remote_url}")
+        step = "push"
+        stored = push({**event, "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
+                       "result": result}, config, s3)
+        step = "pull (hit)"
+        hit = pull(event, config, s3)
+        if not hit["hit"] or hit["data"] != result:
+            return Check("round trip", False, f"the stored result did not come back from {config.remote_url}")
+        step = "clean up"
+        inventory.remove(s3, config, [inventory.find(s3, config, miss["key"], DOCTOR_BUNDLE)])
+    except Exception as error:
+        return Check("round trip", False, f"{step} under {config.remote_url} failed: {describe(error)}")
+    return Check("round trip", True, f"miss, store, hit (bundle {stored['uuid']}) under {config.remote_url}, "
+                                     f"context {config.context}; removed again")
+
+
+def _function(client, arn: str, config: CacheConfig) -> list[Check]:
+    try:
+        function = client.get_function_configuration(FunctionName=arn)
+    except Exception as error:
+        return [Check("function", False, f"{arn}: {describe(error)}")]
+    env = (function.get("Environment") or {}).get("Variables") or {}
+    checks = [Check("function", True, f"{function.get('FunctionName', arn)} ({function.get('Runtime', '?')})")]
+    if function.get("Handler") != HANDLER:
+        checks.append(Check("handler", False, f"is {function.get('Handler')!r}, expected {HANDLER!r}"))
+    checks.append(_env_bucket(env, config))
+    context = env.get("SFN_CACHE_CONTEXT") or "sfn-cache"
+    if context != config.context:
+        checks.append(Check("context", False, f"the function uses context {context!r}, this check used {config.context!r}"))
+    if env.get("SFN_CACHE_TTL"):
+        try:
+            parse_duration(int(env["SFN_CACHE_TTL"]) if env["SFN_CACHE_TTL"].isdigit() else env["SFN_CACHE_TTL"])
+        except ValueError:
+            checks.append(Check("ttl", False, f"SFN_CACHE_TTL={env['SFN_CACHE_TTL']!r} is not a duration (e.g. 3600, 12h, 7d)"))
+    return checks
+
+
+def _env_bucket(env: dict, config: CacheConfig) -> Check:
+    url = env.get("SFN_CACHE_BUCKET")
+    if not url:
+        return Check("environment", False, "SFN_CACHE_BUCKET is not set on the function (pulls fail unless wrap set --bucket)")
+    try:
+        bucket, prefix = parse_s3_url(url)
+    except ValueError as error:
+        return Check("environment", False, str(error))
+    if (bucket, prefix) != (config.bucket, config.prefix):
+        return Check("environment", False, f"SFN_CACHE_BUCKET={url} but the cache checked is {config.remote_url}")
+    return Check("environment", True, f"SFN_CACHE_BUCKET={url}")
+
+
+def as_json(checks: list[Check]) -> str:
+    return json.dumps([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks], indent=2)

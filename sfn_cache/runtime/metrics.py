@@ -1,0 +1,96 @@
+"""What the caching Lambda tells CloudWatch: Embedded Metric Format lines on stdout.
+
+Lambda ships every stdout line to CloudWatch Logs, and CloudWatch turns a line in the Embedded
+Metric Format (EMF) into metrics: no API call, no extra dependency, nothing on the lookup's path but
+one ``print``. One line per cache operation, in namespace ``sfn-cache``, with the dimensions
+``StateMachine`` and ``Bundle`` (and a roll-up per ``Bundle`` alone):
+
+    Hits, Misses, Stores, StoreFailures, LookupFailures   (Count)
+    SecondsSaved                                          (Seconds; on a hit: how long the task
+                                                            took when its result was stored)
+
+A run of consecutive failed stores (by default 3) logs one ERROR naming the cause, once per cold
+start: with fail-open a denied bucket would otherwise stop caching with nobody told.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+
+NAMESPACE = "sfn-cache"
+METRICS = {"Hits": "Count", "Misses": "Count", "Stores": "Count", "StoreFailures": "Count",
+           "LookupFailures": "Count", "SecondsSaved": "Seconds"}
+STORE_FAILURES_BEFORE_ALARM = 3
+
+LOG = logging.getLogger(__name__)
+_failed_stores_in_a_row = 0
+_alarm_raised = False
+
+
+def enabled(environ=os.environ) -> bool:
+    return environ.get("SFN_CACHE_METRICS", "on").lower() not in ("off", "0", "false", "no")
+
+
+def emf_line(values: dict[str, float], *, state_machine: str, bundle: str, now_ms: int | None = None) -> str:
+    """One EMF document: ``values`` (metric name -> number) with the cache's dimensions."""
+    unknown = set(values) - set(METRICS)
+    if unknown:
+        raise ValueError(f"unknown metric(s): {', '.join(sorted(unknown))}")
+    document = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000) if now_ms is None else now_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["StateMachine", "Bundle"], ["Bundle"]],
+                "Metrics": [{"Name": name, "Unit": METRICS[name]} for name in values],
+            }],
+        },
+        "StateMachine": state_machine or "unknown",
+        "Bundle": bundle or "unknown",
+        **values,
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def emit(event: dict, **values: float) -> None:
+    """Print one EMF line for ``event``'s state machine and bundle (nothing when metrics are off)."""
+    if not enabled():
+        return
+    line = emf_line(values, state_machine=_short_arn(event.get("state_machine")), bundle=str(event.get("bundle") or ""))
+    print(line, file=sys.stdout, flush=True)
+
+
+def store_succeeded() -> None:
+    global _failed_stores_in_a_row
+    _failed_stores_in_a_row = 0
+
+
+def store_failed(error: BaseException) -> None:
+    """Count a failed store; the Nth in a row logs one ERROR (once per container) naming the cause."""
+    global _failed_stores_in_a_row, _alarm_raised
+    _failed_stores_in_a_row += 1
+    if _failed_stores_in_a_row >= STORE_FAILURES_BEFORE_ALARM and not _alarm_raised:
+        _alarm_raised = True
+        LOG.error("sfn-cache: %d stores in a row failed, caching is off until this is fixed; last cause: %s",
+                  _failed_stores_in_a_row, describe(error))
+
+
+def describe(error: BaseException) -> str:
+    """``AccessDenied: ...`` for an AWS error, else the exception's class and text."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and response.get("Error", {}).get("Code"):
+        details = response["Error"]
+        return f"{details['Code']}: {details.get('Message') or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _short_arn(arn) -> str:
+    """The state machine's name: the dimension stays the same across executions and versions."""
+    if not isinstance(arn, str) or not arn:
+        return ""
+    name = arn.split(":stateMachine:", 1)[-1]
+    return name.split(":", 1)[0]

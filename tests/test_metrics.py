@@ -1,0 +1,174 @@
+"""The caching Lambda's CloudWatch Embedded Metric Format lines, checked with the format's own rules.
+
+The schema and the reference rules below are transcribed from AWS's "Specification: Embedded metric
+format" (CloudWatch User Guide): a root ``_aws`` metadata object with an integer ``Timestamp`` and
+``CloudWatchMetrics`` directives (Namespace, DimensionSets of at most 30 names, Metrics with a Name
+and an optional Unit from CloudWatch's list); every dimension a directive names is a root member with
+a string value, every metric a root member with a number value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import boto3
+import jsonschema
+import pytest
+
+from harness import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
+from sfn_cache.options import WrapOptions
+from sfn_cache.runtime import metrics
+from sfn_cache.runtime.config import config_for
+from sfn_cache.runtime.handler import lambda_handler
+from sfn_cache.runtime.index import entry_key
+from sfn_cache.runtime.keys import PROTOCOL
+from sfn_cache.wrap import wrap_definition
+
+UNITS = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+         "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+         "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+         "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+         "Count/Second", "None"]
+EMF_SCHEMA = {
+    "type": "object",
+    "required": ["_aws"],
+    "properties": {"_aws": {
+        "type": "object",
+        "required": ["Timestamp", "CloudWatchMetrics"],
+        "properties": {
+            "Timestamp": {"type": "integer", "minimum": 0},
+            "CloudWatchMetrics": {"type": "array", "items": {
+                "type": "object",
+                "required": ["Namespace", "Dimensions", "Metrics"],
+                "additionalProperties": False,
+                "properties": {
+                    "Namespace": {"type": "string", "minLength": 1, "maxLength": 1024},
+                    "Dimensions": {"type": "array", "items": {
+                        "type": "array", "maxItems": 30,
+                        "items": {"type": "string", "minLength": 1, "maxLength": 250}}},
+                    "Metrics": {"type": "array", "maxItems": 100, "items": {
+                        "type": "object", "required": ["Name"], "additionalProperties": False,
+                        "properties": {"Name": {"type": "string", "minLength": 1, "maxLength": 1024},
+                                       "Unit": {"enum": UNITS},
+                                       "StorageResolution": {"enum": [1, 60]}}}},
+                }}},
+        }}},
+}
+
+
+def parse_emf(text: str) -> list[dict]:
+    """Every stdout line that is an EMF document, validated against the specification."""
+    documents = []
+    for line in text.splitlines():
+        if not line.startswith("{"):
+            continue
+        document = json.loads(line)  # a LogEvent holding EMF must be one JSON object, nothing around it
+        if "_aws" not in document:
+            continue
+        jsonschema.validate(document, EMF_SCHEMA)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for dimension_set in directive["Dimensions"]:
+                for name in dimension_set:
+                    value = document.get(name)
+                    assert isinstance(value, str) and 0 < len(value) <= 1024, f"dimension {name}: {value!r}"
+            for metric in directive["Metrics"]:
+                value = document.get(metric["Name"])
+                assert isinstance(value, (int, float)) and not isinstance(value, bool), f"metric {metric}: {value!r}"
+        documents.append(document)
+    return documents
+
+
+def metric_values(documents: list[dict]) -> list[dict]:
+    return [{m["Name"]: d[m["Name"]] for directive in d["_aws"]["CloudWatchMetrics"] for m in directive["Metrics"]}
+            for d in documents]
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(monkeypatch):
+    monkeypatch.setattr(metrics, "_failed_stores_in_a_row", 0)
+    monkeypatch.setattr(metrics, "_alarm_raised", False)
+
+
+def pull(**fields) -> dict:
+    return {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Train", "bundle": "model", "ttl": None,
+            "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
+            "force": False, "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:ml:run",
+            "state_machine": "arn:aws:states:us-east-1:123456789012:stateMachine:ml-pipeline", **fields}
+
+
+def test_miss_store_hit_lines_and_seconds_saved(aws, capsys):
+    miss = lambda_handler(pull())
+    began = time.time() - 2.5  # as if the task had run for 2.5 s after its pull
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
+                    "result": {"auc": 0.9}, "pulled": began})
+    hit = lambda_handler(pull())
+    assert hit["hit"] is True and "saved" not in hit  # the answer's shape is the protocol's
+    documents = parse_emf(capsys.readouterr().out)
+    values = metric_values(documents)
+    assert values[0] == {"Misses": 1}
+    assert values[1] == {"Stores": 1}
+    assert set(values[2]) == {"Hits", "SecondsSaved"} and values[2]["Hits"] == 1
+    assert 2.5 <= values[2]["SecondsSaved"] < 10
+    assert {(d["StateMachine"], d["Bundle"]) for d in documents} == {("ml-pipeline", "model")}
+    entry = json.loads(boto3.client("s3", region_name=REGION).get_object(
+        Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", miss["key"]))["Body"].read())
+    assert 2.5 <= entry["duration"] < 10
+
+
+@pytest.mark.parametrize("pulled", [None, "yesterday", True, -5, 4102444800])  # absent, wrong, in the future
+def test_a_push_without_a_usable_pull_time_stores_no_duration(aws, capsys, pulled):
+    miss = lambda_handler(pull())
+    push = {**pull(), "sfn_cache": "push", "key": miss["key"], "material": miss["material"], "result": {"a": 1}}
+    if pulled is not None:
+        push["pulled"] = pulled
+    assert lambda_handler(push)["stored"] is True
+    lambda_handler(pull())
+    assert metric_values(parse_emf(capsys.readouterr().out))[-1] == {"Hits": 1, "SecondsSaved": 0}
+
+
+def test_failures_are_counted_and_a_run_of_failed_stores_is_one_error(aws, capsys, caplog, monkeypatch):
+    miss = lambda_handler(pull())
+    monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket/cache")
+    push = {**pull(), "sfn_cache": "push", "key": miss["key"], "material": miss["material"], "result": {"a": 1}}
+    with caplog.at_level(logging.ERROR, logger="sfn_cache.runtime.metrics"):
+        for _ in range(5):
+            with pytest.raises(Exception):
+                lambda_handler(push)
+        with pytest.raises(Exception):
+            lambda_handler(pull())
+    values = metric_values(parse_emf(capsys.readouterr().out))
+    assert values[1:] == [{"StoreFailures": 1}] * 5 + [{"LookupFailures": 1}]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1, "one ERROR per cold start, not one per failure"
+    assert "NoSuchBucket" in errors[0].getMessage() and "3 stores in a row" in errors[0].getMessage()
+
+
+def test_metrics_can_be_switched_off(aws, capsys, monkeypatch):
+    monkeypatch.setenv("SFN_CACHE_METRICS", "off")
+    lambda_handler(pull())
+    assert parse_emf(capsys.readouterr().out) == []
+
+
+def test_unknown_metric_names_are_refused():
+    with pytest.raises(ValueError, match="Hitz"):
+        metrics.emf_line({"Hitz": 1}, state_machine="m", bundle="b")
+
+
+@pytest.mark.parametrize("pattern", ["variables", "classic"])
+def test_a_wrapped_machine_measures_the_task_between_pull_and_push(make_engine, capsys, pattern):
+    """In a real execution the push carries the pull's clock: the stored duration covers the task."""
+    def slow_train(event):
+        time.sleep(0.3)
+        return {"model": event["rate"] * 2}
+
+    definition = {"StartAt": "Train", "States": {"Train": {
+        "Type": "Task", "Resource": function_arn("train"), "Parameters": {"rate.$": "$.rate"}, "End": True}}}
+    engine = make_engine({"train": slow_train})
+    wrapped = wrap_definition(definition, WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)).definition
+    assert engine.run(wrapped, {"rate": 2}).output == {"model": 4}
+    assert engine.run(wrapped, {"rate": 2}).output == {"model": 4}
+    assert engine.calls["train"] == 1
+    hits = [v for v in metric_values(parse_emf(capsys.readouterr().out)) if "Hits" in v]
+    assert len(hits) == 1 and 0.3 <= hits[0]["SecondsSaved"] < 30
