@@ -117,8 +117,8 @@ def test_ttl_default_from_the_environment(aws, monkeypatch):
 
 def test_force_at_wrap_time_and_at_run_time(aws):
     store({"v": 1})
-    assert lambda_handler(pull_event(force=True)) | {"material": None} == {
-        "hit": False, "key": lambda_handler(pull_event())["key"], "material": None, "forced": True}
+    assert lambda_handler(pull_event(force=True)) | {"material": None, "t": None} == {
+        "hit": False, "key": lambda_handler(pull_event())["key"], "material": None, "forced": True, "t": None}
     assert lambda_handler(pull_event(run={"sfn_cache": {"force": True}}))["forced"] is True
     assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["Train"]}}))["forced"] is True
     assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["model"]}}))["forced"] is True
