@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import boto3
 import click
 
 from sfn_cache import inventory
-from sfn_cache.errors import SfnCacheError
+from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options import parse_duration
 
 bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
                              help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
 context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT", help="disdat context (default: $SFN_CACHE_CONTEXT).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def _fail(error: SfnCacheError) -> None:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(error.exit_code)
 
 
 def _age(seconds: float) -> str:
@@ -45,7 +39,7 @@ def ls_command(bundle: str | None, bucket: str | None, context: str | None, as_j
         config = inventory.cache_config(bucket, context)
         found = sorted(inventory.entries(boto3.client("s3"), config, bundle), key=lambda e: (e.bundle, -e.created))
     except SfnCacheError as error:
-        _fail(error)
+        exit_with(error)
     now = inventory.now()
     if as_json:
         click.echo(json.dumps([entry.summary(now) for entry in found], indent=2))
@@ -72,7 +66,7 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
         entry = inventory.find(boto3.client("s3"), config, key, bundle)
         result = inventory.result_of(config, entry)
     except SfnCacheError as error:
-        _fail(error)
+        exit_with(error)
     document = {**entry.summary(inventory.now()), "material": entry.record.get("material"),
                 "execution": entry.record.get("execution"), "result": result,
                 "lineage": inventory.lineage_of(config, entry)}
@@ -114,7 +108,7 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
             targets = [entry for entry in targets if now - entry.created > max_age]
         deleted = inventory.remove(s3, config, targets) if yes else 0
     except SfnCacheError as error:
-        _fail(error)
+        exit_with(error)
     if as_json:
         click.echo(json.dumps({"removed" if yes else "would_remove": [e.summary(now) for e in targets],
                                "objects_deleted": deleted}, indent=2))

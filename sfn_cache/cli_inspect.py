@@ -7,10 +7,10 @@ from dataclasses import asdict
 
 import click
 
-from sfn_cache.cli_wrap import SELECTION_PARAMS, check_config_rules, fail, options_from_command_line, \
+from sfn_cache.cli_wrap import SELECTION_PARAMS, check_selectors, config_line, options_from_command_line, \
     selection_options
 from sfn_cache.emit import atomic_write
-from sfn_cache.errors import SfnCacheError
+from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.graph import to_dot, to_mermaid
 from sfn_cache.loader import load_text, read_source
 from sfn_cache.options import WrapOptions
@@ -55,7 +55,7 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
         options, config = options_from_command_line({k: params[k] for k in SELECTION_PARAMS})
         source, machines = _definitions(definition, params["resource"])
         readable = [(name, d) for name, d in machines if isinstance(d, dict)]
-        check_config_rules(config, [(d, source) for _, d in readable], source)
+        check_selectors(params, config, [(d, source) for _, d in readable], source)
         rows = []
         for name, machine in machines:
             if isinstance(machine, SfnCacheError):
@@ -63,7 +63,8 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
             else:
                 rows += _rows(name, plan_definition(machine, options, source))
     except SfnCacheError as error:
-        fail(error)
+        exit_with(error)
+    click.echo(config_line(config), err=True)
     if as_json:
         click.echo(json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False))
         return
@@ -108,8 +109,9 @@ def _cell(value) -> str:
 def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, **params) -> None:
     """Draw FILE's state machine (Mermaid for a README, or DOT) with the cached tasks marked."""
     try:
-        options, _ = options_from_command_line({k: params[k] for k in SELECTION_PARAMS})
+        options, config = options_from_command_line({k: params[k] for k in SELECTION_PARAMS})
         source, machines = _definitions(definition, params["resource"])
+        check_selectors(params, config, [(d, source) for _, d in machines if isinstance(d, dict)], source)
         if len(machines) > 1:
             names = ", ".join(name for name, _ in machines)
             raise SfnCacheError(f"the template has {len(machines)} state machines ({names}): pick one with --resource",
@@ -119,7 +121,7 @@ def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, 
             raise machine
         drawn, marks = _picture(machine, options, source, wrapped)
     except SfnCacheError as error:
-        fail(error)
+        exit_with(error)
     text = (to_mermaid if fmt == "mermaid" else to_dot)(drawn, marks)
     if output:
         atomic_write(output, text)

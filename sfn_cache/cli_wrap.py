@@ -11,11 +11,11 @@ import click
 from click.core import ParameterSource
 
 from sfn_cache.emit import atomic_write, dump_json, dump_yaml
-from sfn_cache.errors import SfnCacheError
+from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.loader import load_text, looks_like_json, read_source
-from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, parse_duration
-from sfn_cache.project_config import ProjectConfig, check_rules_match, find_config, load_config
-from sfn_cache.template import is_template, wrap_template
+from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, check_bucket, closest_name, parse_ttl
+from sfn_cache.project_config import ProjectConfig, find_config, load_config
+from sfn_cache.template import is_template, machine_definitions, wrap_template
 from sfn_cache.wrap import WrapResult, state_names, wrap_definition
 
 
@@ -32,6 +32,11 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
                   ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
                   pattern: str = "variables") -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
+    if bucket is not None:
+        try:
+            check_bucket(bucket)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bucket") from None
     rules: list[StateRule] = []
     for value in bundle_names:
         state, name = split_assignment(value, "--bundle-name")
@@ -52,9 +57,9 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
         try:
             if "=" in value:
                 state, text = split_assignment(value, "--ttl")
-                rules.append(StateRule(pattern=state, ttl=parse_duration(text)))
+                rules.append(StateRule(pattern=state, ttl=parse_ttl(text)))
             else:
-                ttl = parse_duration(value)
+                ttl = parse_ttl(value)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--ttl") from None
     version = ""
@@ -160,21 +165,57 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
     if config:
         has_global_ttl = any("=" not in value for value in params["ttls"])
         has_global_version = any("=" not in value for value in params["cache_versions"])
+        where = f"in {config.path}"
         options = replace(
             options,
             ttl=options.ttl if has_global_ttl or "ttl" not in settings else settings["ttl"],
             cache_version=options.cache_version if has_global_version or "cache-version" not in settings
             else str(settings["cache-version"]),
+            include_origin="--include" if params["include"] else f"include {where}",
+            exclude_origin="--exclude" if params["exclude"] else f"exclude {where}",
             rules=tuple(config.rules) + options.rules)  # flags come later: they win over the file
     return options, config
 
 
-def check_config_rules(config: ProjectConfig | None, definitions: list[tuple[dict, str]], what: str) -> None:
-    if config and config.rules:
-        names: set[str] = set()
-        for definition, source in definitions:
-            names |= state_names(definition, source)
-        check_rules_match(config, names, what)
+def config_line(config: ProjectConfig | None) -> str:
+    """Which configuration file applied (``-v`` and ``explain`` say it)."""
+    return f"configuration: {config.path}" if config else "configuration: none"
+
+
+def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str, str | None]]:
+    """(option, state name or glob, configuration file or None) for every option that names states."""
+    found: list[tuple[str, str, str | None]] = []
+    for option, name in (("--include", "include"), ("--exclude", "exclude")):
+        found += [(f"{option} {glob}", glob, None) for glob in params[name]]
+    for option, name in (("--bundle-name", "bundle_names"), ("--key-path", "key_paths"),
+                         ("--ttl", "ttls"), ("--cache-version", "cache_versions")):
+        for value in params[name]:
+            state = value.split("=", 1)[0] if name == "key_paths" else value.rpartition("=")[0]
+            if state:
+                found.append((f"{option} {value}", state, None))
+    found += [(f"--force-rerun {state}", state, None) for state in params["force_rerun"] if state != "*"]
+    if config:
+        for key in ("include", "exclude"):
+            if not params[key]:
+                found += [(f"{key} {glob}", glob, str(config.path)) for glob in config.settings.get(key, ())]
+        found += [(f"states.{rule.pattern}", rule.pattern, str(config.path)) for rule in config.rules]
+    return found
+
+
+def check_selectors(params: dict, config: ProjectConfig | None, definitions: list[tuple[dict, str]],
+                    what: str) -> None:
+    """A state name or glob that matches no state is a typo: the same error from a flag or the file."""
+    wanted = selectors(params, config)
+    if not wanted:
+        return
+    names: set[str] = set()
+    for definition, source in definitions:
+        names |= state_names(definition, source)
+    for option, pattern, file in wanted:
+        if not any(StateRule(pattern=pattern).matches(name) for name in names):
+            closest = closest_name(pattern, names)
+            hint = f" (closest state name: {closest!r})" if closest else ""
+            raise SfnCacheError(f"{option}: matches no state in {what}{hint}", file=file)
 
 
 @click.command("wrap")
@@ -207,22 +248,24 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         text = read_source(definition)
         document = load_text(text, source)
         if is_template(document):
+            readable = [d for _, d in machine_definitions(text, source, params["resource"]) if isinstance(d, dict)]
+            check_selectors(params, config, [(d, source) for d in readable], source)
             result = wrap_template(text, source, options, resource=params["resource"],
                                    definition_uri=definition_uri, output=output)
-            check_config_rules(config, [(m.result.definition, source) for m in result.machines if m.result],
-                               source)
             writes = {Path(output) if output else None: result.text, **result.definition_files}
             messages = template_messages(result, verbose)
         else:
             if params["resource"]:
                 raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
-            check_config_rules(config, [(document, source)], source)
+            check_selectors(params, config, [(document, source)], source)
             wrapped = wrap_definition(document, options, source)
             out_format = fmt or ("json" if looks_like_json(text) else "yaml")
             writes = {Path(output) if output else None: render(wrapped.definition, out_format)}
             messages = [f"warning: {w}" for w in wrapped.warnings] + (report_lines(wrapped) if verbose else [])
     except SfnCacheError as exc:
-        fail(exc)
+        exit_with(exc, verbose)
+    if verbose:
+        messages.insert(0, config_line(config))
     for line in messages:
         click.echo(line, err=True)
     if show_diff:
@@ -236,11 +279,14 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
             sys.exit(1)
         click.echo(f"{output}: up to date", err=True)
         return
-    for path, text in sorted(writes.items(), key=lambda item: item[0] is None or str(item[0]) == output):
-        if path is None:
-            click.echo(text, nl=False)
-        else:
-            atomic_write(path, text)
+    if output is None:  # a preview: print the result, write nothing else
+        skipped = sorted(str(path) for path in writes if path is not None)
+        if skipped:
+            click.echo(f"note: preview only: {', '.join(skipped)} not written (use -o to write)", err=True)
+        click.echo(writes[None], nl=False)
+        return
+    for path, text in sorted(writes.items(), key=lambda item: str(item[0]) == output):
+        atomic_write(path, text)
 
 
 def current_text(path: Path) -> str | None:
@@ -276,11 +322,6 @@ def template_messages(result, verbose: bool) -> list[str]:
             if verbose:
                 lines += ["  " + line for line in report_lines(machine.result)]
     return lines + [f"note: {note}" for note in result.notes]
-
-
-def fail(error: SfnCacheError) -> None:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(error.exit_code)
 
 
 wrap_commands = [wrap_command]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import NoReturn
+
 
 class SfnCacheError(Exception):
     """A problem with the user's input, reported as ``FILE: state 'S': problem``."""
@@ -9,12 +12,13 @@ class SfnCacheError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, file: str | None = None, state: str | None = None,
-                 line: int | None = None):
+                 line: int | None = None, details: str | None = None):
         super().__init__(message)
         self.message = message
         self.file = file
         self.state = state
         self.line = line
+        self.details = details  # shown by ``-v``: a parser's full multi-line report, for instance
 
     def located(self, file: str | None) -> "SfnCacheError":
         """Return this error with ``file`` filled in when it did not know its file yet."""
@@ -29,4 +33,19 @@ class SfnCacheError(Exception):
         if self.state:
             where.append(f"state '{self.state}'")
         prefix = ": ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        message = one_line(self.message)
+        return f"{prefix}: {message}" if prefix else message
+
+
+def one_line(text: str) -> str:
+    """A refusal is one line: a multi-line message (a parser's report) keeps its first line only."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def exit_with(error: SfnCacheError, verbose: bool = False) -> NoReturn:
+    """Print the refusal as one ``error:`` line on stderr (details too with ``-v``) and exit with its code."""
+    print(f"error: {error}", file=sys.stderr)
+    if verbose and error.details:
+        print(error.details.rstrip("\n"), file=sys.stderr)
+    sys.exit(error.exit_code)

@@ -105,6 +105,6 @@ def _load_yaml(text: str, source: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise SfnCacheError(f"invalid YAML: {problem}", file=source,
-                            line=(mark.line + 1) if mark else None) from None
+                            line=(mark.line + 1) if mark else None, details=str(exc)) from None
     except yaml.YAMLError as exc:
-        raise SfnCacheError(f"invalid YAML: {exc}", file=source) from None
+        raise SfnCacheError(f"invalid YAML: {exc}", file=source, details=str(exc)) from None

@@ -6,9 +6,12 @@ the rewriter only ever asks ``options.for_state(name)``.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass, field, replace
+
+from sfn_cache.runtime.config import parse_s3_url
 
 DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
 PATTERNS = ("variables", "classic")
@@ -29,6 +32,32 @@ def parse_duration(text: str | int) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def parse_ttl(text: str | int) -> int:
+    """A TTL in seconds (see ``parse_duration``). 0 is refused: a result that expires at once would
+    never be served, which quietly turns the cache off (``--force-rerun`` says that on purpose)."""
+    seconds = parse_duration(text)
+    if seconds == 0:
+        raise ValueError("a TTL of 0 would never serve a cached result: give a positive duration such as "
+                         "1h or 7d, or use --force-rerun to always run the task")
+    return seconds
+
+
+def check_bucket(url: str) -> str:
+    """``url`` if it is ``s3://bucket[/prefix]``; ValueError saying what is expected otherwise."""
+    try:
+        parse_s3_url(url)
+    except ValueError:
+        hint = f" (did you mean s3://{url}?)" if "://" not in url and url else ""
+        raise ValueError(f"expected s3://bucket[/prefix], got {url!r}{hint}") from None
+    return url
+
+
+def closest_name(pattern: str, names: set[str]) -> str | None:
+    """The state name nearest to a pattern that matched nothing (for "did you mean" in errors)."""
+    found = difflib.get_close_matches(pattern.strip("*?[]"), sorted(names), n=1, cutoff=0.0)
+    return found[0] if found else None
+
+
 @dataclass(frozen=True)
 class StateRule:
     """Settings for the states whose name matches ``pattern`` (an exact name or a glob).
@@ -43,6 +72,7 @@ class StateRule:
     ttl: int | None = None
     cache_version: str | None = None
     force: bool | None = None
+    origin: str | None = None  # where the rule was written, for explain's reasons
 
     def matches(self, state_name: str) -> bool:
         return state_name == self.pattern or fnmatch.fnmatchcase(state_name, self.pattern)
@@ -79,6 +109,8 @@ class WrapOptions:
     ttl: int | None = None
     cache_version: str = ""
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
+    include_origin: str = "--include"  # where include/exclude came from, for explain's reasons
+    exclude_origin: str = "--exclude"
 
     def with_rules(self, *rules: StateRule) -> "WrapOptions":
         return replace(self, rules=self.rules + tuple(rules))
@@ -97,14 +129,15 @@ class WrapOptions:
 
         selected, reason = True, "wrapped"
         if self.include and not any(fnmatch.fnmatchcase(state_name, g) for g in self.include):
-            selected, reason = False, "not matched by --include " + ",".join(self.include)
+            selected, reason = False, f"not matched by {self.include_origin} " + ",".join(self.include)
         for glob in self.exclude:
             if fnmatch.fnmatchcase(state_name, glob):
-                selected, reason = False, f"excluded by --exclude {glob}"
+                selected, reason = False, f"excluded by {self.exclude_origin} {glob}"
         deciding = [rule for rule in ordered if rule.include is not None]
         if deciding:
-            selected = deciding[-1].include
-            reason = "wrapped" if selected else f"excluded by the rule for {deciding[-1].pattern!r}"
+            rule = deciding[-1]
+            selected = rule.include
+            reason = "wrapped" if selected else f"excluded by {rule.origin or f'the rule for {rule.pattern!r}'}"
         return StateOptions(
             selected=selected,
             reason=reason,

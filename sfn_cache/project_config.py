@@ -16,15 +16,15 @@ state name or glob. Unknown keys are errors naming the file and the key.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.options import PATTERNS, StateRule, parse_duration
+from sfn_cache.loader import load_text
+from sfn_cache.options import PATTERNS, StateRule, check_bucket, parse_ttl
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,32 +50,53 @@ class ProjectConfig:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table."""
+    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table.
+
+    A ``pyproject.toml`` that is not ours is skipped without being parsed, so a broken one elsewhere
+    in the tree cannot break ``wrap``; a broken one that has our table is an error.
+    """
     for folder in [start.resolve(), *start.resolve().parents]:
         if (folder / YAML_NAME).is_file():
             return folder / YAML_NAME
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "sfn-cache" in _read_toml(pyproject).get("tool", {}):
-            return pyproject
+        if pyproject.is_file() and _OUR_TABLE.search(_read_text(pyproject)):
+            if "sfn-cache" in _read_toml(pyproject).get("tool", {}):
+                return pyproject
     return None
+
+
+_OUR_TABLE = re.compile(r"""^\s*\[\s*tool\s*\.\s*["']?sfn-cache|^\s*tool\s*\.\s*["']?sfn-cache|sfn-cache["']?\s*=\s*\{""",
+                        re.M)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SfnCacheError(f"cannot read the configuration: {error}", file=str(path)) from None
 
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        return tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as error:
         raise SfnCacheError(f"invalid TOML: {error}", file=str(path)) from None
 
 
 def load_config(path: Path) -> ProjectConfig:
-    if path.name == "pyproject.toml":
-        raw = _read_toml(path).get("tool", {}).get("sfn-cache", {})
-        prefix = "tool.sfn-cache."
+    """Read and check a configuration file: TOML by its ``.toml`` suffix (``[tool.sfn-cache]`` or, in a
+    file of its own, top-level keys), YAML otherwise."""
+    if path.suffix == ".toml":
+        document = _read_toml(path)
+        if "sfn-cache" in document.get("tool", {}):
+            raw, prefix = document["tool"]["sfn-cache"], "tool.sfn-cache."
+        elif path.name == "pyproject.toml":
+            raise SfnCacheError("no [tool.sfn-cache] table", file=str(path))
+        else:
+            raw, prefix = document, ""
     else:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise SfnCacheError(f"invalid YAML: {error}", file=str(path)) from None
+        text = _read_text(path)
+        raw = load_text(text, str(path)) if text.strip() else {}
         prefix = ""
     config = ProjectConfig(path)
     if not isinstance(raw, dict):
@@ -84,6 +105,11 @@ def load_config(path: Path) -> ProjectConfig:
         _check(config, GLOBAL_KEYS, key, value, prefix)
     if raw.get("pattern") is not None and raw["pattern"] not in PATTERNS:
         raise config.error(f"{prefix}pattern: must be one of {', '.join(PATTERNS)}")
+    if raw.get("bucket") is not None:
+        try:
+            check_bucket(raw["bucket"])
+        except ValueError as error:
+            raise config.error(f"{prefix}bucket: {error}") from None
     config.settings = {k: v for k, v in raw.items() if k != "states"}
     for pattern, options in (raw.get("states") or {}).items():
         where = f"{prefix}states.{pattern}"
@@ -109,7 +135,7 @@ def _check(config: ProjectConfig, allowed: dict, key: str, value: Any, prefix: s
 
 def _duration(config: ProjectConfig, value: Any, where: str) -> int:
     try:
-        return parse_duration(value)
+        return parse_ttl(value)
     except ValueError as error:
         raise config.error(f"{where}: {error}") from None
 
@@ -128,11 +154,5 @@ def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> Sta
         ttl=_duration(config, options["ttl"], where + ".ttl") if "ttl" in options else None,
         cache_version=str(options["cache-version"]) if "cache-version" in options else None,
         force=options.get("force"),
+        origin=f"{where} in {config.path}",
     )
-
-
-def check_rules_match(config: ProjectConfig, state_names: set[str], what: str) -> None:
-    """A per-state rule that matches no state is a typo: an error naming the file and the key."""
-    for rule in config.rules:
-        if not any(rule.matches(name) for name in state_names):
-            raise config.error(f"states.{rule.pattern}: matches no state in {what}")

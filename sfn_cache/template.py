@@ -198,7 +198,10 @@ def _read_template(text: str, source: str) -> _Template:
     try:
         tree = yaml.load(text)
     except YAMLError as exc:
-        raise SfnCacheError(f"invalid YAML: {exc}", file=source) from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "not readable"
+        raise SfnCacheError(f"invalid YAML: {problem}", file=source, line=mark.line + 1 if mark else None,
+                            details=str(exc)) from None
     return _Template(source, text, False, tree, yaml)
 
 
