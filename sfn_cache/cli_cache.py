@@ -4,17 +4,45 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import boto3
 import click
+from click.core import ParameterSource
 
 from sfn_cache import inventory
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options import parse_duration
+from sfn_cache.project_config import find_config, load_config
 
 bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
                              help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
 context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT", help="disdat context (default: $SFN_CACHE_CONTEXT).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def config_options(command):
+    """``--config``/``--no-config``: the cache named by the project configuration, as ``wrap`` uses it."""
+    command = click.option("--no-config", is_flag=True, help="Ignore any project configuration file.")(command)
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                        help="Project configuration (default: the nearest one, as for wrap).")(command)
+
+
+def cache_location(bucket: str | None, context: str | None, config_path: str | None,
+                   no_config: bool) -> inventory.CacheConfig:
+    """Where the cache is: --bucket/--context, else the project configuration (what wrap wrote into the
+    machine, which wins over the Lambda's environment), else $SFN_CACHE_BUCKET/$SFN_CACHE_CONTEXT."""
+    settings: dict = {}
+    if not no_config:
+        path = Path(config_path) if config_path else find_config(Path.cwd())
+        settings = load_config(path).settings if path else {}
+    ctx = click.get_current_context()
+
+    def pick(name: str, value: str | None) -> str | None:
+        typed = ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        return value if typed or name not in settings else settings[name]
+
+    return inventory.cache_config(pick("bucket", bucket), pick("context", context))
 
 
 def _age(seconds: float) -> str:
@@ -32,11 +60,13 @@ def _hours(seconds: float) -> str:
 @click.option("--bundle", help="Only this bundle name.")
 @bucket_option
 @context_option
+@config_options
 @json_option
-def ls_command(bundle: str | None, bucket: str | None, context: str | None, as_json: bool) -> None:
+def ls_command(bundle: str | None, bucket: str | None, context: str | None, config_path: str | None,
+               no_config: bool, as_json: bool) -> None:
     """List cached results: bundle, state, key, age, size and where a hit reads from."""
     try:
-        config = inventory.cache_config(bucket, context)
+        config = cache_location(bucket, context, config_path, no_config)
         found = sorted(inventory.entries(boto3.client("s3"), config, bundle), key=lambda e: (e.bundle, -e.created))
     except SfnCacheError as error:
         exit_with(error)
@@ -58,11 +88,13 @@ def ls_command(bundle: str | None, bucket: str | None, context: str | None, as_j
 @click.option("--bundle", help="Bundle name (makes the lookup cheaper).")
 @bucket_option
 @context_option
+@config_options
 @json_option
-def show_command(key: str, bundle: str | None, bucket: str | None, context: str | None, as_json: bool) -> None:
+def show_command(key: str, bundle: str | None, bucket: str | None, context: str | None, config_path: str | None,
+                 no_config: bool, as_json: bool) -> None:
     """Show one cached result: its key material, the result itself and its lineage."""
     try:
-        config = inventory.cache_config(bucket, context)
+        config = cache_location(bucket, context, config_path, no_config)
         entry = inventory.find(boto3.client("s3"), config, key, bundle)
         result = inventory.result_of(config, entry)
     except SfnCacheError as error:
@@ -89,9 +121,10 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
 @click.option("--yes", is_flag=True, help="Really delete (default: only say what would be deleted).")
 @bucket_option
 @context_option
+@config_options
 @json_option
 def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes: bool, bucket: str | None,
-               context: str | None, as_json: bool) -> None:
+               context: str | None, config_path: str | None, no_config: bool, as_json: bool) -> None:
     """Remove cached results (index entries and their bundles): one key, one bundle, or old ones."""
     if not (key or bundle or older_than):
         raise click.UsageError("say what to remove: --key, --bundle and/or --older-than")
@@ -100,7 +133,7 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--older-than") from None
     try:
-        config = inventory.cache_config(bucket, context)
+        config = cache_location(bucket, context, config_path, no_config)
         s3 = boto3.client("s3")
         targets = [inventory.find(s3, config, key, bundle)] if key else list(inventory.entries(s3, config, bundle))
         now = inventory.now()

@@ -171,8 +171,8 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
             ttl=options.ttl if has_global_ttl or "ttl" not in settings else settings["ttl"],
             cache_version=options.cache_version if has_global_version or "cache-version" not in settings
             else str(settings["cache-version"]),
-            include_origin="--include" if params["include"] else f"include {where}",
-            exclude_origin="--exclude" if params["exclude"] else f"exclude {where}",
+            include_origin=options.include_origin if params["include"] else "include {} " + where,
+            exclude_origin=options.exclude_origin if params["exclude"] else "exclude {} " + where,
             rules=tuple(config.rules) + options.rules)  # flags come later: they win over the file
     return options, config
 

@@ -17,6 +17,7 @@ from sfn_cache.runtime import hit_log
 from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
 from sfn_cache.runtime.index import INDEX_DIR, bundle_slug
+from sfn_cache.runtime.lineage import EXECUTIONS_DIR, lineage_uuid
 
 
 @dataclass(frozen=True)
@@ -111,22 +112,28 @@ def lineage_of(config: CacheConfig, entry: Entry) -> list[dict]:
 
 
 def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
-    """Delete the index entries, their disdat bundles' objects and their hit counts; returns objects deleted."""
-    deleted = 0
+    """Delete the index entries, their disdat bundles' objects, their hit counts and the lineage records
+    that name those bundles (nothing of a removed result stays behind); returns objects deleted."""
+    keys: list[str] = []
     try:
         for entry in targets:
-            keys = [entry.s3_key]
-            bundle_dir = config.s3_key("context", config.context, "objects", entry.uuid) + "/"
-            for prefix in (bundle_dir, hit_log.key_prefix(config, entry.bundle, entry.key)):
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=prefix):
-                    keys.extend(item["Key"] for item in page.get("Contents", []))
-            for start in range(0, len(keys), 1000):
-                s3.delete_objects(Bucket=config.bucket,
-                                  Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
-            deleted += len(keys)
+            keys.append(entry.s3_key)
+            keys += _listed(s3, config, config.s3_key("context", config.context, "objects", entry.uuid) + "/")
+            keys += _listed(s3, config, hit_log.key_prefix(config, entry.bundle, entry.key))
+        removed = {entry.uuid for entry in targets}
+        if removed:
+            keys += [key for key in _listed(s3, config, config.s3_key(EXECUTIONS_DIR) + "/")
+                     if lineage_uuid(key) in removed]
+        for start in range(0, len(keys), 1000):
+            s3.delete_objects(Bucket=config.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
     except Exception as error:
         raise s3_error(error, config) from None
-    return deleted
+    return len(keys)
+
+
+def _listed(s3, config: CacheConfig, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
 def now() -> float:

@@ -109,8 +109,8 @@ class WrapOptions:
     ttl: int | None = None
     cache_version: str = ""
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
-    include_origin: str = "--include"  # where include/exclude came from, for explain's reasons
-    exclude_origin: str = "--exclude"
+    include_origin: str = "--include {}"  # where include/exclude came from, for explain's reasons
+    exclude_origin: str = "--exclude {}"
 
     def with_rules(self, *rules: StateRule) -> "WrapOptions":
         return replace(self, rules=self.rules + tuple(rules))
@@ -129,10 +129,10 @@ class WrapOptions:
 
         selected, reason = True, "wrapped"
         if self.include and not any(fnmatch.fnmatchcase(state_name, g) for g in self.include):
-            selected, reason = False, f"not matched by {self.include_origin} " + ",".join(self.include)
+            selected, reason = False, "not matched by " + self.include_origin.format(",".join(self.include))
         for glob in self.exclude:
             if fnmatch.fnmatchcase(state_name, glob):
-                selected, reason = False, f"excluded by {self.exclude_origin} {glob}"
+                selected, reason = False, "excluded by " + self.exclude_origin.format(glob)
         deciding = [rule for rule in ordered if rule.include is not None]
         if deciding:
             rule = deciding[-1]

@@ -16,6 +16,7 @@ state name or glob. Unknown keys are errors naming the file and the key.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -50,16 +51,17 @@ class ProjectConfig:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table.
+    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table (relative to ``start``, the current directory).
 
     A ``pyproject.toml`` that is not ours is skipped without being parsed, so a broken one elsewhere
     in the tree cannot break ``wrap``; a broken one that has our table is an error.
     """
     for folder in [start.resolve(), *start.resolve().parents]:
+        shown = Path(os.path.relpath(folder, start.resolve()))  # messages say ../pyproject.toml
         if (folder / YAML_NAME).is_file():
-            return folder / YAML_NAME
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and _OUR_TABLE.search(_read_text(pyproject)):
+            return shown / YAML_NAME
+        pyproject = shown / "pyproject.toml"
+        if (folder / "pyproject.toml").is_file() and _OUR_TABLE.search(_read_text(pyproject)):
             if "sfn-cache" in _read_toml(pyproject).get("tool", {}):
                 return pyproject
     return None

@@ -47,7 +47,19 @@ def earlier(s3, config: CacheConfig, execution: str | None) -> list[dict]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=_log_prefix(config, execution))
     for page in pages:
         for item in page.get("Contents", []):
-            parts = item["Key"].rsplit("/", 1)[-1].split("~", 2)
-            if len(parts) == 3:
-                found.setdefault(parts[1], {"uuid": parts[1], "processing_name": parts[2]})
+            parts = _record_parts(item["Key"])
+            if parts:
+                found.setdefault(parts[0], {"uuid": parts[0], "processing_name": parts[1]})
     return list(found.values())
+
+
+def _record_parts(s3_key: str) -> tuple[str, str] | None:
+    """(uuid, processing name) of a lineage record ``<ns>~<uuid>~<processing name>``, else None."""
+    parts = s3_key.rsplit("/", 1)[-1].split("~", 2)
+    return (parts[1], parts[2]) if len(parts) == 3 else None
+
+
+def lineage_uuid(s3_key: str) -> str | None:
+    """The bundle uuid a lineage record names (what ``sfn-cache rm`` deletes with the bundle)."""
+    parts = _record_parts(s3_key)
+    return parts[0] if parts else None
