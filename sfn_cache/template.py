@@ -33,6 +33,7 @@ FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 HANDLER = "sfn_cache.runtime.handler.lambda_handler"
 SUBSTITUTION = DEFAULT_LAMBDA_ARN[2:-1]  # SfnCacheFunctionArn
 DEFAULT_FUNCTION_ID = "SfnCacheFunction"
+SOURCE_MARKER = ("SfnCache", "DefinitionSource")  # Metadata.SfnCache.DefinitionSource: the unwrapped file
 _SUB_VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
@@ -374,7 +375,8 @@ def machine_definitions(text: str, source: str, resource: str | None = None) -> 
             elif "DefinitionString" in properties:
                 definition = _definition_from_string(properties["DefinitionString"], where)[0]
             elif isinstance(properties.get("DefinitionUri"), str) and not properties["DefinitionUri"].startswith("s3:"):
-                path = (Path(source).parent if source != "<stdin>" else Path.cwd()) / properties["DefinitionUri"]
+                template_dir = Path(source).parent if source != "<stdin>" else Path.cwd()
+                path = template_dir / definition_source(plain(resources[name]), template_dir)
                 definition = load_text(read_source(str(path)), str(path))
             else:
                 raise SfnCacheError(f"{where}: no local Definition, DefinitionString or DefinitionUri")
@@ -404,7 +406,8 @@ def _wrap_machine(template: _Template, name: str, options: WrapOptions, where: s
             properties["DefinitionString"] = merge(properties["DefinitionString"], write_back(wrapped.definition),
                                                    template.short_forms)
     elif "DefinitionUri" in properties:
-        wrapped = _wrap_definition_uri(template, properties, options, where, definition_uri, output, result)
+        wrapped = _wrap_definition_uri(template, properties, options, where, definition_uri, output, result,
+                                       template.tree["Resources"][name])
     else:
         raise SfnCacheError(f"{where}: no Definition, DefinitionString or DefinitionUri")
     count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
@@ -414,28 +417,64 @@ def _wrap_machine(template: _Template, name: str, options: WrapOptions, where: s
 
 
 def _wrap_definition_uri(template: _Template, properties: dict, options: WrapOptions, where: str, mode: str,
-                         output: str | None, result: TemplateResult) -> WrapResult:
+                         output: str | None, result: TemplateResult, resource: dict) -> WrapResult:
     uri = plain(properties["DefinitionUri"])
     if not isinstance(uri, str) or uri.startswith("s3://"):
         raise SfnCacheError(f"{where}: DefinitionUri {json.dumps(uri)} is not a local file "
                             f"(wrap the definition before uploading it)")
     template_dir = Path(template.source).parent if template.source != "<stdin>" else Path.cwd()
-    path = template_dir / uri
+    source_uri = definition_source(plain(resource), template_dir)
+    path = template_dir / source_uri
     text = read_source(str(path))
     definition = load_text(text, str(path))
     wrapped = wrap_definition(definition, options, str(path))
     rendered = dump_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
     out_dir = Path(output).parent if output else template_dir
-    if mode == "in-place":
+    if mode == "in-place" and source_uri == uri:
         target = path
+    elif mode == "in-place":
+        target = template_dir / uri  # the copy the template points to; its source stays as written
     elif out_dir.resolve() != template_dir.resolve():
         target = out_dir / uri  # a build directory: the wrapped copy goes where the new template points
     else:
         target = cached_file_name(path)
-        properties["DefinitionUri"] = Path(os.path.relpath(target, out_dir)).as_posix()
+        new_uri = Path(os.path.relpath(target, out_dir)).as_posix()
+        if new_uri != uri:
+            properties["DefinitionUri"] = new_uri
+        _mark_source(template, resource, source_uri)
     if rendered != text or target != path:
         result.definition_files[target] = rendered
     return wrapped
+
+
+def definition_source(resource: dict, template_dir: Path) -> str:
+    """The file a state machine's definition is wrapped from: its ``DefinitionUri``, or, when that is a
+    wrapped copy, the source the copy was made from (recorded by ``wrap`` in the resource's
+    ``Metadata``; for copies made before that, the same name without ``.cached``, if it exists)."""
+    uri = (resource.get("Properties") or {}).get("DefinitionUri")
+    marked = ((resource.get("Metadata") or {}).get(SOURCE_MARKER[0]) or {}).get(SOURCE_MARKER[1])
+    if isinstance(marked, str) and marked:
+        return marked
+    if isinstance(uri, str) and ".cached." in Path(uri).name:
+        original = Path(uri).with_name(Path(uri).name.replace(".cached.", ".", 1)).as_posix()
+        if (template_dir / original).is_file():
+            return original
+    return uri
+
+
+def _mark_source(template: _Template, resource: Any, source_uri: str) -> None:
+    """Record in ``Metadata`` which file the wrapped copy comes from, so the next wrap reads that one."""
+    group, key = SOURCE_MARKER
+    metadata = resource.get("Metadata")
+    if metadata is None:
+        resource["Metadata"] = metadata = {} if template.is_json else CommentedMap()
+    if not isinstance(metadata, dict):
+        return
+    marker = metadata.get(group)
+    if marker is None:
+        metadata[group] = marker = {} if template.is_json else CommentedMap()
+    if isinstance(marker, dict) and marker.get(key) != source_uri:
+        marker[key] = source_uri
 
 
 def _caching_function(resources: dict) -> str | None:

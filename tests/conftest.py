@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from harness import CACHE_BUCKET, REGION, Engine, install_seams
+
+# ../shared/corpus beside the project; SFN_CACHE_CORPUS names it from a checkout elsewhere (a worktree)
+CORPUS = Path(os.environ.get("SFN_CACHE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
 
 
 def fresh_aws_clients(monkeypatch) -> None:

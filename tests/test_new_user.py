@@ -252,3 +252,40 @@ def test_api_rejects_anything_else_with_a_clear_error(keywords, message):
     with pytest.raises(SfnCacheError) as caught:
         Caching("arn:aws:lambda:us-east-1:1:function:c", **keywords)
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+# --- 2. a template wrapped in place remembers its source ------------------------------------------
+
+def test_a_template_wrapped_in_place_rewraps_its_source_after_an_edit(project):
+    source = project / "statemachine" / "pipeline.asl.json"
+    first = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", cwd=project)
+    assert first.returncode == 0, first.stderr
+    template = (project / "template.yaml").read_text()
+    assert "DefinitionUri: statemachine/pipeline.cached.asl.json" in template
+    assert "    Metadata:\n      SfnCache:\n        DefinitionSource: statemachine/pipeline.asl.json\n" in template
+    again = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", "--check", cwd=project)
+    assert again.returncode == 0 and "template.yaml: up to date" in again.stderr
+
+    source.write_text(source.read_text().replace('"prepare-features"', '"prepare-features-v2"'))
+    stale = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", "--check", cwd=project)
+    assert stale.returncode == 1
+    assert "statemachine/pipeline.cached.asl.json: out of date; run sfn-cache wrap again" in stale.stderr
+    rewrap = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", cwd=project)
+    assert rewrap.returncode == 0, rewrap.stderr
+    cached = json.loads((project / "statemachine" / "pipeline.cached.asl.json").read_text())
+    assert cached["States"]["PrepareFeatures"]["Parameters"]["JobName"] == "prepare-features-v2"
+    assert cached["States"]["cache_pull_PrepareFeatures"]["Parameters"]["input"]["JobName"] == "prepare-features-v2"
+    assert (project / "template.yaml").read_text() == template  # the template itself did not change
+    assert sorted(p.name for p in (project / "statemachine").iterdir()) == ["pipeline.asl.json",
+                                                                           "pipeline.cached.asl.json"]
+
+
+def test_a_template_wrapped_before_the_marker_finds_its_source_by_name(project):
+    (project / "statemachine" / "pipeline.cached.asl.json").write_text(EXAMPLE.read_text())
+    (project / "template.yaml").write_text(TEMPLATE.replace("pipeline.asl.json", "pipeline.cached.asl.json"))
+    explained = sfn_cache("explain", "template.yaml", "--json", "--no-config", cwd=project)
+    assert {row["action"] for row in json.loads(explained.stdout)} == {"wrapped"}  # planned from the source
+    result = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "DefinitionSource: statemachine/pipeline.asl.json" in (project / "template.yaml").read_text()
+    assert "cache_pull_PrepareFeatures" in (project / "statemachine" / "pipeline.cached.asl.json").read_text()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import CORPUS
 from sfn_cache.cli import cli
 from sfn_cache.loader import load_text
 from sfn_cache.model import parse, walk
@@ -19,7 +20,6 @@ from sfn_cache.options import WrapOptions
 from sfn_cache.select import cache_operation
 from sfn_cache.wrap import wrap_definition
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 DEFINITION_FIELDS = ("Definition", "DefinitionString", "DefinitionUri", "DefinitionSubstitutions")
 
