@@ -27,6 +27,7 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, WrapOptions
 from sfn_cache.wrap import WrapResult, wrap_definition
+from sfn_cache.yaml_splice import Ranges, drop_trailing_comment, resource_ranges, splice
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
@@ -175,6 +176,7 @@ class _Template:
     is_json: bool
     tree: Any
     yaml: YAML | None
+    ranges: Ranges | None = None  # each resource's lines in ``text`` (YAML), for splicing
 
     @property
     def short_forms(self) -> bool:
@@ -182,13 +184,19 @@ class _Template:
                                                r"FindInMap|ImportValue|Base64|GetAZs|Equals|Not|And|Or)\b",
                                                self.text, re.M) is not None
 
-    def dump(self) -> str:
+    def dump(self, changed: list[str]) -> str:
+        """The template's new text: in YAML, the original text with only the ``changed`` resources'
+        lines replaced (see yaml_splice), so a diff shows the change and nothing else."""
         if self.is_json:
             return json.dumps(self.tree, indent=_json_indent(self.text), ensure_ascii=False) + "\n"
-        buffer = io.StringIO()
         assert self.yaml is not None
+        buffer = io.StringIO()
         self.yaml.dump(self.tree, buffer)
-        return buffer.getvalue()
+        dumped = buffer.getvalue()
+        after = resource_ranges(self.yaml.load(dumped), dumped) if self.ranges is not None else None
+        if after is None or not all(name in after and name in self.ranges for name in changed):
+            return dumped
+        return splice(self.text, self.ranges, dumped, after, changed)
 
 
 def _read_template(text: str, source: str) -> _Template:
@@ -203,7 +211,7 @@ def _read_template(text: str, source: str) -> _Template:
         problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "not readable"
         raise SfnCacheError(f"invalid YAML: {problem}", file=source, line=mark.line + 1 if mark else None,
                             details=str(exc)) from None
-    return _Template(source, text, False, tree, yaml)
+    return _Template(source, text, False, tree, yaml, resource_ranges(tree, text))
 
 
 # --- the definitions ------------------------------------------------------------------------------
@@ -341,6 +349,10 @@ def wrap_template(text: str, source: str, options: WrapOptions, *, resource: str
     machines = _state_machines(resources, resource, source)
     result = TemplateResult(text="", machines=[])
     function_id = _caching_function(plain(resources))
+    before = {name: plain(resources[name]) for name in machines}
+    if template.ranges is not None:
+        for name in machines:  # before any key is added after them (the splice keeps them from the text)
+            drop_trailing_comment(resources[name])
     for name in machines:
         where = f"{source}: resource '{name}'"
         try:
@@ -356,7 +368,7 @@ def wrap_template(text: str, source: str, options: WrapOptions, *, resource: str
         first = result.machines[0]
         raise SfnCacheError(f"no state machine could be wrapped: resource '{first.resource}': {first.detail}",
                             file=source)
-    result.text = template.dump()
+    result.text = template.dump([name for name in machines if plain(resources[name]) != before[name]])
     return result
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -289,3 +290,37 @@ def test_a_template_wrapped_before_the_marker_finds_its_source_by_name(project):
     assert result.returncode == 0, result.stderr
     assert "DefinitionSource: statemachine/pipeline.asl.json" in (project / "template.yaml").read_text()
     assert "cache_pull_PrepareFeatures" in (project / "statemachine" / "pipeline.cached.asl.json").read_text()
+
+
+# --- 3. an in-place YAML edit is the change and nothing else (corpus-wide: test_minimal_diffs.py) ----
+
+def test_an_in_place_wrap_diff_is_the_change_and_nothing_else(project):
+    (project / "template.yaml").write_text(
+        "Resources:\n"
+        "  # the pipeline\n"
+        "  Pipeline:\n"
+        "    Type: AWS::Serverless::StateMachine\n"
+        "    Properties:\n"
+        "      DefinitionUri: statemachine/pipeline.asl.json\n"
+        "      Policies:\n"
+        "      - LambdaInvokePolicy: {FunctionName: !Ref Fn}   # who may be called\n"
+        "\n"
+        "  # the function, not touched\n"
+        "  Fn:\n"
+        "    Type:   AWS::Serverless::Function   \n"
+        "    Properties: {Handler: a.b, Runtime: python3.12}\n")
+    result = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", "--diff", cwd=project)
+    assert result.returncode == 1, result.stderr
+    sections = re.split(r"(?m)^(?=--- )", result.stdout)  # one per file: the template, the new copy
+    template_diff = next(section for section in sections if section.startswith("--- template.yaml"))
+    changes = [line for line in template_diff.splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changes == [
+        "-      DefinitionUri: statemachine/pipeline.asl.json",
+        "+      DefinitionUri: statemachine/pipeline.cached.asl.json",
+        "+      DefinitionSubstitutions:",
+        "+        SfnCacheFunctionArn: !GetAtt SfnCacheFunction.Arn",
+        "+    Metadata:",
+        "+      SfnCache:",
+        "+        DefinitionSource: statemachine/pipeline.asl.json",
+    ]
