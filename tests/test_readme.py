@@ -148,17 +148,27 @@ def test_readme_graph_is_what_graph_prints(sandbox):
     assert result.stdout == picture
 
 
-@pytest.mark.parametrize("files", [
-    {"definition.asl.json": '{"StartAt": "Train", "States": {"Train": {"Type": "Task", "Resource": '
-                            '"arn:aws:lambda:us-east-1:1:function:t", "Next": "Evaluat"}, '
-                            '"Evaluate": {"Type": "Succeed"}}}'},
-    {"pyproject.toml": "[tool.sfn-cache.states.Trian]\nttl = '1h'\n"},
-])
-def test_readme_error_examples_are_what_wrap_prints(sandbox, files):
+ERROR_EXAMPLES = [
+    ({"definition.asl.json": '{"StartAt": "Train", "States": {"Train": {"Type": "Task", "Resource": '
+                             '"arn:aws:lambda:us-east-1:1:function:t", "Next": "Evaluat"}, '
+                             '"Evaluate": {"Type": "Succeed"}}}'}, ""),
+    ({"pyproject.toml": "[tool.sfn-cache.states.Trian]\nttl = '1h'\n"}, ""),
+    ({}, "--bundle-name Trian=model"),
+]
+
+
+@pytest.mark.parametrize("files, flags", ERROR_EXAMPLES)
+def test_readme_error_examples_are_what_wrap_prints(sandbox, files, flags):
     """Each ``error:`` line the README shows, reproduced by the situation its text describes."""
     for name, text in files.items():
         (sandbox / name).write_text(text)
-    result = shell("sfn-cache wrap definition.asl.json -o cached.asl.json", sandbox)
+    result = shell(f"sfn-cache wrap definition.asl.json -o cached.asl.json {flags}", sandbox)
     assert result.returncode == 2
-    shown = [line.strip() for line in README.splitlines() if line.startswith("    error: ")]
-    assert result.stderr.strip() in shown, result.stderr
+    assert result.stderr.strip() in README_ERRORS, result.stderr
+
+
+README_ERRORS = [line.strip() for line in README.splitlines() if line.startswith("    error: ")]
+
+
+def test_every_readme_error_example_is_reproduced():
+    assert len(README_ERRORS) == len(ERROR_EXAMPLES)
