@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-
+import sys
 from pathlib import Path
 
 import boto3
@@ -157,9 +157,10 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
 @click.option("--bundle", help="Only this bundle name.")
 @bucket_option
 @context_option
+@config_options
 @json_option
 def stats_command(since: str | None, bundle: str | None, bucket: str | None, context: str | None,
-                  as_json: bool) -> None:
+                  config_path: str | None, no_config: bool, as_json: bool) -> None:
     """Per bundle name: entries, hits, seconds saved, bytes stored, oldest and newest entry."""
     from sfn_cache import stats
 
@@ -168,7 +169,7 @@ def stats_command(since: str | None, bundle: str | None, bucket: str | None, con
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--since") from None
     try:
-        config = inventory.cache_config(bucket, context)
+        config = cache_location(bucket, context, config_path, no_config)
         now = inventory.now()
 
         def progress(items):
@@ -178,7 +179,7 @@ def stats_command(since: str | None, bundle: str | None, bucket: str | None, con
         rows = stats.collect(boto3.client("s3"), config, since=None if window is None else now - window,
                              bundle=bundle, progress=progress if sys.stderr.isatty() and not as_json else lambda i: i)
     except SfnCacheError as error:
-        _fail(error)
+        exit_with(error)
     if as_json:
         click.echo(json.dumps([row.summary() for row in rows], indent=2))
         return
@@ -197,15 +198,17 @@ def stats_command(since: str | None, bundle: str | None, bucket: str | None, con
 @click.option("--lambda-arn", metavar="ARN", help="Also check this caching function's handler and environment.")
 @bucket_option
 @context_option
+@config_options
 @json_option
-def doctor_command(lambda_arn: str | None, bucket: str | None, context: str | None, as_json: bool) -> None:
+def doctor_command(lambda_arn: str | None, bucket: str | None, context: str | None, config_path: str | None,
+                   no_config: bool, as_json: bool) -> None:
     """Check that the cache works from your credentials: bucket, a real round trip, the function's settings."""
     from sfn_cache import doctor
 
     try:
-        config = inventory.cache_config(bucket, context)
+        config = cache_location(bucket, context, config_path, no_config)
     except SfnCacheError as error:
-        _fail(error)
+        exit_with(error)
     checks = doctor.run(config, lambda_arn=lambda_arn)
     click.echo(doctor.as_json(checks) if as_json else "\n".join(check.line() for check in checks))
     sys.exit(0 if all(check.ok for check in checks) else 1)

@@ -26,6 +26,8 @@ NOT_RUN = {
     "sfn-cache ls --bundle model": "names a real bucket: tests/test_cli_cache.py",
     "sfn-cache show 3f9a2c": "names a real bucket: tests/test_cli_cache.py",
     "sfn-cache rm --": "names a real bucket: tests/test_cli_cache.py",
+    "sfn-cache stats": "reads a real bucket: tests/test_cli_observe.py",
+    "sfn-cache doctor": "checks a real bucket: tests/test_cli_observe.py",
 }
 
 SAM_TEMPLATE = """\
