@@ -51,7 +51,8 @@ class ProjectConfig:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table (relative to ``start``, the current directory).
+    """The nearest ``sfn-cache.yaml`` or ``pyproject.toml`` with a ``[tool.sfn-cache]`` table, as a path
+    relative to ``start`` (the current directory), which is how messages show it.
 
     A ``pyproject.toml`` that is not ours is skipped without being parsed, so a broken one elsewhere
     in the tree cannot break ``wrap``; a broken one that has our table is an error.
@@ -67,8 +68,9 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-_OUR_TABLE = re.compile(r"""^\s*\[\s*tool\s*\.\s*["']?sfn-cache|^\s*tool\s*\.\s*["']?sfn-cache|sfn-cache["']?\s*=\s*\{""",
-                        re.M)
+# a [tool.sfn-cache...] header, a dotted tool.sfn-cache key, or an inline sfn-cache = {...} table
+_OUR_TABLE = re.compile(r"""^\s*\[\s*tool\s*\.\s*["']?sfn-cache|^\s*tool\s*\.\s*["']?sfn-cache"""
+                        r"""|sfn-cache["']?\s*=\s*\{""", re.M)
 
 
 def _read_text(path: Path) -> str:
