@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from test_new_user import TEMPLATE as SAM_TEMPLATE  # a SAM template with a local DefinitionUri
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -30,14 +31,6 @@ NOT_RUN = {
     "sfn-cache doctor": "checks a real bucket: tests/test_cli_observe.py",
 }
 
-SAM_TEMPLATE = """\
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  TrainingPipeline:
-    Type: AWS::Serverless::StateMachine
-    Properties:
-      DefinitionUri: statemachine/pipeline.asl.json
-"""
 
 
 def section(title: str) -> str:
