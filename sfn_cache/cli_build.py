@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from sfn_cache import __version__
-from sfn_cache.deploy_files import PLACEHOLDER_BUCKET, iam_policy, operator_policy, sam_template
+from sfn_cache.deploy_files import PLACEHOLDER_BUCKET, iam_policy, key_part_statements, operator_policy, sam_template
 from sfn_cache.emit import atomic_write, dump_json
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.lambda_package import (ARCHES, HANDLER, PYTHONS, UNZIPPED_LIMIT, ZIPPED_LIMIT, Distribution,
@@ -40,14 +40,20 @@ from sfn_cache.runtime.config import CacheConfigError, parse_s3_url
 @click.option("--bucket", default=None, metavar="s3://BUCKET[/PREFIX]",
               help="The cache location, for the IAM policy and the function's environment.")
 @click.option("--context", default="sfn-cache", show_default=True, help="disdat context name.")
+@click.option("--key-code", type=click.Choice(["auto", "off"]), default="auto", show_default=True,
+              help="Grant the read calls that resolve --key-code auto (off: for machines wrapped with --key-code off).")
+@click.option("--key-s3-bucket", "key_s3_buckets", multiple=True, metavar="BUCKET",
+              help="Grant HEAD/list reads in BUCKET, for --key-s3 etag and Glue job scripts (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for CI).")
 def build_lambda_command(out_dir: str, python: str, arch: str, layout: str, find_links: tuple, no_index: bool,
-                         compile_pyc: bool | None, bucket: str | None, context: str, quiet: bool) -> None:
+                         compile_pyc: bool | None, bucket: str | None, context: str, key_code: str,
+                         key_s3_buckets: tuple, quiet: bool) -> None:
     """Build the caching Lambda from pip's manylinux wheels (no Docker); byte-identical on every build."""
     say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     try:
         build(Path(out_dir), Target(python, arch), layout=layout, find_links=find_links, no_index=no_index,
-              compile_pyc=compile_pyc, bucket=bucket, context=context, quiet=quiet, say=say)
+              compile_pyc=compile_pyc, bucket=bucket, context=context, quiet=quiet, say=say,
+              key_code=key_code == "auto", key_s3_buckets=tuple(key_s3_buckets))
     except SfnCacheError as error:
         click.echo(f"error: build-lambda: {error}", err=True)
         sys.exit(error.exit_code)
@@ -55,7 +61,7 @@ def build_lambda_command(out_dir: str, python: str, arch: str, layout: str, find
 
 def build(out_dir: Path, target: Target, *, layout: str = "function", find_links: tuple = (), no_index: bool = False,
           compile_pyc: bool | None = None, bucket: str | None = None, context: str = "sfn-cache",
-          quiet: bool = False, say=print) -> dict:
+          quiet: bool = False, say=print, key_code: bool = True, key_s3_buckets: tuple = ()) -> dict:
     """Build into ``out_dir``; returns the manifest. Nothing lands in ``out_dir`` unless all of it does."""
     bucket_url = bucket or PLACEHOLDER_BUCKET
     try:
@@ -91,10 +97,11 @@ def build(out_dir: Path, target: Target, *, layout: str = "function", find_links
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     atomic_write(out_dir / "manifest.json", dump_json(manifest))
-    atomic_write(out_dir / "iam-policy.json", dump_json(iam_policy(bucket_url)))
+    atomic_write(out_dir / "iam-policy.json", dump_json(iam_policy(bucket_url, key_code, key_s3_buckets)))
     atomic_write(out_dir / "iam-policy-operator.json", dump_json(operator_policy(bucket_url)))
     atomic_write(out_dir / "template.yaml", sam_template(target=target, layout=layout, zips=sorted(zips),
-                                                         bucket_url=bucket_url, context=context))
+                                                         bucket_url=bucket_url, context=context,
+                                                         key_statements=key_part_statements(key_code, key_s3_buckets)))
     for line in size_report(zips):
         say(line)
     if bucket is None:

@@ -19,7 +19,9 @@ from sfn_cache.select import TaskReport, generated_states
 from sfn_cache.template import is_template, machine_definitions
 from sfn_cache.wrap import plan_definition, wrap_definition
 
-COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force")
+COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force",
+           "key_parts")
+TABLE_COLUMNS = COLUMNS[:-1]  # key parts are listed under the table: one line per task
 SETTINGS = ("key_fields", "bundle_name", "ttl", "cache_version", "force")
 
 
@@ -73,19 +75,24 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
 
 def _table(rows: list[dict]) -> str:
     """Aligned columns; a task that will not be wrapped shows no cache settings (none will apply)."""
-    headers = [key for key in ("resource",) + COLUMNS if any(key in row for row in rows)]
+    headers = [key for key in ("resource",) + TABLE_COLUMNS if any(key in row for row in rows)]
     titles = {"key_fields": "key", "bundle_name": "bundle", "cache_version": "version"}
     cells = [[titles.get(h, h).upper() for h in headers]]
     for row in rows:
         shown = row if row.get("action") == "wrapped" else {k: v for k, v in row.items() if k not in SETTINGS}
         cells.append([_duration(shown.get(h)) if h == "ttl" else _cell(shown.get(h)) for h in headers])
     widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
-    return "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells)
+    table = "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells)
+    parts = [f"  {row['state']}: " + "; ".join(row["key_parts"]) for row in rows
+             if row.get("action") == "wrapped" and row.get("key_parts")]
+    return table + ("\n\nkey parts (docs/protocol.md):\n" + "\n".join(parts) if parts else "")
 
 
 def _duration(seconds: int | None) -> str:
-    if not seconds:
+    if seconds is None:
         return "-"
+    if seconds == 0:
+        return "0 (never served)"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"

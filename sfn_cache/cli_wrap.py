@@ -13,7 +13,8 @@ from click.core import ParameterSource
 from sfn_cache.emit import atomic_write, dump_json, dump_yaml
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.loader import load_text, looks_like_json, read_source
-from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, check_bucket, closest_name, parse_ttl
+from sfn_cache.options import (DEFAULT_LAMBDA_ARN, KEY_CODE, KEY_S3, StateRule, WrapOptions, check_bucket,
+                               closest_name, parse_ttl)
 from sfn_cache.project_config import ProjectConfig, find_config, load_config
 from sfn_cache.template import is_template, machine_definitions, wrap_template
 from sfn_cache.wrap import WrapResult, state_names, wrap_definition
@@ -30,7 +31,7 @@ def split_assignment(value: str, option: str) -> tuple[str, str]:
 def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
                   exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
                   ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
-                  pattern: str = "variables") -> WrapOptions:
+                  pattern: str = "variables", key_codes: tuple = (), key_s3s: tuple = ()) -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
     if bucket is not None:
         try:
@@ -69,10 +70,26 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
             rules.append(StateRule(pattern=state, cache_version=text))
         else:
             version = value
+    key_code = _choices(key_codes, "--key-code", KEY_CODE, "key_code", rules) or "auto"
+    key_s3 = _choices(key_s3s, "--key-s3", KEY_S3, "key_s3", rules) or "off"
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
                        fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
-                       rules=tuple(rules))
+                       key_code=key_code, key_s3=key_s3, rules=tuple(rules))
+
+
+def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[StateRule]) -> str | None:
+    """``[STATE=]CHOICE`` values: per-state ones become rules; the last global one is returned."""
+    chosen = None
+    for value in values:
+        state, text = split_assignment(value, option) if "=" in value else (None, value)
+        if text not in allowed:
+            raise click.BadParameter(f"expected one of {', '.join(allowed)}, got {text!r}", param_hint=option)
+        if state:
+            rules.append(StateRule(pattern=state, **{attr: text}))
+        else:
+            chosen = text
+    return chosen
 
 
 def render(document: dict, fmt: str) -> str:
@@ -114,6 +131,12 @@ def selection_options(command):
                      help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state."),
         click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
                      help="Part of the key: change it to invalidate old results, globally or per state."),
+        click.option("--key-code", "key_codes", multiple=True, metavar="[STATE=]auto|off",
+                     help="auto (default): the key names the target's code (Lambda CodeSha256, Glue script "
+                          "ETag, ECS/Batch revision), resolved by the caching Lambda; off: it does not."),
+        click.option("--key-s3", "key_s3s", multiple=True, metavar="[STATE=]etag|off",
+                     help="etag: every s3:// string in the key is keyed by its object's ETag (a prefix "
+                          "ending in / by its listing); off (default): by the string only."),
         click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables",
                      show_default=True,
                      help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables)."),
@@ -133,8 +156,8 @@ def selection_options(command):
 
 
 SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "ttls", "cache_versions", "pattern", "fail_closed", "runtime_force",
-                    "config_path", "no_config")
+                    "force_rerun", "ttls", "cache_versions", "key_codes", "key_s3s", "pattern", "fail_closed",
+                    "runtime_force", "config_path", "no_config")
 
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
@@ -161,7 +184,9 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
         force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
         ttls=params["ttls"], cache_versions=params["cache_versions"],
         fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
-        pattern=pick("pattern", "pattern"))
+        pattern=pick("pattern", "pattern"),
+        key_codes=params["key_codes"] or tuple(settings.get(k) for k in ("key-code",) if k in settings),
+        key_s3s=params["key_s3s"] or tuple(settings.get(k) for k in ("key-s3",) if k in settings))
     if config:
         has_global_ttl = any("=" not in value for value in params["ttls"])
         has_global_version = any("=" not in value for value in params["cache_versions"])

@@ -7,9 +7,14 @@ carries ACL headers as ``s3:PutObject`` *and* ``s3:PutObjectAcl``, so the functi
 ``s3:PutObjectAcl`` for exactly that one canned ACL (which buckets with ACLs disabled, Object
 Ownership "bucket owner enforced", also accept). tests/test_iam_requests.py records every request the
 runtime and the inspection commands make and checks each against these policies.
+With ``--key-code auto`` (the default of wrap) the function's policy also allows the four read
+calls that name a target's code; with ``--key-s3-bucket`` the HEAD/list reads of ``--key-s3 etag``
+(and of Glue job scripts) in those buckets.
 """
 
 from __future__ import annotations
+
+import json
 
 from sfn_cache.lambda_package import HANDLER, Target
 from sfn_cache.runtime.config import parse_s3_url
@@ -18,11 +23,32 @@ PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
 
 
 BUNDLE_ACL = "bucket-owner-full-control"
+KEY_CODE_STATEMENTS = [
+    # one read call per target kind (sfn_cache/runtime/resolve.py); Lambda and Glue name resources,
+    # ECS DescribeTaskDefinition and Batch DescribeJobDefinitions support no resource-level permissions
+    {"Sid": "KeyCodeLambda", "Effect": "Allow", "Action": "lambda:GetFunctionConfiguration",
+     "Resource": "arn:aws:lambda:*:*:function:*"},
+    {"Sid": "KeyCodeGlue", "Effect": "Allow", "Action": "glue:GetJob", "Resource": "arn:aws:glue:*:*:job/*"},
+    {"Sid": "KeyCodeDescribe", "Effect": "Allow",
+     "Action": ["batch:DescribeJobDefinitions", "ecs:DescribeTaskDefinition"], "Resource": "*"},
+]
 
 
-def iam_policy(bucket_url: str) -> dict:
+def key_part_statements(key_code: bool, data_buckets: tuple[str, ...]) -> list[dict]:
+    """The read calls the caching Lambda makes to resolve --key-code and --key-s3 key parts."""
+    statements = [dict(s) for s in KEY_CODE_STATEMENTS] if key_code else []
+    if data_buckets:
+        statements.append({"Sid": "KeyDataObjects", "Effect": "Allow", "Action": "s3:GetObject",
+                           "Resource": [f"arn:aws:s3:::{b}/*" for b in sorted(data_buckets)]})
+        statements.append({"Sid": "KeyDataListings", "Effect": "Allow", "Action": "s3:ListBucket",
+                           "Resource": [f"arn:aws:s3:::{b}" for b in sorted(data_buckets)]})
+    return statements
+
+
+def iam_policy(bucket_url: str, key_code: bool = True, data_buckets: tuple[str, ...] = ()) -> dict:
     """The caching function's policy: GetObject/PutObject on ``prefix/*`` (PutObjectAcl only for
-    disdat's canned ACL); ListBucket on the bucket, for listings under the prefix."""
+    disdat's canned ACL); ListBucket on the bucket, for listings under the prefix; plus the key-part
+    reads (``key_part_statements``)."""
     bucket, prefix = parse_s3_url(bucket_url)
     objects = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
     statement_list = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
@@ -39,22 +65,24 @@ def iam_policy(bucket_url: str) -> dict:
             {"Sid": "UploadWithBundleAcl", "Effect": "Allow", "Action": "s3:PutObjectAcl", "Resource": objects,
              "Condition": {"StringEquals": {"s3:x-amz-acl": BUNDLE_ACL}}},
             statement_list,
-        ],
+        ] + key_part_statements(key_code, data_buckets),
     }
 
 
 def operator_policy(bucket_url: str) -> dict:
     """For whoever runs ``sfn-cache ls / show / rm / stats / doctor``: the function's policy plus
     DeleteObject under the prefix (``rm``, and ``doctor`` removing its probe)."""
-    policy = iam_policy(bucket_url)
+    policy = iam_policy(bucket_url, key_code=False)
     objects = policy["Statement"][0]["Resource"]
     policy["Statement"].append({"Sid": "PruneCacheObjects", "Effect": "Allow", "Action": "s3:DeleteObject",
                                 "Resource": objects})
     return policy
 
 
-def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str) -> str:
+def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str,
+                 key_statements: list[dict] = ()) -> str:
     """A SAM template that deploys the function and hands its ARN to a wrapped state machine."""
+    extra = "".join(f"\n            - {json.dumps(statement, sort_keys=True)}" for statement in key_statements)
     bucket, prefix = parse_s3_url(bucket_url)
     objects = f"${{CacheBucket}}/{prefix}/*" if prefix else "${CacheBucket}/*"
     function_zip = next((z for z in zips if "-function-" in z), None)
@@ -115,7 +143,7 @@ Resources:
                   s3:x-amz-acl: {BUNDLE_ACL}
             - Effect: Allow
               Action: s3:ListBucket
-              Resource: !Sub 'arn:aws:s3:::${{CacheBucket}}'{condition}
+              Resource: !Sub 'arn:aws:s3:::${{CacheBucket}}'{condition}{extra}
 {layer_resource}
   # Your pipeline, wrapped with: sfn-cache wrap definition.asl.json -o cached.asl.json
   Pipeline:

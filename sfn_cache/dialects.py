@@ -10,9 +10,7 @@ from __future__ import annotations
 import copy
 import re
 
-from sfn_cache.errors import SfnCacheError
 
-_SIMPLE_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)$")
 _STATES_RESULT = re.compile(r"\$states\.result(?![A-Za-z0-9_])")
 _JSONATA_EXPRESSION = re.compile(r"^\{%(.*)%\}$", re.DOTALL)
 
@@ -30,9 +28,8 @@ class JsonPath:
                "run": "$$.Execution.Input"}
 
     @staticmethod
-    def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
-        if key_paths:
-            return "input", {f"{path}.$": path for path in key_paths}
+    def key_input(task: dict) -> tuple[str, object]:
+        """The whole effective input (key paths are read by key_spec.py instead)."""
         if "Parameters" in task:
             return "input", copy.deepcopy(task["Parameters"])
         return "input.$", "$"
@@ -67,9 +64,7 @@ class Jsonata:
                "run": "$states.context.Execution.Input"}
 
     @staticmethod
-    def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
-        if key_paths:
-            return "input", {path: "{% $states.input" + _jsonpath_to_jsonata(path) + " %}" for path in key_paths}
+    def key_input(task: dict) -> tuple[str, object]:
         if "Arguments" in task:
             return "input", copy.deepcopy(task["Arguments"])
         return "input", "{% $states.input %}"
@@ -92,13 +87,6 @@ class Jsonata:
 
 
 DIALECTS = {"JSONPath": JsonPath, "JSONata": Jsonata}
-
-
-def _jsonpath_to_jsonata(path: str) -> str:
-    match = _SIMPLE_PATH.match(path)
-    if not match:
-        raise SfnCacheError(f"a key path of a JSONata task must be a plain path like $.a.b[0], not {path!r}")
-    return match.group(1)
 
 
 def replace_states_result(value, replacement: str):

@@ -16,7 +16,7 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.runtime import hit_log
 from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
-from sfn_cache.runtime.index import INDEX_DIR, bundle_slug
+from sfn_cache.runtime.index import bundle_slug, index_root
 from sfn_cache.runtime.lineage import EXECUTIONS_DIR, lineage_uuid
 
 
@@ -56,7 +56,7 @@ def s3_error(error: Exception, config: CacheConfig) -> SfnCacheError:
 
 
 def index_prefix(config: CacheConfig, bundle: str | None = None) -> str:
-    return config.s3_key(INDEX_DIR, bundle_slug(bundle)) + "/" if bundle else config.s3_key(INDEX_DIR) + "/"
+    return f"{index_root(config)}/{bundle_slug(bundle)}/" if bundle else f"{index_root(config)}/"
 
 
 def entries(s3, config: CacheConfig, bundle: str | None = None, key_prefix: str = "") -> Iterator[Entry]:

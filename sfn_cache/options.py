@@ -15,6 +15,8 @@ from sfn_cache.runtime.config import parse_s3_url
 
 DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
 PATTERNS = ("variables", "classic")
+KEY_CODE = ("auto", "off")
+KEY_S3 = ("etag", "off")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -73,6 +75,8 @@ class StateRule:
     cache_version: str | None = None
     force: bool | None = None
     origin: str | None = None  # where the rule was written, for explain's reasons
+    key_code: str | None = None
+    key_s3: str | None = None
 
     def matches(self, state_name: str) -> bool:
         return state_name == self.pattern or fnmatch.fnmatchcase(state_name, self.pattern)
@@ -93,6 +97,8 @@ class StateOptions:
     ttl: int | None
     cache_version: str
     force: bool
+    key_code: str = "auto"
+    key_s3: str = "off"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class WrapOptions:
     force: bool = False
     ttl: int | None = None
     cache_version: str = ""
+    key_code: str = "auto"
+    key_s3: str = "off"
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
     include_origin: str = "--include {}"  # where include/exclude came from, for explain's reasons
     exclude_origin: str = "--exclude {}"
@@ -146,4 +154,6 @@ class WrapOptions:
             ttl=pick("ttl", self.ttl),
             cache_version=str(pick("cache_version", self.cache_version)),
             force=bool(pick("force", self.force)),
+            key_code=pick("key_code", self.key_code),
+            key_s3=pick("key_s3", self.key_s3),
         )

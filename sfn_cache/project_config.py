@@ -25,7 +25,7 @@ from typing import Any
 
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.loader import load_text
-from sfn_cache.options import PATTERNS, StateRule, check_bucket, parse_ttl
+from sfn_cache.options import KEY_CODE, KEY_S3, PATTERNS, StateRule, check_bucket, parse_ttl
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,9 +35,10 @@ else:  # pragma: no cover - Python 3.10
 YAML_NAME = "sfn-cache.yaml"
 GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "fail-closed": bool,
                "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
-               "cache-version": (str, int), "force-rerun": bool, "states": dict}
+               "cache-version": (str, int), "force-rerun": bool, "key-code": str, "key-s3": str, "states": dict}
 STATE_KEYS = {"include": bool, "exclude": bool, "bundle-name": str, "key-paths": list, "ttl": (str, int),
-              "cache-version": (str, int), "force": bool}
+              "cache-version": (str, int), "force": bool, "key-code": str, "key-s3": str}
+CHOICES = {"key-code": KEY_CODE, "key-s3": KEY_S3}
 
 
 @dataclass
@@ -135,6 +136,8 @@ def _check(config: ProjectConfig, allowed: dict, key: str, value: Any, prefix: s
         raise config.error(f"{prefix}{key}: wrong type {type(value).__name__}")
     if isinstance(value, list) and not all(isinstance(item, str) for item in value):
         raise config.error(f"{prefix}{key}: must be a list of strings")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise config.error(f"{prefix}{key}: must be one of {', '.join(CHOICES[key])}")
 
 
 def _duration(config: ProjectConfig, value: Any, where: str) -> int:
@@ -159,4 +162,6 @@ def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> Sta
         cache_version=str(options["cache-version"]) if "cache-version" in options else None,
         force=options.get("force"),
         origin=f"{where} in {config.path}",
+        key_code=options.get("key-code"),
+        key_s3=options.get("key-s3"),
     )

@@ -21,10 +21,10 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
+from sfn_cache.key_spec import credentials_part, key_path_input, target_part
 from sfn_cache.naming import GENERATED_COMMENT, NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
-
-PROTOCOL_VERSION = 1
+from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
@@ -53,6 +53,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     original = copy.deepcopy(task)
     language = original.get("QueryLanguage", scope_language)
     dialect = DIALECTS[language]
+    pull_dialect = Jsonata if opts.key_paths else dialect  # a missing key path must not fail the pull
     pull_name = names.allocate("cache_pull_", name)
     choice_name = names.allocate("use_cache_", name)
     push_name = names.allocate("cache_push_", name)
@@ -65,15 +66,15 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     done_name = names.allocate("cache_done_", name) if ("End" in exit_fields and not options.fail_closed) else None
 
     pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
-            "Resource": options.lambda_arn, **dialect.pull_fields(original),
-            dialect.payload_field: pull_payload(name, original, opts, options, dialect)}
-    dialect.keep_input(pull)
-    pull["Assign"] = dialect.capture(var)
+            "Resource": options.lambda_arn, **pull_dialect.pull_fields(original),
+            pull_dialect.payload_field: pull_payload(name, original, opts, options, pull_dialect, language)}
+    pull_dialect.keep_input(pull)
+    pull["Assign"] = pull_dialect.capture(var)
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     pull["Retry"] = copy.deepcopy(CACHE_RETRY)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
-        dialect.keep_input(catcher)
+        pull_dialect.keep_input(catcher)
         catcher["Assign"] = {var: dict(PULL_FAILED)}
         catcher["Next"] = name
         pull["Catch"] = [catcher]
@@ -122,6 +123,8 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
         for state_name, state in states.items():
             if state_name != name:
                 state["QueryLanguage"] = language
+    if pull_dialect.name != language or scope_language != language:
+        pull["QueryLanguage"] = pull_dialect.name
     return CachedForm(states=states, entry=pull_name, gate=(pull_name, choice_name))
 
 
@@ -156,16 +159,32 @@ def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str)
     return fields
 
 
-def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions, dialect,
-                 form: str = "raw") -> dict:
-    """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it."""
+def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions, dialect, language: str,
+                 form: str = "raw", root: str = "$states.input") -> dict:
+    """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it.
+
+    ``dialect`` is the pull state's (JSONata whenever key paths are read), ``language`` the task's;
+    ``root`` is where a JSONata pull finds the task's raw input."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
     payload["cache_version"] = opts.cache_version
     payload["form"] = form
     payload["force"] = opts.force
-    key, value = dialect.key_input(task, opts.key_paths)
-    payload[key] = value
+    if opts.key_paths:
+        payload["input"] = key_path_input(task if language == "JSONPath" else {}, opts.key_paths, root)
+        target = target_part(task, language, root)
+        if target is not None:
+            payload["target"] = target
+    else:
+        key, value = dialect.key_input(task)
+        payload[key] = value
+    credentials = credentials_part(task, language, dialect is Jsonata, root)
+    if credentials is not None:
+        payload["credentials"] = credentials
+    if opts.key_code != "off":
+        payload["key_code"] = opts.key_code
+    if opts.key_s3 != "off":
+        payload["key_s3"] = opts.key_s3
     for field in ("execution", "state_machine") + (("run",) if options.runtime_force else ()):
         key, value = dialect.ref(field, dialect.context[field])
         payload[key] = value

@@ -28,7 +28,7 @@ from sfn_cache.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
                                pull_payload, push_payload)
-from sfn_cache.dialects import JsonPath
+from sfn_cache.dialects import Jsonata, JsonPath
 
 
 def classic_refusal(task: dict, language: str) -> str | None:
@@ -69,14 +69,24 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
     task_input = under("$.input", original.get("InputPath"))
 
-    pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
-            "Resource": options.lambda_arn, "InputPath": task_input,
-            "Parameters": pull_payload(name, {k: v for k, v in original.items() if k != "InputPath"},
-                                       opts, options, JsonPath, form=selected_form(original)),
-            "ResultPath": "$.cache", "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
-            "Retry": copy.deepcopy(CACHE_RETRY)}
+    if opts.key_paths:  # a JSONata pull: a missing key path must not fail it (key_spec.py)
+        pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
+                "QueryLanguage": "JSONata", "Resource": options.lambda_arn,
+                "Arguments": pull_payload(name, original, opts, options, Jsonata, language,
+                                          form=selected_form(original), root="$states.input.input"),
+                "Output": '{% $merge([$states.input, {"cache": $states.result}]) %}'}
+    else:
+        pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
+                "Resource": options.lambda_arn, "InputPath": task_input,
+                "Parameters": pull_payload(name, {k: v for k, v in original.items() if k != "InputPath"},
+                                           opts, options, JsonPath, language, form=selected_form(original)),
+                "ResultPath": "$.cache"}
+    pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
+    pull["Retry"] = copy.deepcopy(CACHE_RETRY)
     if miss_name:
-        pull["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": miss_name}]
+        catcher = {"ErrorEquals": ["States.ALL"]}
+        (Jsonata if opts.key_paths else JsonPath).keep_input(catcher)
+        pull["Catch"] = [{**catcher, "Next": miss_name}]
     pull["Next"] = choice_name
 
     user_task = copy.deepcopy(original)
@@ -123,7 +133,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     states[hit_name] = _restore_output(name, original, "$.cache.data", exit_fields, "from the cache:")
     if scope_language != language:
         for state_name, state in states.items():
-            if state_name != name:
+            if state_name not in (name, pull_name):
                 state["QueryLanguage"] = language
     return CachedForm(states=states, entry=wrap_name, gate=(choice_name,) + ((miss_name,) if miss_name else ()))
 

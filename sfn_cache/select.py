@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathParserError
 
-from sfn_cache.dialects import DIALECTS, Jsonata
+from sfn_cache.dialects import DIALECTS
+from sfn_cache.key_spec import credentials_part, describe_key, key_path_input, target_part
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, StateRef, walk
 from sfn_cache.naming import GENERATED_COMMENT
@@ -38,6 +39,7 @@ class TaskReport:
     ttl: int | None = None
     cache_version: str = ""
     force: bool = False
+    key_parts: list[str] = field(default_factory=list)
     generated: tuple[str, ...] = ()
 
 
@@ -113,7 +115,7 @@ def _nondeterministic_reads(value: Any) -> list[str]:
     return found
 
 
-def check_key_paths(paths: tuple[str, ...], state_name: str, source: str, language: str) -> None:
+def check_key_paths(paths: tuple[str, ...], state_name: str, source: str) -> None:
     for path in paths:
         if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$"):
             raise SfnCacheError(f"key path must be a JSONPath on the task input starting with '$': {path!r}",
@@ -123,11 +125,18 @@ def check_key_paths(paths: tuple[str, ...], state_name: str, source: str, langua
         except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises plain Exceptions too
             raise SfnCacheError(f"invalid key path {path!r}: {exc}", file=source,
                                 state=state_name) from None
-        if language == "JSONata":
-            try:
-                Jsonata.key_input({}, (path,))
-            except SfnCacheError as exc:
-                raise SfnCacheError(exc.message, file=source, state=state_name) from None
+
+
+def check_key_spec(task: dict, opts: StateOptions, state_name: str, source: str, language: str) -> None:
+    """Key paths, and with them the target and credentials refs, must be plain paths (key_spec.py)."""
+    if not opts.key_paths:
+        return
+    try:
+        key_path_input(task if language == "JSONPath" else {}, opts.key_paths, "$states.input")
+        target_part(task, language, "$states.input")
+        credentials_part(task, language, True, "$states.input")
+    except SfnCacheError as exc:
+        raise SfnCacheError(exc.message, file=source, state=state_name) from None
 
 
 def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: str
@@ -148,7 +157,10 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
         report.bundle_name = None
         return report, opts, warnings
 
-    check_key_paths(opts.key_paths, ref.name, source, ref.query_language)
+    check_key_paths(opts.key_paths, ref.name, source)
+    check_key_spec(ref.state, opts, ref.name, source, ref.query_language)
+    report.key_parts = describe_key(ref.state, ref.query_language, opts.key_paths, opts.key_code, opts.key_s3,
+                                    options.context)
     if not opts.key_paths:
         reads = _nondeterministic_reads(ref.state.get("Parameters", ref.state.get("Arguments")))
         if reads:

@@ -8,7 +8,10 @@ Every seam between the interpreter and this project is in this module, and there
 2. Lambda invocations. Direct function ARNs and ``arn:aws:states:::lambda:invoke`` both end in
    ``lambda_eval_utils._invoke_lambda_function``; moto would call its Lambda emulation, which needs
    Docker. We answer instead with Python functions: the user's tasks by function name, and the caching
-   Lambda with the project's real handler, in-process, storing its bundles in moto's S3.
+   Lambda with the project's real handler, in-process, storing its bundles in moto's S3. The functions
+   a definition names are also created in moto's Lambda (a one-line zip each), so that the caching
+   Lambda's ``--key-code`` resolution (GetFunctionConfiguration) answers as on AWS; ``redeploy``
+   changes one's code.
 
 Two more seams serve only the corpus executions (``install_corpus_seams``), where real public
 definitions call services that moto cannot run:
@@ -27,11 +30,13 @@ moto's own interpreter, unchanged.
 from __future__ import annotations
 
 import collections
+import io
 import json
 import re
 import threading
 import time
 import types
+import zipfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -85,6 +90,31 @@ class Engine:
         self.cache_answers: list[tuple[str, dict]] = []
         self.client = boto3.client("stepfunctions", region_name=REGION)
         self._machine_arn: str | None = None
+        self._deployed: set[str] = set()
+
+    def _deploy_functions(self, definition: dict) -> None:
+        """Create in moto's Lambda every function the definition names (see seam 2)."""
+        text = json.dumps(definition)
+        names = set(re.findall(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9_-]+)", text))
+        names |= set(re.findall(r'"FunctionName": "([A-Za-z0-9_-]+)"', text))
+        lambdas = boto3.client("lambda", region_name=REGION)
+        todo = sorted(names - self._deployed - {CACHE_FUNCTION})
+        if todo and not self._deployed:
+            trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                             "Principal": {"Service": "lambda.amazonaws.com"}}]}
+            iam = boto3.client("iam", region_name=REGION)
+            try:
+                iam.create_role(RoleName=ROLE_ARN.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust))
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass
+        for name in todo:
+            lambdas.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE_ARN, Handler="index.h",
+                                    Code={"ZipFile": _zip(f"# {name}")})
+            self._deployed.add(name)
+
+    def redeploy(self, name: str, code: str) -> None:
+        """New code for a function (a new CodeSha256), as a deployment would."""
+        boto3.client("lambda", region_name=REGION).update_function_code(FunctionName=name, ZipFile=_zip(code))
 
     def state_transitions(self) -> int:
         """States entered by the last execution: what AWS bills for a standard workflow."""
@@ -126,6 +156,7 @@ class Engine:
         """Deploy ``definition`` as *the* state machine (same name and ARN every time, as a user
         redeploys a wrapped machine in place) and run one execution, by default always under the same
         name, so that ``$$.StateMachine.Id`` and ``$$.Execution.Id`` read the same in every run compared."""
+        self._deploy_functions(definition)
         if self._machine_arn:
             self.client.delete_state_machine(stateMachineArn=self._machine_arn)
         machine = self.client.create_state_machine(
@@ -179,6 +210,13 @@ def _without_event_id(cause: str | None) -> str | None:
     for pattern, replacement in _RUN_IDENTITY:
         cause = pattern.sub(replacement, cause)
     return cause
+
+
+def _zip(code: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("index.py", (2020, 1, 1, 0, 0, 0)), code)
+    return buffer.getvalue()
 
 
 def _decode_output(output: str | None) -> Any:

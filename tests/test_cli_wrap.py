@@ -81,14 +81,40 @@ def test_include_exclude_bundle_name_key_path_ttl_version_force():
     document = json.loads(result.stdout)
     states = states_of(document)
     assert [name for name in states if name.startswith("cache_pull_")] == ["cache_pull_TrainModel"]
-    payload = states["cache_pull_TrainModel"]["Parameters"]
+    pull = states["cache_pull_TrainModel"]
+    assert pull["QueryLanguage"] == "JSONata", "key paths are read by a pull that cannot fail on a missing one"
+    payload = pull["Arguments"]
     assert payload["bundle"] == "model"
-    assert payload["input"] == {"$.region.$": "$.region", "$.hyperparameters.$": "$.hyperparameters"}
+    assert sorted(payload["input"]) == ["$.hyperparameters", "$.region"]
+    assert all(value.startswith("{% ($v := $states.input;") for value in payload["input"].values())
     assert payload["ttl"] == 12 * 3600
     assert payload["cache_version"] == "v2"
     assert payload["force"] is True
     assert "excluded        EvaluateModel  (excluded by --exclude Evaluate*)" in result.stderr
     assert "excluded        PrepareFeatures  (not matched by --include Train*,Evaluate*)" in result.stderr
+
+
+def test_key_code_and_key_s3_options_globally_per_state_and_from_the_config(tmp_path):
+    document = json.loads(wrap(EXAMPLE, "--key-code", "off", "--key-code", "TrainModel=auto",
+                               "--key-s3", "etag", "--no-config").stdout)
+    pulls = {n: s["Parameters"] for n, s in states_of(document).items() if n.startswith("cache_pull_")}
+    assert pulls["cache_pull_TrainModel"]["key_code"] == "auto"
+    assert all("key_code" not in p for n, p in pulls.items() if n != "cache_pull_TrainModel")
+    assert all(p["key_s3"] == "etag" for p in pulls.values())
+    default = json.loads(wrap(EXAMPLE, "--no-config").stdout)
+    assert all(s["Parameters"]["key_code"] == "auto" and "key_s3" not in s["Parameters"]
+               for n, s in states_of(default).items() if n.startswith("cache_pull_"))
+    bad = wrap(EXAMPLE, "--key-s3", "md5", "--no-config")
+    assert bad.exit_code == 2 and "expected one of etag, off" in bad.output
+    config = tmp_path / "sfn-cache.yaml"
+    config.write_text("key-code: 'off'\nkey-s3: etag\nstates:\n  TrainModel:\n    key-code: auto\n")
+    from_file = json.loads(wrap(EXAMPLE, "--config", str(config)).stdout)
+    pulls = {n: s["Parameters"] for n, s in states_of(from_file).items() if n.startswith("cache_pull_")}
+    assert pulls["cache_pull_TrainModel"]["key_code"] == "auto" and pulls["cache_pull_TrainModel"]["key_s3"] == "etag"
+    assert "key_code" not in pulls["cache_pull_PrepareFeatures"]
+    config.write_text("key-s3: md5\n")
+    refused = wrap(EXAMPLE, "--config", str(config))
+    assert refused.exit_code == 2 and "key-s3: must be one of etag, off" in refused.stderr
 
 
 def test_force_rerun_without_a_state_forces_every_task():
@@ -201,3 +227,22 @@ def test_rewrapping_jsonata_and_classic_forms_is_a_no_op(tmp_path, pattern):
     result = wrap(once, "-o", twice, "--pattern", pattern, "-v")
     assert once.read_bytes() == twice.read_bytes()
     assert "already wrapped T" in " ".join(result.stderr.split())
+
+
+def test_key_paths_and_the_refs_they_keep_must_be_plain_paths():
+    """A key path is read by an expression that cannot fail; only plain paths can be read that way."""
+    def refusal(task: dict, path: str = "$.x") -> str:
+        definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "End": True, **task}}}
+        result = wrap("-", "--key-path", f"T={path}", input=json.dumps(definition))
+        assert result.exit_code == 2 and result.stdout == ""
+        return result.stderr.strip()
+
+    lambda_task = {"Resource": "arn:aws:lambda:us-east-1:1:function:f"}
+    assert refusal(lambda_task, "$.items[*].id") == \
+        "error: <stdin>: state 'T': a key path must be a plain path like $.a.b[0], not '$.items[*].id'"
+    invoke = {"Resource": "arn:aws:states:::lambda:invoke",
+              "Parameters": {"FunctionName.$": "States.Format('fn-{}', $.env)", "Payload.$": "$"}}
+    assert refusal(invoke) == ("error: <stdin>: state 'T': with --key-path, \"States.Format('fn-{}', $.env)\" must "
+                               "be a plain path: it names the task's target or credentials, which stay in the key")
+    role = {**lambda_task, "Credentials": {"RoleArn.$": "States.Format('arn:{}', $.r)"}}
+    assert "names the task's target or credentials" in refusal(role)

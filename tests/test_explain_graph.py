@@ -185,8 +185,11 @@ def test_explain_json_rows_cover_every_scope_and_round_trip(tmp_path):
 def test_explain_table_is_aligned(tmp_path):
     result = run("explain", "--exclude", "Notify*", "--ttl", "Score=2d", "--force-rerun", "Left", tmp_path=tmp_path)
     assert result.exit_code == 0, result.stderr
-    header, *lines = result.stdout.splitlines()
+    table, parts = result.stdout.split("\n\nkey parts (docs/protocol.md):\n")
+    header, *lines = table.splitlines()
     assert header.split()[:4] == ["STATE", "SCOPE", "ACTION", "REASON"] and len(lines) == 5
+    assert [line.split(":")[0].strip() for line in parts.splitlines()] == ['Load "raw" data', "Left", "Score"]
+    assert "resource; bundle; context (the Lambda's); cache version; form; input: " in parts
     for title in ("SCOPE", "ACTION", "REASON", "KEY"):
         column = header.index(title)
         for line in lines:  # every cell of a column starts where its title does
@@ -197,6 +200,30 @@ def test_explain_table_is_aligned(tmp_path):
     assert left.rstrip().endswith("yes")  # FORCE
     notify = next(line for line in lines if line.startswith("Notify "))  # excluded: no cache settings
     assert notify[header.index("KEY"):].split() == ["-"] * 5
+
+
+def test_explain_names_every_key_part():
+    """Issue 10: explain shows what each task's key is made of, including the resolved parts."""
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "B",
+              "Parameters": {"FunctionName": "train", "Payload.$": "$"}, "Credentials": {"RoleArn.$": "$.role"}},
+        "B": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "Next": "C"},
+        "C": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "Next": "D",
+              "Parameters": {"JobName": "etl", "Arguments.$": "$.args"}},
+        "D": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
+              "Parameters": {"TopicArn": "arn:t", "Message.$": "$.m"}}}}
+    options = WrapOptions(key_s3="etag", context="prod",
+                          rules=(StateRule("C", key_paths=("$.day",)), StateRule("B", key_code="off")))
+    parts = {r.state: r.key_parts for r in plan_definition(definition, options)}
+    common = ["protocol", "resource", "bundle", "context prod", "cache version", "form"]
+    assert parts["A"] == common + ["input: Parameters", "credentials", "account and region of the execution",
+                                   "code: Lambda CodeSha256 and Version", "data: ETag of every s3:// string"]
+    assert parts["B"] == common + ["input: state input", "data: ETag of every s3:// string"]
+    assert parts["C"] == common + ["input: key paths $.day (absent = {})", "target: static parameters",
+                                   "account and region of the execution", "code: Glue job script ETag",
+                                   "data: ETag of every s3:// string"]
+    assert parts["D"][6:8] == ["input: Parameters", "account and region of the execution"]
+    assert not any(part.startswith("code") for part in parts["D"])
 
 
 def test_explain_already_wrapped_input(tmp_path):

@@ -22,7 +22,7 @@ from harness import REGION
 from sfn_cache.deploy_files import iam_policy
 from sfn_cache.runtime.handler import lambda_handler
 
-PULL = {"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+PULL = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
         "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
         "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
 
@@ -78,8 +78,9 @@ def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
         lambda_handler(PULL)
     key_material = {"bundle": "model", "cache_version": "", "form": "raw", "input": {"x": 1},
                     "resource": PULL["resource"]}
-    from sfn_cache.runtime.keys import cache_key
+    from sfn_cache.runtime.keys import cache_key, canonical_json
 
     with pytest.raises(Exception, match="AccessDenied|not stored"):
-        lambda_handler({**PULL, "sfn_cache": "push", "key": cache_key(key_material), "material": key_material,
+        lambda_handler({**PULL, "sfn_cache": "push", "key": cache_key(key_material),
+                        "material": canonical_json(key_material),
                         "result": {"ok": 1}})

@@ -22,7 +22,7 @@ from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 
 def pull_event(**fields):
-    event = {"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
              "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
              "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -30,7 +30,7 @@ def pull_event(**fields):
 
 
 def push_event(answer, result, **fields):
-    event = {"sfn_cache": "push", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "push", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
              "key": answer["key"], "material": answer["material"], "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -51,7 +51,7 @@ def s3():
 
 def test_miss_push_hit_inline(aws):
     answer, stored = store({"auc": 0.91, "uri": "s3://models/1"})
-    assert answer["material"] == key_material(pull_event())
+    assert answer["material"] == canonical_json(key_material(pull_event(), "harness"))
     hit = lambda_handler(pull_event())
     assert hit == {"hit": True, "key": answer["key"], "data": {"auc": 0.91, "uri": "s3://models/1"},
                    "uuid": stored["uuid"]}
@@ -93,10 +93,14 @@ def test_every_part_of_the_key_matters(aws):
         assert lambda_handler(pull_event(**change))["hit"] is False, change
 
 
-def test_numbers_have_one_spelling(aws):
+def test_numbers_keep_their_json_type(aws):
+    """1 and 1.0 are different JSON texts and different values for the task's code: different keys.
+    Spellings of one double (1.0, 1.00, 10e-1) are one value once parsed: one key."""
     store({"v": 1}, input={"threshold": 1.0, "nested": [2.0]})
-    assert lambda_handler(pull_event(input={"nested": [2], "threshold": 1}))["hit"] is True
-    assert canonical_json({"b": 1.5, "a": "é"}) == '{"a":"é","b":1.5}'
+    assert lambda_handler(pull_event(input={"nested": [2], "threshold": 1}))["hit"] is False
+    assert lambda_handler(pull_event(input=json.loads('{"nested": [2.00], "threshold": 10e-1}')))["hit"] is True
+    assert canonical_json({"b": 1.5, "a": "é", "c": 1.0, "d": 1, "e": 1e100}) == \
+        '{"a":"é","b":1.5,"c":1.0,"d":1,"e":1e+100}'
 
 
 def test_ttl_expiry(aws, monkeypatch):
@@ -134,16 +138,16 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
     assert lambda_handler(pull_event())["hit"] is False
     assert "unreadable index entry" in caplog.text
     s3().put_object(Bucket=CACHE_BUCKET, Key=key, Body=json.dumps(
-        {"v": 1, "key": answer["key"], "material": key_material(pull_event(input={"x": 999})), "inline": {"v": 2},
+        {"v": 1, "key": answer["key"], "material": canonical_json(key_material(pull_event(input={"x": 999}), "harness")), "inline": {"v": 2},
          "uuid": "u", "expires": None}).encode())
     assert lambda_handler(pull_event())["hit"] is False, "material is re-checked on every hit"
 
 
 @pytest.mark.parametrize("event,message", [
     ([1], "expected a JSON object"),
-    ({"sfn_cache": "delete", "protocol": 1}, "unknown operation 'delete'"),
-    ({"protocol": 1}, "unknown operation None"),
-    ({**pull_event(), "protocol": 2}, "unsupported protocol 2"),
+    ({"sfn_cache": "delete", "protocol": 2}, "unknown operation 'delete'"),
+    ({"protocol": 2}, "unknown operation None"),
+    ({**pull_event(), "protocol": 1}, "unsupported protocol 1"),
     ({k: v for k, v in pull_event().items() if k != "input"}, "pull event lacks input"),
     ({**pull_event(), "bundle": ""}, "bundle must be a non-empty string"),
 ])
@@ -211,12 +215,12 @@ def test_a_hit_on_an_inlined_result_never_imports_disdat(tmp_path):
         from sfn_cache.runtime.config import config_for
         from sfn_cache.runtime.handler import lambda_handler
         from sfn_cache.runtime.index import KeyIndex
-        from sfn_cache.runtime.keys import cache_key, key_material
+        from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
         event = json.loads({json.dumps(json.dumps(pull_event()))})
         with mock_aws():
             s3 = boto3.client("s3", region_name="{REGION}")
             s3.create_bucket(Bucket="{CACHE_BUCKET}")
-            material = key_material(event)
+            material = canonical_json(key_material(event, config_for(event).context))
             KeyIndex(s3, config_for(event)).put({{"v": 1, "key": cache_key(material), "bundle": "model",
                 "material": material, "uuid": "u-1", "expires": None, "inline": {{"auc": 1}}}})
             answer = lambda_handler(event)
@@ -228,7 +232,7 @@ def test_a_hit_on_an_inlined_result_never_imports_disdat(tmp_path):
 
 
 def test_key_is_sha256_of_canonical_material():
-    material = key_material(pull_event())
+    material = key_material(pull_event(), "harness")
     import hashlib
     assert cache_key(material) == hashlib.sha256(canonical_json(material).encode()).hexdigest()
     assert len(cache_key(material)) == 64 and set(cache_key(material)) <= set("0123456789abcdef")

@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 
 from sfn_cache.runtime.config import CacheConfig, config_for
-from sfn_cache.runtime import hit_log, lineage, metrics
+from sfn_cache.runtime import hit_log, lineage, metrics, resolve
 from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
-from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material
+from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material, target_parameters
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -91,19 +91,37 @@ def forced(event: dict) -> bool:
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
 
 
+def fresh(entry: dict, ttl: int | None) -> bool:
+    """Within the TTL it was stored with and within the reader's own TTL (a per-state TTL shortens)."""
+    now = time.time()
+    if isinstance(entry.get("expires"), (int, float)) and now >= entry["expires"]:
+        return False
+    created = entry.get("created")
+    return ttl is None or (isinstance(created, (int, float)) and now < created + ttl)
+
+
 def pull(event: dict, config: CacheConfig, s3) -> dict:
-    material = key_material(event)
-    key = cache_key(material)
-    miss = {"hit": False, "key": key, "material": material, "forced": False, "t": round(time.time(), 3)}
+    material = key_material(event, config.context)
+    try:
+        material.update(resolve.resolved_parts(event, target_parameters(event), s3))
+    except resolve.Unresolved as error:
+        LOG.warning("sfn-cache: %s: a miss without a key (nothing will be stored)", error)
+        return {"hit": False, "key": None, "material": None, "forced": False, "t": None,
+                "unresolved": str(error)}
+    text = canonical_json(material)
+    key = cache_key(text)
+    miss = {"hit": False, "key": key, "material": text, "forced": False, "t": round(time.time(), 3)}
     if forced(event):
         return {**miss, "forced": True}
+    if config.ttl == 0:  # "do not serve": the task runs; its result is stored already expired
+        return miss
     entry = KeyIndex(s3, config).get(event["bundle"], key)
     if entry is None:
         return miss
-    if canonical_json(entry.get("material")) != canonical_json(material):
+    if entry.get("material") != text:
         LOG.warning("sfn-cache: index entry %s holds other key material: treated as a miss", key)
         return miss
-    if entry.get("expires") is not None and time.time() >= entry["expires"]:
+    if not fresh(entry, config.ttl):
         return miss
     if "inline" in entry:
         data = entry["inline"]
@@ -131,8 +149,9 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     key, material = event["key"], event["material"]
     if key is None:
         return {"stored": False, "reason": "no key"}
-    if not isinstance(material, dict) or cache_key(material) != key:
+    if not isinstance(material, str) or cache_key(material) != key:
         raise CacheEventError("push: key does not match its key material")
+    parsed = json.loads(material)
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
@@ -140,7 +159,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         "sfn_cache_key": key,
         "state": str(event["state"]),
         "bundle": str(event["bundle"]),
-        "cache_version": str(material.get("cache_version", "")),
+        "cache_version": str(parsed.get("cache_version", "")),
         "execution": str(event.get("execution") or ""),
         "state_machine": str(event.get("state_machine") or ""),
     }
@@ -153,7 +172,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     entry = {
         "v": ENTRY_VERSION, "key": key, "bundle": event["bundle"], "state": event["state"], "uuid": uuid,
         "material": material, "created": now,
-        "expires": now + config.ttl if config.ttl else None,
+        "expires": now + config.ttl if config.ttl is not None else None,  # ttl 0: never served
         "execution": event.get("execution"), "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
         "duration": task_duration(event, now),

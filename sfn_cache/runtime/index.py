@@ -3,7 +3,9 @@
 It makes a lookup cost one GET however many versions exist (disdat's own search reads every bundle),
 and carries small results inline so that a hit on them needs neither disdat nor pandas.
 
-    s3://<bucket>/<prefix>/sfn-cache/index/<bundle slug>/<key>.json
+    s3://<bucket>/<prefix>/sfn-cache/index/<context slug>/<bundle slug>/<key>.json
+
+Per disdat context: a pull in one context never reads another's entry (its bundle is not there).
 """
 
 from __future__ import annotations
@@ -29,8 +31,13 @@ def bundle_slug(bundle: str) -> str:
     return f"{readable}-{hashlib.sha256(bundle.encode('utf-8')).hexdigest()[:8]}"
 
 
+def index_root(config: CacheConfig) -> str:
+    """The index folder of the config's disdat context."""
+    return config.s3_key(INDEX_DIR, bundle_slug(config.context))
+
+
 def entry_key(config: CacheConfig, bundle: str, key: str) -> str:
-    return config.s3_key(INDEX_DIR, bundle_slug(bundle), f"{key}.json")
+    return f"{index_root(config)}/{bundle_slug(bundle)}/{key}.json"
 
 
 class KeyIndex:

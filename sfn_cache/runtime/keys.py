@@ -1,45 +1,87 @@
-"""Cache keys: canonical JSON of the key material, hashed with SHA-256.
+"""Cache keys: everything that decides a task's result, as canonical JSON hashed with SHA-256.
 
-One spelling per value: sorted keys, no insignificant whitespace, integral floats written as
-integers (Step Functions may hand the same number over as 1 or 1.0), UTF-8 kept as is.
+docs/protocol.md lists every key part and why it is there. One spelling per JSON value: sorted keys,
+no insignificant whitespace, UTF-8 kept as is, and numbers as the task receives them: ``1`` and
+``1.0`` are different JSON texts for Step Functions and for the task's code (an int and a float in
+Python, ``Number.isInteger`` aside in JavaScript), so they are different keys.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
-PROTOCOL = 1
+PROTOCOL = 2
 
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _normalise(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_normalise(inner) for inner in value]
-    return value
+_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:")
+_STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
+LAMBDA_INVOKE = re.compile(r"^arn:aws[a-z-]*:states:::lambda:invoke(\.waitForTaskToken)?$")
+_CODE_SERVICE = re.compile(r"^arn:aws[a-z-]*:states:::(glue:startJobRun|ecs:runTask|batch:submitJob)(\.sync(:2)?)?$")
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    """The one spelling of ``value``: integers exactly, other numbers by Python's shortest repr."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def key_material(event: dict) -> dict:
-    """Everything that decides a task's result, as the cache_pull payload states it (docs/protocol.md)."""
-    return {
+def target_parameters(event: dict) -> dict:
+    """The parameters that name what runs: the static ones wrap kept (``target``), else the evaluated input."""
+    if isinstance(event.get("target"), dict):
+        return event["target"]
+    return event["input"] if isinstance(event.get("input"), dict) else {}
+
+
+def names_account_and_region(resource: Any, parameters: dict) -> bool:
+    """True when the target itself names its account and region (a full Lambda function ARN)."""
+    if isinstance(resource, str) and _LAMBDA_ARN.match(resource):
+        return True
+    function = parameters.get("FunctionName")
+    return (isinstance(resource, str) and bool(LAMBDA_INVOKE.match(resource)) and isinstance(function, str)
+            and bool(_LAMBDA_ARN.match(function)))
+
+
+def code_kind(resource: Any, parameters: dict) -> str | None:
+    """Which code identity ``--key-code auto`` resolves for this target, or None (nothing to resolve)."""
+    if not isinstance(resource, str):
+        return None
+    if _LAMBDA_ARN.match(resource) or (LAMBDA_INVOKE.match(resource) and "FunctionName" in parameters):
+        return "lambda"
+    match = _CODE_SERVICE.match(resource)
+    return match.group(1).split(":")[0] if match else None
+
+
+def execution_scope(state_machine: Any) -> dict:
+    """Account and region of the execution, read from its state machine ARN (the context object)."""
+    match = _STATES_ARN.match(state_machine) if isinstance(state_machine, str) else None
+    return {"region": match.group(1), "account": match.group(2)} if match else {"region": None, "account": None}
+
+
+def key_material(event: dict, context: str) -> dict:
+    """Everything that decides a task's result that the cache_pull payload and the cache's own
+    configuration state (docs/protocol.md); the handler adds the resolved ``code`` and ``s3`` parts."""
+    material = {
         "protocol": PROTOCOL,
         "resource": event.get("resource"),
         "bundle": event["bundle"],
+        "context": context,
         "cache_version": str(event.get("cache_version") or ""),
         "form": event.get("form") or "raw",
         "input": event.get("input"),
     }
+    for part in ("target", "credentials"):
+        if part in event:
+            material[part] = event[part]
+    if not names_account_and_region(event.get("resource"), target_parameters(event)):
+        material["scope"] = execution_scope(event.get("state_machine"))
+    return material
 
 
-def cache_key(material: dict) -> str:
-    """Lowercase hex SHA-256: safe in S3 keys and disdat names."""
-    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+def cache_key(material: dict | str) -> str:
+    """Lowercase hex SHA-256 of the material's canonical text: safe in S3 keys and disdat names.
+
+    The pull hands the material on as that text, so that no JSON round trip through the state
+    machine (which may spell ``1.0`` as ``1``) can change it before the push checks it."""
+    text = material if isinstance(material, str) else canonical_json(material)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,168 @@
+"""What wrap writes into a cache_pull payload so that the key names everything that decides a result.
+
+Without ``--key-path`` the key input is the task's whole effective input (its Parameters or Arguments,
+evaluated by Step Functions), which already holds every parameter that names the target. With
+``--key-path`` only the chosen fields are read, so wrap keeps, beside them:
+
+- every *static* parameter (``target``): written in the definition, the same in every run, so they
+  cost no hit rate, and they name what runs (FunctionName, JobName, TaskDefinition, ...);
+- the dynamic parameters that name the target (``FunctionName.$`` ...), read like key paths;
+- the task's ``Credentials``, evaluated.
+
+A key path that an input lacks must not fail the pull: Step Functions raises ``States.Runtime`` on a
+missing JSONPath, which no Catch handles. So key paths are read by a JSONata pull state with an
+expression that answers ``{"v": value}`` when the path is there and ``{}`` when it is not.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.runtime.keys import code_kind, names_account_and_region
+
+TARGET_NAMES = ("FunctionName", "Qualifier", "JobName", "JobDefinition", "JobQueue", "TaskDefinition",
+                "Cluster", "StateMachineArn", "TrainingJobName", "ProjectName", "ApiEndpoint")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_PLAIN = re.compile(r"^\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$")
+
+
+def path_steps(path: str) -> list[str | int]:
+    """``$.a.b[0]`` -> ``["a", "b", 0]``; anything but a plain path is refused."""
+    if not isinstance(path, str) or not _PLAIN.match(path):
+        raise SfnCacheError(f"a key path must be a plain path like $.a.b[0], not {path!r}")
+    return [name if name else int(index) for name, index in _STEP.findall(path)]
+
+
+def guarded(root: str, steps: list[str | int]) -> str:
+    """A JSONata expression: ``{"v": <value at steps>}``, or ``{}`` when the value is absent.
+
+    Each step checks the type first: JSONata would otherwise map ``.b`` over an array and read
+    ``[0]`` of a non-array, where JSONPath finds nothing."""
+    lines = [f"$v := {root}", "$ok := true"]
+    for step in steps:
+        if isinstance(step, int):
+            lines.append(f'$ok := $ok and $type($v) = "array" and $count($v) > {step}')
+            lines.append(f"$v := $ok ? $v[{step}] : null")
+        else:
+            lines.append(f'$ok := $ok and $type($v) = "object" and $exists($lookup($v, {json.dumps(step)}))')
+            lines.append(f"$v := $ok ? $lookup($v, {json.dumps(step)}) : null")
+    return "{% (" + "; ".join(lines) + '; $ok ? {"v": $v} : {}) %}'
+
+
+def input_root(task: dict, root: str) -> tuple[str, list[str | int]]:
+    """Where a JSONPath task's ``$`` is, seen from a JSONata state whose ``$states.input`` is ``root``."""
+    if "InputPath" not in task:
+        return root, []
+    if task["InputPath"] is None:
+        return "{}", []
+    return root, path_steps(task["InputPath"])
+
+
+def key_path_input(task: dict, key_paths: tuple[str, ...], root: str) -> dict:
+    """The ``input`` of a key-path pull: each path's guarded value, keyed by the path."""
+    base, prefix = input_root(task, root)
+    return {path: guarded(base, prefix + path_steps(path)) for path in key_paths}
+
+
+def _jsonata_ref(path: str, task: dict, root: str) -> str:
+    """A JSONPath reference of a JSONPath task as JSONata read by the pull (context or input)."""
+    if path.startswith("$$."):
+        return "{% $states.context" + path[2:] + " %}" if _PLAIN.match(path[1:]) else _not_plain(path)
+    try:
+        base, prefix = input_root(task, root)
+        steps = prefix + path_steps(path)
+    except SfnCacheError:
+        _not_plain(path)
+    return "{% " + base + "".join(f"[{s}]" if isinstance(s, int) else f".`{s}`" for s in steps) + " %}"
+
+
+def _not_plain(path: str):
+    raise SfnCacheError(f"with --key-path, {path!r} must be a plain path: it names the task's target or "
+                        "credentials, which stay in the key")
+
+
+def _static(value: Any, language: str) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _static(v, language) for k, v in value.items()
+                if not (language == "JSONPath" and k.endswith(".$"))}
+        return {k: v for k, v in kept.items() if v is not _DYNAMIC}
+    if isinstance(value, list):
+        return [_static(v, language) for v in value]
+    if language == "JSONata" and isinstance(value, str) and value.strip().startswith("{%"):
+        return _DYNAMIC
+    return copy.deepcopy(value)
+
+
+_DYNAMIC = object()
+
+
+def target_part(task: dict, language: str, root: str) -> Any | None:
+    """The parameters kept in a key-path key: every static one, plus the dynamic ones naming the target."""
+    parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
+    if isinstance(parameters, str):  # JSONata Arguments as one expression: all of it names the target
+        return parameters
+    if not isinstance(parameters, dict):
+        return None
+    kept = _static(parameters, language)
+    for name in TARGET_NAMES:
+        if language == "JSONPath" and isinstance(parameters.get(name + ".$"), str):
+            kept[name] = _jsonata_ref(parameters[name + ".$"], task, root)
+        elif language == "JSONata" and name in parameters:
+            kept[name] = copy.deepcopy(parameters[name])
+    return kept or None
+
+
+def credentials_part(task: dict, language: str, jsonata_pull: bool, root: str) -> Any | None:
+    """The task's Credentials, to be evaluated by the pull as the task evaluates them.
+
+    ``RoleArn`` is written ``role_arn``: ASL parsers treat ``RoleArn`` as a keyword wherever it
+    appears (moto's does not evaluate ``RoleArn.$`` inside Parameters)."""
+    if not isinstance(task.get("Credentials"), dict):
+        return copy.deepcopy(task.get("Credentials"))
+    part = {}
+    for key, value in task["Credentials"].items():
+        name = key[:-2] if key.endswith(".$") else key
+        name = "role_arn" if name == "RoleArn" else name
+        if not key.endswith(".$") or language == "JSONata":
+            part[name] = copy.deepcopy(value)
+        elif jsonata_pull:
+            part[name] = _jsonata_ref(value, task, root)
+        else:
+            part[name + ".$"] = value
+    return part
+
+
+_CODE_PART = {"lambda": "code: Lambda CodeSha256 and Version", "glue": "code: Glue job script ETag",
+              "ecs": "code: ECS task definition revision", "batch": "code: Batch job definition revision"}
+
+
+def describe_key(task: dict, language: str, key_paths: tuple[str, ...], key_code: str, key_s3: str,
+                 context: str | None) -> list[str]:
+    """Every part of the task's key, in words (``sfn-cache explain``; docs/protocol.md says why)."""
+    parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
+    parameters = parameters if isinstance(parameters, dict) else {}
+    static = _static(parameters, language) if parameters else {}
+    parts = ["protocol", "resource", "bundle", f"context {context}" if context else "context (the Lambda's)",
+             "cache version", "form"]
+    if key_paths:
+        parts.append("input: key paths " + ", ".join(key_paths) + " (absent = {})")
+        parts.append("target: static parameters" + "".join(
+            f", {name}" for name in TARGET_NAMES if f"{name}.$" in parameters or
+            (language == "JSONata" and name in parameters and name not in static)))
+    else:
+        parts.append("input: " + ("Parameters" if language == "JSONPath" and "Parameters" in task else
+                                  "Arguments" if "Arguments" in task else "state input"))
+    if "Credentials" in task:
+        parts.append("credentials")
+    if not names_account_and_region(task.get("Resource"), static):
+        parts.append("account and region of the execution")
+    kind = code_kind(task.get("Resource"), {**static, **{n: "" for n in TARGET_NAMES if f"{n}.$" in parameters}})
+    if key_code == "auto" and kind:
+        parts.append(_CODE_PART[kind])
+    if key_s3 == "etag":
+        parts.append("data: ETag of every s3:// string")
+    return parts

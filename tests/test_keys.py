@@ -1,0 +1,282 @@
+"""Key parts at run time (issue 10): context, account and region, credentials, target, numbers, and the
+code and data identities the caching Lambda resolves (moto's Lambda, Glue, ECS, Batch and S3 answer)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import boto3
+import pytest
+
+from harness import ACCOUNT, CACHE_BUCKET, REGION, ROLE_ARN
+from sfn_cache.runtime import resolve
+from sfn_cache.runtime.handler import lambda_handler
+from sfn_cache.runtime.keys import PROTOCOL
+
+MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:pipeline"
+INVOKE = "arn:aws:states:::lambda:invoke"
+
+
+def pull(**fields):
+    event = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "T", "bundle": "T", "ttl": None,
+             "resource": INVOKE, "cache_version": "", "force": False,
+             "input": {"FunctionName": "train", "Payload": {"x": 1}},
+             "execution": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:pipeline:run", "state_machine": MACHINE}
+    event.update(fields)
+    return event
+
+
+def store(event, result):
+    answer = lambda_handler(event)
+    assert answer["hit"] is False and answer["key"]
+    assert isinstance(answer["material"], str), "the material travels as its canonical text"
+    push = {"sfn_cache": "push", "protocol": PROTOCOL, "state": event["state"], "bundle": event["bundle"],
+            "ttl": event.get("ttl"), "key": answer["key"], "material": answer["material"], "result": result,
+            "execution": event["execution"], "state_machine": event["state_machine"]}
+    for name in ("bucket", "context"):
+        if name in event:
+            push[name] = event[name]
+    assert lambda_handler(push)["stored"] is True
+    return {**answer, "material": json.loads(answer["material"])}
+
+
+@pytest.fixture(autouse=True)
+def forget_resolutions(monkeypatch):
+    monkeypatch.setattr(resolve, "_memo", {})
+    monkeypatch.setattr(resolve, "_clients", {})
+
+
+def test_context_is_in_the_key_and_the_index(aws):
+    store(pull(context="dev"), {"v": "dev"})
+    assert lambda_handler(pull(context="dev"))["data"] == {"v": "dev"}
+    prod = lambda_handler(pull(context="prod"))
+    assert prod["hit"] is False and json.loads(prod["material"])["context"] == "prod"
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=CACHE_BUCKET)["Contents"]
+            if "/index/" in o["Key"]]
+    assert len(keys) == 1 and "/index/dev-" in keys[0]
+
+
+def test_account_and_region_unless_the_target_names_them(aws):
+    store(pull(), {"v": "us"})
+    other_region = MACHINE.replace(REGION, "eu-west-1")
+    other_account = MACHINE.replace(ACCOUNT, "210987654321")
+    assert lambda_handler(pull(state_machine=other_region))["hit"] is False
+    assert lambda_handler(pull(state_machine=other_account))["hit"] is False
+    assert lambda_handler(pull())["hit"] is True
+    named = {"FunctionName": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:train", "Payload": {"x": 1}}
+    answer = store(pull(input=named), {"v": "named"})
+    assert "scope" not in answer["material"]
+    assert lambda_handler(pull(input=named, state_machine=other_region))["data"] == {"v": "named"}
+    direct = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:train"
+    assert "scope" not in store(pull(resource=direct, input={"x": 1}), {"v": 1})["material"]
+    sdk = store(pull(resource="arn:aws:states:::aws-sdk:s3:getObject", input={"Bucket": "b", "Key": "k"}), {})
+    assert sdk["material"]["scope"] == {"account": ACCOUNT, "region": REGION}
+
+
+def test_credentials_and_target_are_in_the_key(aws):
+    tenant_a = {"RoleArn": f"arn:aws:iam::{ACCOUNT}:role/tenant-a"}
+    store(pull(credentials=tenant_a), {"v": "a"})
+    assert lambda_handler(pull(credentials=tenant_a))["data"] == {"v": "a"}
+    assert lambda_handler(pull(credentials={"RoleArn": "arn:aws:iam::111111111111:role/tenant-b"}))["hit"] is False
+    assert lambda_handler(pull())["hit"] is False
+    store(pull(input={"$.x": {"v": 1}}, target={"FunctionName": "train"}), {"v": "train"})
+    assert lambda_handler(pull(input={"$.x": {"v": 1}}, target={"FunctionName": "train"}))["hit"] is True
+    assert lambda_handler(pull(input={"$.x": {"v": 1}}, target={"FunctionName": "score"}))["hit"] is False
+    assert lambda_handler(pull(input={"$.x": {}}, target={"FunctionName": "train"}))["hit"] is False
+
+
+def test_old_protocol_entries_are_misses(aws):
+    """An entry written under protocol 1 (old index path, old material) is never read as a hit."""
+    answer = lambda_handler(pull())
+    s3 = boto3.client("s3")
+    old = {"v": 1, "key": answer["key"], "bundle": "T", "uuid": "u", "expires": None, "inline": {"v": "old"},
+           "material": answer["material"].replace('"protocol":2', '"protocol":1')}
+    s3.put_object(Bucket=CACHE_BUCKET, Key=f"cache/sfn-cache/index/T/{answer['key']}.json", Body=json.dumps(old))
+    assert lambda_handler(pull())["hit"] is False
+
+
+def test_ttl_zero_never_serves_and_a_shorter_ttl_wins(aws, monkeypatch):
+    store(pull(ttl=3600), {"v": 1})
+    assert lambda_handler(pull(ttl=3600))["hit"] is True
+    assert lambda_handler(pull(ttl=0))["hit"] is False
+    monkeypatch.setenv("SFN_CACHE_TTL", "0")
+    assert lambda_handler(pull())["hit"] is False
+    monkeypatch.delenv("SFN_CACHE_TTL")
+    store(pull(ttl=0, input={"FunctionName": "train", "Payload": {"x": 2}}), {"v": 2})
+    assert lambda_handler(pull(input={"FunctionName": "train", "Payload": {"x": 2}}))["hit"] is False, \
+        "what a ttl-0 task stores is served to no reader"
+    from sfn_cache.runtime import handler
+
+    real = handler.time.time
+    monkeypatch.setattr(handler.time, "time", lambda: real() + 120)
+    assert lambda_handler(pull(ttl=60))["hit"] is False, "a per-state TTL shortens the stored one"
+    assert lambda_handler(pull(ttl=3600))["hit"] is True
+
+
+def _zip(text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", text)
+    return buffer.getvalue()
+
+
+def _role() -> str:
+    iam = boto3.client("iam")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    return iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+
+
+def test_key_code_lambda_code_sha256_redeploy_is_a_miss(aws, monkeypatch):
+    client = boto3.client("lambda", region_name=REGION)
+    client.create_function(FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h",
+                           Code={"ZipFile": _zip("def h(e, c): return 1")})
+    calls = []
+    real = resolve._lambda
+    monkeypatch.setattr(resolve, "_CODE", {**resolve._CODE, "lambda": lambda *a: calls.append(a) or real(*a)})
+    answer = store(pull(key_code="auto"), {"v": 1})
+    code = answer["material"]["code"]["lambda"]
+    assert code["CodeSha256"] == client.get_function(FunctionName="train")["Configuration"]["CodeSha256"]
+    assert lambda_handler(pull(key_code="auto"))["hit"] is True
+    assert len(calls) == 1, "the second pull used the warm container's answer"
+
+    client.update_function_code(FunctionName="train", ZipFile=_zip("def h(e, c): return 2"))
+    assert lambda_handler(pull(key_code="auto"))["hit"] is True, "within SFN_CACHE_RESOLVE_TTL"
+    monkeypatch.setattr(resolve, "_memo", {})
+    assert lambda_handler(pull(key_code="auto"))["hit"] is False, "the redeployed code is a new key"
+    assert len(calls) == 2
+    monkeypatch.setenv("SFN_CACHE_RESOLVE_TTL", "0")
+    lambda_handler(pull(key_code="auto"))
+    lambda_handler(pull(key_code="auto"))
+    assert len(calls) == 4, "TTL 0: every pull resolves"
+
+
+def test_key_code_lambda_qualifier_and_direct_arn(aws):
+    client = boto3.client("lambda", region_name=REGION)
+    arn = client.create_function(FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h",
+                                 Code={"ZipFile": _zip("1")}, Publish=True)["FunctionArn"]
+    direct = store(pull(resource=arn, input={"x": 1}, key_code="auto"), {})
+    assert direct["material"]["code"]["lambda"]["Version"] == "$LATEST"
+    version = store(pull(input={"FunctionName": "train", "Qualifier": "1", "Payload": {}}, key_code="auto"), {})
+    assert version["material"]["code"]["lambda"]["Version"] == "1"
+
+
+def test_key_code_failure_is_a_miss_without_key(aws):
+    answer = lambda_handler(pull(key_code="auto", input={"FunctionName": "missing", "Payload": {}}))
+    assert answer["hit"] is False and answer["key"] is None and "ResourceNotFoundException" in answer["unresolved"]
+    push = {"sfn_cache": "push", "protocol": PROTOCOL, "state": "T", "bundle": "T", "ttl": None, "key": None,
+            "material": None, "result": {}, "execution": "e", "state_machine": MACHINE}
+    assert lambda_handler(push) == {"stored": False, "reason": "no key"}
+
+
+def test_key_code_glue_ecs_batch(aws):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=CACHE_BUCKET, Key="scripts/job.py", Body=b"print(1)")
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_job(Name="etl", Role=ROLE_ARN, Command={"Name": "glueetl",
+                                                          "ScriptLocation": f"s3://{CACHE_BUCKET}/scripts/job.py"})
+    event = pull(resource="arn:aws:states:::glue:startJobRun.sync", input={"JobName": "etl"}, key_code="auto")
+    first = store(event, {"JobRunState": "SUCCEEDED"})
+    script_etag = s3.head_object(Bucket=CACHE_BUCKET, Key="scripts/job.py")["ETag"]
+    assert first["material"]["code"]["glue"]["ETag"] == script_etag
+    s3.put_object(Bucket=CACHE_BUCKET, Key="scripts/job.py", Body=b"print(2)")
+    resolve._memo.clear()
+    assert lambda_handler(event)["hit"] is False
+
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.register_task_definition(family="train", containerDefinitions=[{"name": "c", "image": "img:1", "memory": 128}])
+    event = pull(resource="arn:aws:states:::ecs:runTask.sync", input={"TaskDefinition": "train"}, key_code="auto")
+    assert store(event, {})["material"]["code"]["ecs"]["TaskDefinitionArn"].endswith("task-definition/train:1")
+    ecs.register_task_definition(family="train", containerDefinitions=[{"name": "c", "image": "img:2", "memory": 128}])
+    resolve._memo.clear()
+    assert json.loads(lambda_handler(event)["material"])["code"]["ecs"]["TaskDefinitionArn"].endswith(":2")
+
+    batch = boto3.client("batch", region_name=REGION)
+    batch.register_job_definition(jobDefinitionName="score", type="container",
+                                  containerProperties={"image": "img:1", "vcpus": 1, "memory": 128})
+    event = pull(resource="arn:aws:states:::batch:submitJob.sync",
+                 input={"JobDefinition": "score", "JobName": "j", "JobQueue": "q"}, key_code="auto")
+    assert store(event, {})["material"]["code"]["batch"]["JobDefinitionArn"].endswith("job-definition/score:1")
+    batch.register_job_definition(jobDefinitionName="score", type="container",
+                                  containerProperties={"image": "img:2", "vcpus": 1, "memory": 128})
+    resolve._memo.clear()
+    assert lambda_handler(event)["hit"] is False
+
+
+def test_key_s3_etag_objects_prefixes_and_missing(aws, monkeypatch):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"1")
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/b.csv", Body=b"2")
+    one = pull(input={"FunctionName": "train", "Payload": {"file": f"s3://{CACHE_BUCKET}/data/a.csv"}}, key_s3="etag")
+    folder = pull(input={"FunctionName": "train", "Payload": {"dir": f"s3://{CACHE_BUCKET}/data/"}}, key_s3="etag")
+    store(one, {"v": 1})
+    store(folder, {"v": 2})
+    assert lambda_handler(one)["hit"] is True and lambda_handler(folder)["hit"] is True
+    assert lambda_handler({**one, "key_s3": None})["hit"] is False, "off keys on the string only"
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"changed")
+    assert lambda_handler(one)["hit"] is False
+    assert lambda_handler(folder)["hit"] is False
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/c.csv", Body=b"3")
+    store(folder, {"v": 3})
+    monkeypatch.setattr(resolve, "S3_PREFIX_LIMIT", 2)
+    too_many = lambda_handler(folder)
+    assert too_many["key"] is None and "more than 2 objects" in too_many["unresolved"]
+    missing = lambda_handler(pull(input={"FunctionName": "train", "Payload": f"s3://{CACHE_BUCKET}/nope"},
+                                  key_s3="etag"))
+    assert missing["hit"] is False and missing["key"] is None and "s3://" in missing["unresolved"]
+
+
+def test_key_s3_versioned_object_names_its_version(aws):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket="versioned", Key="k", Body=b"1")["VersionId"]
+    answer = lambda_handler(pull(input={"FunctionName": "f", "Payload": "s3://versioned/k"}, key_s3="etag"))
+    assert json.loads(answer["material"])["s3"]["s3://versioned/k"]["VersionId"] == version
+
+
+def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch):
+    """Every AWS call a key-part resolution makes is an action of the policy build-lambda writes, and
+    every key-part action of that policy is made by some resolution (no more, no less)."""
+    from sfn_cache.deploy_files import iam_policy, key_part_statements
+
+    made = set()
+    real_client = resolve._client
+
+    def recording(service, region=None):
+        client = real_client(service, region)
+        client.meta.events.register("before-call", lambda model, **kw: made.add(
+            f"{model.service_model.signing_name}:{model.name}"))
+        return client
+
+    monkeypatch.setattr(resolve, "_client", recording)
+    s3 = boto3.client("s3")
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h", Code={"ZipFile": _zip("1")})
+    s3.put_object(Bucket=CACHE_BUCKET, Key="job.py", Body=b"1")
+    boto3.client("glue", region_name=REGION).create_job(
+        Name="etl", Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": f"s3://{CACHE_BUCKET}/job.py"})
+    boto3.client("ecs", region_name=REGION).register_task_definition(
+        family="t", containerDefinitions=[{"name": "c", "image": "i", "memory": 128}])
+    boto3.client("batch", region_name=REGION).register_job_definition(
+        jobDefinitionName="b", type="container", containerProperties={"image": "i", "vcpus": 1, "memory": 128})
+    events = [pull(key_code="auto"),
+              pull(resource="arn:aws:states:::glue:startJobRun.sync", input={"JobName": "etl"}, key_code="auto"),
+              pull(resource="arn:aws:states:::ecs:runTask.sync", input={"TaskDefinition": "t"}, key_code="auto"),
+              pull(resource="arn:aws:states:::batch:submitJob.sync", input={"JobDefinition": "b"}, key_code="auto"),
+              pull(input={"FunctionName": "train", "Payload": [f"s3://{CACHE_BUCKET}/job.py",
+                                                                f"s3://{CACHE_BUCKET}/d/"]}, key_s3="etag")]
+    s3 = boto3.client("s3")
+    s3.meta.events.register("before-call", lambda model, **kw: made.add(
+        "s3:GetObject" if model.name == "HeadObject" else "s3:ListBucket" if model.name == "ListObjectsV2"
+        else f"s3:{model.name}"))
+    for event in events:
+        assert resolve.resolved_parts(event, event["input"], s3)
+    granted = set()
+    for statement in key_part_statements(True, (CACHE_BUCKET,)):
+        granted |= {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+    assert made == granted
+    assert key_part_statements(True, ())[0] in iam_policy("s3://b/p")["Statement"]
+    assert not key_part_statements(False, ())
