@@ -24,7 +24,7 @@ from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
 from sfn_cache.naming import GENERATED_COMMENT, NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
@@ -35,7 +35,9 @@ LAMBDA_TRANSIENT_ERRORS = [
 CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
                 "BackoffRate": 2}]
 CACHE_TIMEOUT_SECONDS = 120
-PULL_FAILED = {"hit": False, "key": None, "material": None, "t": None}
+PULL_FAILED = {"hit": False, "key": None, "material": None, "t": None, "base": None, "wait": False}
+DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
+POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     choice = {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{name}' on a cache hit",
               "Choices": [{**dialect.is_hit(var), "Next": assign_name or hit_name}], "Default": name}
+    wait = follower_wait(name, original, options, names, pull_name)
+    if wait:
+        choice["Choices"].append({**dialect.is_hit(var, "wait"), "Next": next(iter(wait))})
 
     user_task = copy.deepcopy(original)
     user_task.pop("End", None)
@@ -91,7 +96,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
             "Resource": options.lambda_arn,
             dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
                                                 material=f"${var}.material", result=f"${result_var}",
-                                                pulled=f"${var}.t")}
+                                                pulled=f"${var}.t", base=f"${var}.base")}
     dialect.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -105,7 +110,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(name, original, var, assign_then_select)
     hit.update(exit_fields)
 
-    states = {pull_name: pull, choice_name: choice}
+    states = {pull_name: pull, choice_name: choice, **wait}
     if assign_name:
         states[assign_name] = {
             "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
@@ -146,9 +151,29 @@ def _jsonata_hit(name: str, original: dict, var: str) -> dict:
     return hit
 
 
+def lease_seconds(task: dict) -> int:
+    """A leader holds its key for the task's own TimeoutSeconds, or a default when it has none."""
+    timeout = task.get("TimeoutSeconds")
+    return timeout if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0 \
+        else DEFAULT_LEASE_SECONDS
+
+
+def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAllocator, pull_name: str) -> dict:
+    """``--concurrent wait``: the Wait state a follower loops through before pulling again (none
+    otherwise). The loop is bounded: the Lambda answers "wait" only while a live lease exists."""
+    if options.concurrent != "wait":
+        return {}
+    seconds = max(1, min(300, lease_seconds(task) // POLLS_PER_LEASE))
+    return {names.allocate("cache_wait_", name): {
+        "Type": "Wait", "Comment": f"{GENERATED_COMMENT}another execution is computing '{name}'",
+        "Seconds": seconds, "Next": pull_name}}
+
+
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
     fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name,
               "bundle": opts.bundle_name, "ttl": opts.ttl}
+    if options.concurrent == "wait":
+        fields["concurrent"] = "wait"
     if options.bucket:
         fields["bucket"] = options.bucket
     if options.context:
@@ -164,6 +189,8 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     payload["cache_version"] = opts.cache_version
     payload["form"] = form
     payload["force"] = opts.force
+    if options.concurrent == "wait":
+        payload["lease"] = lease_seconds(task)
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
     for field in ("execution", "state_machine") + (("run",) if options.runtime_force else ()):
@@ -173,11 +200,11 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 material: str, result: str, pulled: str) -> dict:
-    """The cache_push payload; ``key``, ``material``, ``result`` and ``pulled`` (the pull's clock, for
-    the task's duration) say where to read them from."""
+                 material: str, result: str, pulled: str, base: str) -> dict:
+    """The cache_push payload; ``key``, ``material``, ``result``, ``pulled`` (the pull's clock, for
+    the task's duration) and ``base`` (the entry the pull saw) say where to read them from."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("material", material),
+    for field, expression in (("key", key), ("material", material), ("base", base),
                               ("result", result), ("pulled", pulled), ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)

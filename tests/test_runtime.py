@@ -22,7 +22,7 @@ from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 
 def pull_event(**fields):
-    event = {"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
              "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
              "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -30,8 +30,8 @@ def pull_event(**fields):
 
 
 def push_event(answer, result, **fields):
-    event = {"sfn_cache": "push", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
-             "key": answer["key"], "material": answer["material"], "result": result,
+    event = {"sfn_cache": "push", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
+             "key": answer["key"], "material": answer["material"], "base": answer.get("base"), "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
     return event
@@ -101,10 +101,10 @@ def test_numbers_have_one_spelling(aws):
 
 def test_ttl_expiry(aws, monkeypatch):
     store({"v": 1}, ttl=60)
-    assert lambda_handler(pull_event())["hit"] is True
+    assert lambda_handler(pull_event(ttl=60))["hit"] is True
     real_time = runtime.time.time
     monkeypatch.setattr(runtime.time, "time", lambda: real_time() + 61)
-    assert lambda_handler(pull_event())["hit"] is False
+    assert lambda_handler(pull_event(ttl=60))["hit"] is False
 
 
 def test_ttl_default_from_the_environment(aws, monkeypatch):
@@ -117,8 +117,11 @@ def test_ttl_default_from_the_environment(aws, monkeypatch):
 
 def test_force_at_wrap_time_and_at_run_time(aws):
     store({"v": 1})
-    assert lambda_handler(pull_event(force=True)) | {"material": None, "t": None} == {
-        "hit": False, "key": lambda_handler(pull_event())["key"], "material": None, "forced": True, "t": None}
+    forced = lambda_handler(pull_event(force=True))
+    assert forced | {"material": None, "base": None, "t": None} == {
+        "hit": False, "key": lambda_handler(pull_event())["key"], "material": None, "forced": True,
+        "base": None, "wait": False, "t": None}
+    assert forced["base"], "a forced miss names the entry it will replace"
     assert lambda_handler(pull_event(run={"sfn_cache": {"force": True}}))["forced"] is True
     assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["Train"]}}))["forced"] is True
     assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["model"]}}))["forced"] is True
@@ -141,9 +144,9 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
 
 @pytest.mark.parametrize("event,message", [
     ([1], "expected a JSON object"),
-    ({"sfn_cache": "delete", "protocol": 1}, "unknown operation 'delete'"),
-    ({"protocol": 1}, "unknown operation None"),
-    ({**pull_event(), "protocol": 2}, "unsupported protocol 2"),
+    ({"sfn_cache": "delete", "protocol": 2}, "unknown operation 'delete'"),
+    ({"protocol": 2}, "unknown operation None"),
+    ({**pull_event(), "protocol": 1}, "unsupported protocol 1"),
     ({k: v for k, v in pull_event().items() if k != "input"}, "pull event lacks input"),
     ({**pull_event(), "bundle": ""}, "bundle must be a non-empty string"),
 ])
@@ -217,8 +220,9 @@ def test_a_hit_on_an_inlined_result_never_imports_disdat(tmp_path):
             s3 = boto3.client("s3", region_name="{REGION}")
             s3.create_bucket(Bucket="{CACHE_BUCKET}")
             material = key_material(event)
-            KeyIndex(s3, config_for(event)).put({{"v": 1, "key": cache_key(material), "bundle": "model",
-                "material": material, "uuid": "u-1", "expires": None, "inline": {{"auc": 1}}}})
+            KeyIndex(s3, config_for(event)).put({{"v": 2, "key": cache_key(material), "bundle": "model",
+                "material": material, "uuid": "00000000-0000-4000-8000-000000000001", "created": 1.0,
+                "size": 10, "inline": {{"auc": 1}}}}, None)
             answer = lambda_handler(event)
         print(json.dumps([answer["hit"], answer["data"], "disdat" in sys.modules, "pandas" in sys.modules]))
     """)
