@@ -79,18 +79,18 @@ def earlier(s3, config: CacheConfig, execution: str | None, limit: int = DEPENDE
     found: dict[str, dict] = {}
     for item in page.get("Contents", []):
         parts = _record_parts(item["Key"])
-        if parts:
-            found.setdefault(parts[0], {"uuid": parts[0], "processing_name": parts[1]})
+        if parts and (after is None or parts[0] > after):  # StartAfter still lists ``after`` itself
+            found.setdefault(parts[1], {"uuid": parts[1], "processing_name": parts[2]})
     return list(reversed(found.values()))
 
 
-def _record_parts(s3_key: str) -> tuple[str, str] | None:
-    """(uuid, processing name) of a lineage record ``<rank>~<uuid>~<processing name>``, else None."""
+def _record_parts(s3_key: str) -> tuple[str, str, str] | None:
+    """(rank, uuid, processing name) of a lineage record ``<rank>~<uuid>~<processing name>``, else None."""
     parts = s3_key.rsplit("/", 1)[-1].split("~", 2)
-    return (parts[1], parts[2]) if len(parts) == 3 else None
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
 def lineage_uuid(s3_key: str) -> str | None:
     """The bundle uuid a lineage record names (what ``sfn-cache rm`` deletes with the bundle)."""
     parts = _record_parts(s3_key)
-    return parts[0] if parts else None
+    return parts[1] if parts else None
