@@ -2,8 +2,8 @@
 
 A botocore ``before-send`` handler placed ahead of moto's own sees every S3 request of every client
 created after it is installed. It records ``(operation, path)`` and, when armed, answers one chosen
-request with an injected fault (a 500 InternalError, or a read timeout) instead of letting moto
-serve it. Nothing of sfn_cache or disdat is replaced: the code under test runs as it would on AWS,
+request with an injected fault (``FAULTS``: a 500, a timeout before S3 acts, or a timeout after it
+acted). Nothing of sfn_cache or disdat is replaced: the code under test runs as it would on AWS,
 where botocore's retries are exhausted (``AWS_MAX_ATTEMPTS=1`` makes every request one attempt).
 """
 
@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import botocore.handlers
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ReadTimeoutError
-from moto.core.botocore_stubber import MockRawResponse
+from botocore.exceptions import ClientError, ReadTimeoutError
+from moto.core.models import botocore_stubber
 
 from conftest import fresh_aws_clients
 
-FAULTS = ("error", "timeout")
-_ERROR_BODY = b"<Error><Code>InternalError</Code><Message>injected by the test</Message></Error>"
+# error: S3 answers 500 without acting; timeout: the request never reaches S3; lost: S3 acts on the
+# request (the object is written) but its answer never arrives, as when a connection drops late.
+FAULTS = ("error", "timeout", "lost")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class S3Requests:
     def record(self) -> None:
         self.calls, self._target, self._fault, self.failed = [], None, None, None
 
-    def _before_send(self, request, event_name: str, **_) -> AWSResponse | None:
+    def _before_send(self, request, event_name: str, **_) -> None:
         url = urlsplit(request.url)
         call = Call(event_name.rsplit(".", 1)[-1], unquote(url.path) + ("?" + unquote(url.query) if url.query else ""),
                     dict(request.headers))
@@ -79,7 +79,11 @@ class S3Requests:
         wanted = self._target
         if wanted is not None and self.failed is None and (wanted(call) if callable(wanted) else call.name == wanted):
             self.failed = call
-            if self._fault == "timeout":
+            if self._fault == "lost":
+                botocore_stubber(event_name=event_name, request=request)  # moto serves it: the write lands
+            if self._fault in ("timeout", "lost"):
                 raise ReadTimeoutError(endpoint_url=request.url)
-            return AWSResponse(request.url, 500, {}, MockRawResponse(_ERROR_BODY))
+            # raised, not returned: every before-send handler runs, and moto's would still act on it
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected by the test"},
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, call.operation)
         return None
