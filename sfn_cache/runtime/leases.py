@@ -55,7 +55,8 @@ def claim(s3, config: CacheConfig, bundle: str, key: str, execution: str | None,
     holder, etag = held
     left = holder.get("expires", 0) - time.time() if isinstance(holder.get("expires"), (int, float)) else 0
     ours = execution is not None and holder.get("execution") == execution
-    leader_gone = left > 0 and not ours and leader_running is not None and leader_running(holder.get("execution")) is False
+    leader_gone = (left > 0 and not ours and leader_running is not None
+                   and leader_running(holder.get("execution")) is False)
     if ours or left <= 0 or leader_gone:
         if _put(s3, config, where, body, {"IfMatch": etag}):
             return Claim(lead=True)
