@@ -104,7 +104,7 @@ def answer_of(run, state) -> str:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_every_s3_request_failed_every_way_leaves_a_correct_store(aws, monkeypatch, tmp_path, scenario, capsys):
+def test_every_s3_request_failed_every_way_leaves_a_correct_store(aws, monkeypatch, tmp_path, scenario):
     monkeypatch.setenv("SFN_CACHE_INLINE_MAX_BYTES", "64")
     requests = S3Requests.install(monkeypatch)
     fields = WAIT if "wait" in scenario else {}
@@ -138,6 +138,5 @@ def test_every_s3_request_failed_every_way_leaves_a_correct_store(aws, monkeypat
             assert lambda_handler(pull_event(**fields))["data"] == REPAIRED, (name, fault)
             verdict += ", repaired"
         rows.append(f"{scenario:34} {name:34} {fault:8} faulted op: {outcome:25} later pull: {verdict}")
-    with capsys.disabled():
-        print("\n" + "\n".join(rows))
+    print("\n" + "\n".join(rows))  # shown with -s
     assert len(rows) == len(names) * len(FAULTS)
