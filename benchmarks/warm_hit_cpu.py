@@ -5,8 +5,8 @@ One interpreter plays one warm container: the handler is imported and a result s
 each is taken. "before" drops the kept clients before every call, which is what the handler did
 until it kept them (``boto3.client("s3")`` per call); "after" is the handler as it is. S3 is
 ``moto.server`` on 127.0.0.1 in a child process, so the figures are the handler's own CPU (moto's
-work is not counted) and requests cross a real socket, as on Lambda. Lineage is off: a hit is then
-exactly one GET. Medians over CALLS calls, after WARMUP calls.
+work is not counted) and requests cross a real socket, as on Lambda. Lineage, the hit log and metrics
+are off: a hit is then exactly one GET. Medians over CALLS calls, after WARMUP calls.
 
     python benchmarks/warm_hit_cpu.py
 """
@@ -15,39 +15,24 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+
+from import_time import start_moto  # benchmarks/ is the script's directory: on sys.path
 
 CALLS = 200
 WARMUP = 20
 BUCKET = "warm-hit"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_moto()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
-                          AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", SFN_CACHE_BUCKET=f"s3://{BUCKET}/cache",
-                          SFN_CACHE_LINEAGE="off", SFN_CACHE_LOCAL_ROOT=tempfile.mkdtemp())
+                          AWS_ENDPOINT_URL=url, SFN_CACHE_BUCKET=f"s3://{BUCKET}/cache",
+                          SFN_CACHE_LINEAGE="off", SFN_CACHE_HIT_LOG="off", SFN_CACHE_METRICS="off",
+                          SFN_CACHE_LOCAL_ROOT=tempfile.mkdtemp())
         import boto3
 
         boto3.client("s3").create_bucket(Bucket=BUCKET)

@@ -166,18 +166,11 @@ def test_followers_in_a_machine_wait_for_the_leaders_result(make_engine):
 # -- processes against moto.server -------------------------------------------------------------------
 
 @pytest.fixture
-def moto_http(monkeypatch):
+def moto_http(atomic_conditional_puts):
     """moto as an HTTP server in this process (its PutObject made atomic, see the module docstring),
     for runtimes running in other processes: each one a Lambda container with its own /tmp."""
     from moto.server import ThreadedMotoServer
 
-    lock = threading.Lock()
-    unlocked = S3Response.put_object
-
-    def put_object(self, *args, **kwargs):
-        with lock:
-            return unlocked(self, *args, **kwargs)
-    monkeypatch.setattr(S3Response, "put_object", put_object)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
