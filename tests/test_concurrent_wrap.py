@@ -21,6 +21,13 @@ ONE_TASK = {"StartAt": "Work", "States": {"Work": {
     "Type": "Task", "Resource": function_arn("work"), "TimeoutSeconds": 20, "ResultPath": "$.out", "Next": "Done"},
     "Done": {"Type": "Succeed"}}}
 
+ONE_JSONATA_TASK = {"QueryLanguage": "JSONata", "StartAt": "Work", "States": {"Work": {
+    "Type": "Task", "Resource": function_arn("work"), "TimeoutSeconds": 20,
+    "Output": "{% $merge([$states.input, {'out': $states.result}]) %}", "Next": "Done"},
+    "Done": {"Type": "Succeed"}}}
+MACHINES = {"variables": (ONE_TASK, "variables"), "classic": (ONE_TASK, "classic"),
+            "jsonata": (ONE_JSONATA_TASK, "variables")}
+
 
 def wrap(*args):
     return CliRunner().invoke(cli, ["wrap", *map(str, args)], catch_exceptions=False)
@@ -67,11 +74,13 @@ def test_the_project_configuration_sets_it_and_a_typo_is_refused(tmp_path, monke
     assert result.exit_code == 2 and "concurrent: must be one of run, wait" in result.stderr
 
 
-@pytest.mark.parametrize("pattern", ["variables", "classic"])
-def test_a_follower_pays_three_transitions_and_one_lambda_call_per_poll(make_engine, pattern):
+@pytest.mark.parametrize("machine", list(MACHINES))
+def test_a_follower_pays_three_transitions_and_one_lambda_call_per_poll(make_engine, machine):
+    original, pattern = MACHINES[machine]
     engine = make_engine({"work": lambda event: {"done": True}})
-    wrapped = wrap_definition(ONE_TASK, WrapOptions(lambda_arn=CACHE_ARN, concurrent="wait", pattern=pattern)).definition
-    engine.run(ONE_TASK, {"x": 1})
+    wrapped = wrap_definition(original, WrapOptions(lambda_arn=CACHE_ARN, concurrent="wait",
+                                                    pattern=pattern)).definition
+    engine.run(original, {"x": 1})
     original = engine.state_transitions()
     first = engine.run(wrapped, {"x": 1}, execution_name="leader")
     key = next(answer["key"] for op, answer in engine.cache_answers if op == "pull")
