@@ -120,12 +120,12 @@ def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, 
         if isinstance(machine, SfnCacheError):
             raise machine
         drawn, marks = _picture(machine, options, source, wrapped)
+        text = (to_mermaid if fmt == "mermaid" else to_dot)(drawn, marks)
+        if output:
+            atomic_write(output, text)
     except SfnCacheError as error:
         exit_with(error)
-    text = (to_mermaid if fmt == "mermaid" else to_dot)(drawn, marks)
-    if output:
-        atomic_write(output, text)
-    else:
+    if not output:
         click.echo(text, nl=False)
 
 

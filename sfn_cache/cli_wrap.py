@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from sfn_cache.emit import atomic_write, dump_json, dump_yaml
-from sfn_cache.errors import SfnCacheError, exit_with
+from sfn_cache.emit import atomic_write, check_output_path, dump_json, dump_yaml
+from sfn_cache.errors import SfnCacheError, escaped, exit_with
 from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, check_bucket, closest_name, parse_ttl
 from sfn_cache.project_config import ProjectConfig, find_config, load_config
@@ -262,12 +262,16 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
             out_format = fmt or ("json" if looks_like_json(text) else "yaml")
             writes = {Path(output) if output else None: render(wrapped.definition, out_format)}
             messages = [f"warning: {w}" for w in wrapped.warnings] + (report_lines(wrapped) if verbose else [])
+        if output and not (check or show_diff):
+            for path in writes:  # every target before the first write: a refusal leaves nothing half done
+                if path is not None:
+                    check_output_path(path)
     except SfnCacheError as exc:
         exit_with(exc, verbose)
     if verbose:
         messages.insert(0, config_line(config))
     for line in messages:
-        click.echo(line, err=True)
+        click.echo(escaped(line), err=True)
     if show_diff:
         changed = print_diffs(writes, None if output else Path(definition) if definition != "-" else None)
         sys.exit(1 if changed else 0)
@@ -286,7 +290,10 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         click.echo(writes[None], nl=False)
         return
     for path, text in sorted(writes.items(), key=lambda item: str(item[0]) == output):
-        atomic_write(path, text)
+        try:
+            atomic_write(path, text)
+        except SfnCacheError as exc:
+            exit_with(exc, verbose)
 
 
 def current_text(path: Path) -> str | None:

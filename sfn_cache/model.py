@@ -83,6 +83,8 @@ def parse(definition: Any, source: str = "<definition>") -> Scope:
         raise SfnCacheError(
             f"not an Amazon States Language definition: expected a JSON object, got {type(definition).__name__}",
             file=source)
+    if "States" not in definition and ("Resources" in definition or "AWSTemplateFormatVersion" in definition):
+        raise SfnCacheError("looks like a template, but its Resources is not an object of resources", file=source)
     top_language = definition.get("QueryLanguage", "JSONPath")
     return _parse_scope(definition, "top", top_language, source)
 
@@ -98,14 +100,44 @@ def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
         raise SfnCacheError(f"{where} has no StartAt", file=source)
     scope = Scope(path=path, body=body, query_language=language)
     for name, state in states.items():
+        if not isinstance(name, str):
+            raise SfnCacheError(f"{where} has a state named {name!r}, a {type(name).__name__}: state names "
+                                f"are strings", file=source)
         if not isinstance(state, dict):
             raise SfnCacheError(f"state is not an object ({type(state).__name__})", file=source, state=name)
         if state.get("Type") not in STATE_TYPES:
             raise SfnCacheError(f"unknown Type {state.get('Type')!r}", file=source, state=name)
+        _check_shape(name, state, source)
         inner_language = state.get("QueryLanguage", language)
         for sub_path, sub_body in nested_scope_bodies(name, state):
             scope.children.append(_parse_scope(sub_body, sub_path, inner_language, source))
     return scope
+
+
+_LIST_FIELDS = ("Choices", "Catch", "Retry", "Branches")
+_NAME_FIELDS = ("Next", "Default")
+
+
+def _check_shape(name: str, state: dict, source: str) -> None:
+    """The fields the rewriter follows must have ASL's shape: lists of objects and state names."""
+    for key in _LIST_FIELDS:
+        value = state.get(key)
+        if key in state and not (isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+            raise SfnCacheError(f"{key} must be an array of objects, got {_json_type(value)}", file=source,
+                                state=name)
+        for i, item in enumerate(value if isinstance(value, list) else []):
+            if "Next" in item and not isinstance(item["Next"], str):
+                raise SfnCacheError(f"{key}[{i}].Next must be a state name (a string), got "
+                                    f"{_json_type(item['Next'])}", file=source, state=name)
+    for key in _NAME_FIELDS:
+        if key in state and not isinstance(state[key], str):
+            raise SfnCacheError(f"{key} must be a state name (a string), got {_json_type(state[key])}",
+                                file=source, state=name)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
 
 
 def walk(scope: Scope) -> Iterator[StateRef]:
