@@ -140,12 +140,12 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
 
 
 @pytest.mark.parametrize("event,message", [
-    ([1], "expected a JSON object"),
-    ({"sfn_cache": "delete", "protocol": 1}, "unknown operation 'delete'"),
-    ({"protocol": 1}, "unknown operation None"),
-    ({**pull_event(), "protocol": 2}, "unsupported protocol 2"),
-    ({k: v for k, v in pull_event().items() if k != "input"}, "pull event lacks input"),
-    ({**pull_event(), "bundle": ""}, "bundle must be a non-empty string"),
+    ([1], "event: expected a JSON object, got \\[1\\]"),
+    ({"sfn_cache": "delete", "protocol": 1}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
+    ({"protocol": 1}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
+    ({**pull_event(), "protocol": 2}, "field 'protocol': expected 1 \\(this handler's protocol\\), got 2"),
+    ({k: v for k, v in pull_event().items() if k != "input"}, "field 'input': missing from the pull event"),
+    ({**pull_event(), "bundle": ""}, "field 'bundle': expected a non-empty string \\(the bundle name\\), got \"\""),
 ])
 def test_bad_events_are_rejected_with_a_clear_error(aws, event, message):
     with pytest.raises(CacheEventError, match=message):

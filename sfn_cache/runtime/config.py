@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -27,11 +28,49 @@ class CacheConfig:
         return "/".join(([self.prefix] if self.prefix else []) + list(parts))
 
 
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}")  # S3 wants 3+ characters; placeholders may be shorter
+
+
 def parse_s3_url(url: str) -> tuple[str, str]:
-    if not url.startswith("s3://") or len(url) <= 5:
+    """(bucket, prefix) of ``s3://bucket[/prefix]``; a prefix with empty, ``.`` or ``..`` parts is refused."""
+    if not isinstance(url, str) or not url.startswith("s3://") or len(url) <= 5:
         raise CacheConfigError(f"cache bucket must look like s3://bucket[/prefix], got {url!r}")
     bucket, _, prefix = url[5:].partition("/")
-    return bucket, prefix.strip("/")
+    prefix = prefix.strip("/")
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise CacheConfigError(f"cache bucket {bucket!r} in {url!r} is not a valid S3 bucket name")
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise CacheConfigError(f"cache prefix in {url!r} has an empty, '.' or '..' part")
+    return bucket, prefix
+
+
+def _within(location: tuple[str, str], allowed: tuple[str, str]) -> bool:
+    """Whether (bucket, prefix) lies at or under an allowed (bucket, prefix): ``team/ml`` is under
+    ``team`` but ``team-b`` is not (a sibling prefix)."""
+    (bucket, prefix), (allowed_bucket, allowed_prefix) = location, allowed
+    return bucket == allowed_bucket and (not allowed_prefix or prefix == allowed_prefix
+                                         or prefix.startswith(allowed_prefix + "/"))
+
+
+def allowed_locations(environ=os.environ) -> list[tuple[str, str]]:
+    """Where a payload's bucket override may point: the function's own SFN_CACHE_BUCKET and the
+    ``s3://`` URLs listed (comma or space separated) in SFN_CACHE_ALLOWED_BUCKETS."""
+    urls = [environ.get("SFN_CACHE_BUCKET") or ""] + re.split(r"[,\s]+", environ.get("SFN_CACHE_ALLOWED_BUCKETS", ""))
+    return [parse_s3_url(url) for url in urls if url]
+
+
+def check_bucket_override(url: str, environ=os.environ) -> None:
+    """Refuse an event's ``bucket`` unless it lies under an allowed location: the caching Lambda must
+    not store (or read) wherever a payload says, only where its owner allowed."""
+    try:
+        location = parse_s3_url(url)
+    except CacheConfigError as error:
+        raise CacheConfigError(f"field 'bucket': {error}") from None
+    allowed = allowed_locations(environ)
+    if not any(_within(location, place) for place in allowed):
+        places = ", ".join(f"s3://{b}/{p}".rstrip("/") for b, p in allowed) or "nowhere (no SFN_CACHE_BUCKET)"
+        raise CacheConfigError(f"field 'bucket': {url!r} is not allowed: this function stores only under "
+                               f"{places}; add it to SFN_CACHE_ALLOWED_BUCKETS in the function's environment")
 
 
 def config_for(event: dict, environ=os.environ) -> CacheConfig:

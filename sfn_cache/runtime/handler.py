@@ -17,26 +17,22 @@ from typing import Any
 
 import boto3
 
-from sfn_cache.runtime.config import CacheConfig, config_for
+from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for
+from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime import hit_log, lineage, metrics
 from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
-from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material
+from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-REQUIRED = {
-    "pull": ("state", "bundle", "resource", "input"),
-    "push": ("state", "bundle", "key", "material", "result"),
-}
-
-
-class CacheEventError(ValueError):
-    """The event is not a cache_pull/cache_push request this handler understands."""
+__all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
-    operation = validate(event)
+    operation = validate_event(event)
+    if event.get("bucket"):
+        check_bucket_override(event["bucket"])
     config = config_for(event)
     s3 = boto3.client("s3")
     if operation == "pull":
@@ -60,23 +56,6 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
         metrics.store_succeeded()
         metrics.emit(event, Stores=1)
     return answer
-
-
-def validate(event: Any) -> str:
-    if not isinstance(event, dict):
-        raise CacheEventError(f"expected a JSON object, got {type(event).__name__}")
-    operation = event.get("sfn_cache")
-    if operation not in REQUIRED:
-        raise CacheEventError(f"unknown operation {operation!r}: expected 'pull' or 'push' in field 'sfn_cache'")
-    if event.get("protocol") != PROTOCOL:
-        raise CacheEventError(f"unsupported protocol {event.get('protocol')!r}: this handler speaks {PROTOCOL}; "
-                              "re-run sfn-cache wrap or deploy the matching Lambda")
-    missing = [name for name in REQUIRED[operation] if name not in event]
-    if missing:
-        raise CacheEventError(f"{operation} event lacks {', '.join(missing)}")
-    if not isinstance(event["bundle"], str) or not event["bundle"]:
-        raise CacheEventError("bundle must be a non-empty string")
-    return operation
 
 
 def forced(event: dict) -> bool:
