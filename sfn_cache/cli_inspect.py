@@ -105,7 +105,7 @@ def _cell(value) -> str:
 @selection_options
 @click.option("--wrapped", is_flag=True, help="Draw the wrapped machine, injected states marked.")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("-o", "--output", help="Write here: a regular file or a new path (default: stdout).")
 def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, **params) -> None:
     """Draw FILE's state machine (Mermaid for a README, or DOT) with the cached tasks marked."""
     try:

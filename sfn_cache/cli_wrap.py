@@ -220,7 +220,7 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
 
 @click.command("wrap")
 @click.argument("definition", metavar="FILE")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("-o", "--output", help="Write here: a regular file or a new path (default: stdout).")
 @selection_options
 @click.option("--definition-uri", "definition_uri", type=click.Choice(["copy", "in-place"]), default="copy",
               show_default=True,

@@ -33,6 +33,8 @@ def read_source(path: str) -> str:
         raise SfnCacheError("is a directory, not a definition file", file=source) from None
     except OSError as exc:
         raise SfnCacheError(exc.strerror or str(exc), file=source) from None
+    except ValueError:  # a NUL byte in the path
+        raise SfnCacheError("not a valid file name", file=source) from None
     return decode_source(data, source)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.limits import MAX_STATES
 
 MAX_NAME_LENGTH = 80
 STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
@@ -85,8 +86,13 @@ def parse(definition: Any, source: str = "<definition>") -> Scope:
             file=source)
     if "States" not in definition and ("Resources" in definition or "AWSTemplateFormatVersion" in definition):
         raise SfnCacheError("looks like a template, but its Resources is not an object of resources", file=source)
-    top_language = definition.get("QueryLanguage", "JSONPath")
-    return _parse_scope(definition, "top", top_language, source)
+    top_language = _query_language(definition, "JSONPath", source, None)
+    top = _parse_scope(definition, "top", top_language, source)
+    count = sum(len(scope.states) for scope in all_scopes(top))
+    if count > MAX_STATES:
+        raise SfnCacheError(f"{count:,} states: more than {MAX_STATES:,} (the limit; wrapped, each cached task "
+                            f"adds about 3 KB and Step Functions takes definitions up to 1 MB)", file=source)
+    return top
 
 
 def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
@@ -108,10 +114,21 @@ def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
         if state.get("Type") not in STATE_TYPES:
             raise SfnCacheError(f"unknown Type {state.get('Type')!r}", file=source, state=name)
         _check_shape(name, state, source)
-        inner_language = state.get("QueryLanguage", language)
+        inner_language = _query_language(state, language, source, name)
         for sub_path, sub_body in nested_scope_bodies(name, state):
             scope.children.append(_parse_scope(sub_body, sub_path, inner_language, source))
     return scope
+
+
+QUERY_LANGUAGES = ("JSONPath", "JSONata")
+
+
+def _query_language(body: dict, default: str, source: str, state: str | None) -> str:
+    language = body.get("QueryLanguage", default)
+    if language not in QUERY_LANGUAGES:
+        raise SfnCacheError(f"QueryLanguage must be \"JSONPath\" or \"JSONata\", got {_json_type(language)}"
+                            + (f" {language!r}" if isinstance(language, str) else ""), file=source, state=state)
+    return language
 
 
 _LIST_FIELDS = ("Choices", "Catch", "Retry", "Branches")

@@ -524,7 +524,7 @@ def local_definition_path(uri: str, template_dir: Path, where: str) -> Path:
     """The file a local ``DefinitionUri`` names, refused unless it lies in the template's directory tree
     (a template must not make sfn-cache read, or write a copy next to, files elsewhere)."""
     path = template_dir / uri
-    if not _inside(path, template_dir):
+    if "\0" in uri or not _inside(path, template_dir):
         raise SfnCacheError(f"{where}: DefinitionUri {uri!r} points outside the template's directory "
                             f"({template_dir.resolve()}): move the definition under it")
     return path
