@@ -162,7 +162,8 @@ class _StrictLoader(yaml.SafeLoader):
 
 def _key_text(node: Node, key: Any) -> str:
     if isinstance(node, ScalarNode):
-        return f"{node.value!r} reads as {type(key).__name__}"
+        kinds = {type(None): "null", bool: "a boolean", int: "an integer", float: "a number"}
+        return f"{node.value!r} reads as {kinds.get(type(key), type(key).__name__)}"
     return f"is a {node.id}"
 
 

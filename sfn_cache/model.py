@@ -82,7 +82,7 @@ def parse(definition: Any, source: str = "<definition>") -> Scope:
     """Build the scope tree, checking only the shape the rest of the pipeline relies on."""
     if not isinstance(definition, dict):
         raise SfnCacheError(
-            f"not an Amazon States Language definition: expected a JSON object, got {type(definition).__name__}",
+            f"not an Amazon States Language definition: expected a JSON object, got {_json_type(definition)}",
             file=source)
     if "States" not in definition and ("Resources" in definition or "AWSTemplateFormatVersion" in definition):
         raise SfnCacheError("looks like a template, but its Resources is not an object of resources", file=source)

@@ -9,6 +9,7 @@ import copy
 from dataclasses import dataclass, field
 
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.limits import check_document
 from sfn_cache.model import Scope, all_scopes, parse, redirect, walk
 from sfn_cache.naming import VARIABLE_PREFIX, NameAllocator
 from sfn_cache.options import PATTERNS, WrapOptions
@@ -38,6 +39,7 @@ def state_names(definition: dict, source: str = "<definition>") -> set[str]:
 
 def plan_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> list[TaskReport]:
     """What ``wrap_definition`` would do to each Task state, without rewriting anything."""
+    check_document(definition, source)
     return _plan(copy.deepcopy(definition), options, source)[1]
 
 
@@ -45,6 +47,7 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
     """Return the cached form of ``definition`` (the input is not modified)."""
     if options.pattern not in PATTERNS:
         raise SfnCacheError(f"unknown pattern {options.pattern!r} (choose from {', '.join(PATTERNS)})")
+    check_document(definition, source)  # plain JSON within the limits: API callers skip the loader
     document = copy.deepcopy(definition)
     top, reports, plans, warnings = _plan(document, options, source)
     names = NameAllocator({ref.name for ref in walk(top)})

@@ -126,7 +126,7 @@ def yaml_types() -> list[Case]:
     params = {
         "date": "d: 2020-01-01", "datetime": "d: 2001-12-14t21:59:43.10-05:00", "binary": "b: !!binary aGVsbG8=",
         "set": "s: !!set {a: null}", "omap": "o: !!omap [{a: 1}]", "nan": "n: .nan", "inf": "n: -.inf",
-        "overflow": "n: 1e999", "long-int": "n: " + "9" * 5000, "int-key": "1: x", "null-key": "null: x",
+        "overflow": "n: 1.0e+999", "overflow-string": "n: 1e999", "long-int": "n: " + "9" * 5000, "int-key": "1: x", "null-key": "null: x",
         "bool-key": "true: x", "list-key": "? [a, b]\n      : x", "map-key": "? {a: 1}\n      : x",
         "float-key": "1.5: x", "date-key": "2020-01-01: x", "merge": "<<: {a: 1}", "python-tag": "p: !!python/none ''",
         "tab": "t: \"a\\tb\"", "surrogate": "u: \"\\ud800\"", "nul": "u: \"\\0\"",
