@@ -82,7 +82,7 @@ def validate_event(event: Any) -> str:
     if not isinstance(event, dict):
         raise CacheEventError(f"event: expected a JSON object, got {shown(event)}")
     operation = event.get("sfn_cache")
-    if operation not in REQUIRED:
+    if not isinstance(operation, str) or operation not in REQUIRED:
         raise CacheEventError(f"field 'sfn_cache': expected \"pull\" or \"push\", got {shown(operation)}")
     protocol = event.get("protocol")
     if protocol != PROTOCOL or isinstance(protocol, bool):
