@@ -21,9 +21,6 @@ MAX_INT_DIGITS = 1000  # an integer literal longer than this is refused, not sil
 MAX_STATES = 10_000  # states in one definition; each wrapped task adds ~3 KB, and AWS takes 1 MB in all
 _TOO_LARGE_INT = 10 ** MAX_INT_DIGITS
 _SURROGATE = re.compile("[\ud800-\udfff]")
-LIMITS_TEXT = (f"at most {MAX_INPUT_BYTES // (1024 * 1024)} MiB, {MAX_DEPTH} levels of nesting, "
-               f"{MAX_VALUES:,} values after YAML aliases are expanded, {MAX_INT_DIGITS}-digit integers, "
-               f"{MAX_STATES:,} states per state machine")
 
 
 def _describe(path: list[str], state: str | None) -> str:
@@ -48,8 +45,8 @@ def check_document(document: Any, source: str) -> None:
             in_states = bool(path) and path[0] == "States"
             for key, inner in value.items():
                 if not isinstance(key, str):
-                    raise SfnCacheError(f"{_describe(_unwind(path), state)}: key {key!r} is a "
-                                        f"{type(key).__name__}; JSON keys are strings (quote it)",
+                    raise SfnCacheError(f"{_describe(_unwind(path), state)}: key {key!r} is not a string "
+                                        f"({type(key).__name__}); JSON keys are strings",
                                         file=source, state=state)
                 key_problem = _string_problem(key)
                 if key_problem:

@@ -50,9 +50,10 @@ def decode_source(data: bytes, source: str) -> str:
     if nul >= 0:
         raise SfnCacheError(f"not a text file (NUL byte at offset {nul})", file=source)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SfnCacheError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=source) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as text mode reads them
 
 
 def looks_like_json(text: str) -> bool:
@@ -61,8 +62,8 @@ def looks_like_json(text: str) -> bool:
 
 
 def load_text(text: str, source: str) -> Any:
-    """Parse JSON (a ``.json`` file, or text starting with ``{`` or ``[``) or YAML, then check the
-    result is plain JSON data within the limits (limits.py); duplicate keys are errors."""
+    """Parse JSON (text starting with ``{`` or ``[``) or YAML, then check the result is plain JSON
+    data within the limits (limits.py); duplicate keys are errors."""
     if not text.strip():
         raise SfnCacheError("empty file", file=source)
     if looks_like_json(text):

@@ -153,7 +153,7 @@ def test_nesting_within_the_limit_wraps(tmp_path):
 def test_api_callers_get_the_same_checks():
     with pytest.raises(SfnCacheError, match="state 'Work': Parameters.rate: NaN is not a JSON number"):
         wrap_definition(definition(rate=float("nan")), WrapOptions())
-    with pytest.raises(SfnCacheError, match="key 1 is a int; JSON keys are strings"):
+    with pytest.raises(SfnCacheError, match="key 1 is not a string \\(int\\); JSON keys are strings"):
         wrap_definition({"StartAt": "Work", "States": {1: {"Type": "Pass", "End": True}}}, WrapOptions())
 
 

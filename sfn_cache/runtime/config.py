@@ -28,17 +28,14 @@ class CacheConfig:
         return "/".join(([self.prefix] if self.prefix else []) + list(parts))
 
 
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}")  # S3 wants 3+ characters; placeholders may be shorter
-
-
 def parse_s3_url(url: str) -> tuple[str, str]:
     """(bucket, prefix) of ``s3://bucket[/prefix]``; a prefix with empty, ``.`` or ``..`` parts is refused."""
     if not isinstance(url, str) or not url.startswith("s3://") or len(url) <= 5:
         raise CacheConfigError(f"cache bucket must look like s3://bucket[/prefix], got {url!r}")
     bucket, _, prefix = url[5:].partition("/")
     prefix = prefix.strip("/")
-    if not _BUCKET_NAME.fullmatch(bucket):
-        raise CacheConfigError(f"cache bucket {bucket!r} in {url!r} is not a valid S3 bucket name")
+    if not bucket:
+        raise CacheConfigError(f"cache bucket must look like s3://bucket[/prefix], got {url!r}")
     if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
         raise CacheConfigError(f"cache prefix in {url!r} has an empty, '.' or '..' part")
     return bucket, prefix
