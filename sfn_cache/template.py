@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -179,7 +180,7 @@ class _Template:
     yaml: YAML | None
     ranges: Ranges | None = None  # each resource's lines in ``text`` (YAML), for splicing
 
-    @property
+    @cached_property  # asked for every node merged: one search of the whole text, not one per node
     def short_forms(self) -> bool:
         return not self.is_json and re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|If|Select|Split|"
                                                r"FindInMap|ImportValue|Base64|GetAZs|Equals|Not|And|Or)\b",
