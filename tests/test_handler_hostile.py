@@ -168,7 +168,9 @@ def test_allow_listed_locations_store_there_and_nowhere_else(aws, monkeypatch):
         lambda_handler(pull_event(bucket=f"s3://{OTHER_BUCKET}/shared-other"))
 
 
-def test_no_own_bucket_means_no_override_either(aws, monkeypatch):
+def test_without_any_configured_location_the_payload_names_the_only_one(aws, monkeypatch):
     monkeypatch.delenv("SFN_CACHE_BUCKET")
-    with pytest.raises(CacheConfigError, match="stores only under nowhere \\(no SFN_CACHE_BUCKET\\)"):
-        lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/cache"))
+    assert lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere"))["hit"] is False
+    monkeypatch.setenv("SFN_CACHE_ALLOWED_BUCKETS", f"s3://{CACHE_BUCKET}/shared")
+    with pytest.raises(CacheConfigError, match="stores only under s3://sfn-cache-harness/shared;"):
+        lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere"))

@@ -64,8 +64,10 @@ def check_bucket_override(url: str, environ=os.environ) -> None:
     except CacheConfigError as error:
         raise CacheConfigError(f"field 'bucket': {error}") from None
     allowed = allowed_locations(environ)
+    if not allowed:  # a function configured with no location of its own: the payload names the only one
+        return
     if not any(_within(location, place) for place in allowed):
-        places = ", ".join(f"s3://{b}/{p}".rstrip("/") for b, p in allowed) or "nowhere (no SFN_CACHE_BUCKET)"
+        places = ", ".join(f"s3://{b}/{p}".rstrip("/") for b, p in allowed)
         raise CacheConfigError(f"field 'bucket': {url!r} is not allowed: this function stores only under "
                                f"{places}; add it to SFN_CACHE_ALLOWED_BUCKETS in the function's environment")
 
