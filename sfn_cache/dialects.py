@@ -26,8 +26,7 @@ class JsonPath:
         """A payload entry whose value is read at run time (a path or variable reference)."""
         return f"{key}.$", expression
 
-    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id",
-               "run": "$$.Execution.Input"}
+    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id"}
 
     @staticmethod
     def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
@@ -63,8 +62,7 @@ class Jsonata:
         return key, "{% " + expression + " %}"
 
     context = {"execution": "$states.context.Execution.Id",
-               "state_machine": "$states.context.StateMachine.Id",
-               "run": "$states.context.Execution.Input"}
+               "state_machine": "$states.context.StateMachine.Id"}
 
     @staticmethod
     def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:

@@ -21,10 +21,10 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
-from sfn_cache.naming import GENERATED_COMMENT, NameAllocator, variable_name
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
+from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 1
 
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
@@ -35,7 +35,7 @@ LAMBDA_TRANSIENT_ERRORS = [
 CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
                 "BackoffRate": 2}]
 CACHE_TIMEOUT_SECONDS = 120
-PULL_FAILED = {"hit": False, "key": None, "material": None, "t": None}
+PULL_FAILED = {"hit": False, "key": None, "t": None}
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
-                                                material=f"${var}.material", result=f"${result_var}",
-                                                pulled=f"${var}.t")}
+                                                result=f"${result_var}", pulled=f"${var}.t")}
     dialect.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -161,24 +160,29 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
-    payload["cache_version"] = opts.cache_version
+    if opts.cache_version:  # absent means "" (docs/protocol.md)
+        payload["cache_version"] = opts.cache_version
     payload["form"] = form
     payload["force"] = opts.force
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
-    for field in ("execution", "state_machine") + (("run",) if options.runtime_force else ()):
+    for field in ("execution", "state_machine"):
         key, value = dialect.ref(field, dialect.context[field])
+        payload[key] = value
+    if options.runtime_force:  # read once per execution by the force reader (force.py), never the whole input
+        key, value = dialect.ref("run_force", "$" + FORCE_VARIABLE)
         payload[key] = value
     return payload
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 material: str, result: str, pulled: str) -> dict:
-    """The cache_push payload; ``key``, ``material``, ``result`` and ``pulled`` (the pull's clock, for
-    the task's duration) say where to read them from."""
+                 result: str, pulled: str) -> dict:
+    """The cache_push payload; ``key``, ``result`` and ``pulled`` (the pull's clock, for the task's
+    duration) say where to read them from. No key material: the pull kept it in S3, so the push stays
+    within the task's own payload size (docs/protocol.md)."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("material", material),
-                              ("result", result), ("pulled", pulled), ("execution", dialect.context["execution"]),
+    for field, expression in (("key", key), ("result", result), ("pulled", pulled),
+                              ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)
         payload[entry] = value

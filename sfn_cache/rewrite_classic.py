@@ -97,8 +97,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Parameters": push_payload(name, opts, options, JsonPath,
-                                       key="$.cache.key", material="$.cache.material", result="$.result",
-                                       pulled="$.cache.t"),
+                                       key="$.cache.key", result="$.result", pulled="$.cache.t"),
             "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
             "Retry": copy.deepcopy(CACHE_RETRY)}
     if miss_name:

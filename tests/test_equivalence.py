@@ -420,13 +420,17 @@ def test_force_rerun_at_wrap_time(make_engine):
     assert engine.calls["compute"] == 2, "the forced run stored a fresh result that later runs hit"
 
 
-def test_force_rerun_at_run_time_from_the_execution_input(make_engine):
+def test_force_rerun_at_run_time_from_the_execution_input(make_engine, pattern):
     # Keyed on Parameters: a task given the whole input would see (and be keyed on) the reserved field.
     engine = make_engine({"a": lambda e: {"a": e["x"]}, "b": lambda e: {"b": e["x"]}})
     definition = machine({"A": task("a", Parameters={"x.$": "$.x"}, ResultPath="$.a", Next="B"),
                           "B": task("b", Parameters={"x.$": "$.x"}, ResultPath="$.b", End=True)})
     wrapped = cached(definition)
     engine.run(wrapped, {"x": 1})
+    if pattern == "classic":  # no variables to carry sfn_cache.force to the pulls: wrap-time force only (README)
+        engine.run(wrapped, {"x": 1, "sfn_cache": {"force": True}})
+        assert (engine.calls["a"], engine.calls["b"]) == (1, 1)
+        return
     engine.run(wrapped, {"x": 1, "sfn_cache": {"force": ["B"]}})
     assert (engine.calls["a"], engine.calls["b"]) == (1, 2)
     forced = engine.run(wrapped, {"x": 1, "sfn_cache": {"force": True}})
@@ -461,7 +465,7 @@ def test_push_failure_keeps_the_task_output(make_engine):
     def pull_only(event, context):
         if event["sfn_cache"] == "push":
             raise PermissionError("AccessDenied")
-        return {"hit": False, "key": "0" * 64, "material": {"input": event.get("input")}}
+        return {"hit": False, "key": "0" * 64}
 
     engine = make_engine({"compute": compute}, cache_handler=pull_only)
     definition = machine({"A": task("compute", ResultPath="$.a", Next="B"), "B": task("compute", End=True)})

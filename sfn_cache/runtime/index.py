@@ -20,6 +20,7 @@ from sfn_cache.runtime.config import CacheConfig
 
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
+MATERIAL_DIR = "sfn-cache/material"
 ENTRY_VERSION = 1
 
 
@@ -31,6 +32,10 @@ def bundle_slug(bundle: str) -> str:
 
 def entry_key(config: CacheConfig, bundle: str, key: str) -> str:
     return config.s3_key(INDEX_DIR, bundle_slug(bundle), f"{key}.json")
+
+
+def material_key(config: CacheConfig, bundle: str, key: str) -> str:
+    return config.s3_key(MATERIAL_DIR, bundle_slug(bundle), f"{key}.json")
 
 
 class KeyIndex:
@@ -60,3 +65,25 @@ class KeyIndex:
         body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self.s3.put_object(Bucket=self.config.bucket, Key=entry_key(self.config, entry["bundle"], entry["key"]),
                            Body=body, ContentType="application/json")
+
+    def put_material(self, bundle: str, key: str, material: dict) -> None:
+        """Keep a miss's key material in S3 for its push, so the push payload need not carry it.
+
+        Content-addressed (``key`` is the material's digest): concurrent misses write the same bytes.
+        """
+        body = json.dumps(material, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.s3.put_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key), Body=body,
+                           ContentType="application/json")
+
+    def get_material(self, bundle: str, key: str) -> Any:
+        """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
+        try:
+            body = self.s3.get_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
