@@ -35,6 +35,9 @@ LAMBDA_TRANSIENT_ERRORS = [
 CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
                 "BackoffRate": 2}]
 CACHE_TIMEOUT_SECONDS = 120
+PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
+PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
+PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
 PULL_FAILED = {"hit": False, "key": None, "t": None}
 
 
@@ -89,14 +92,14 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
-            dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
-                                                result=f"${result_var}", pulled=f"${var}.t")}
-    dialect.keep_input(push)
+            "Arguments": guarded_push_payload(name, opts, options, key=f"${var}.key", result=f"${result_var}",
+                                              pulled=f"${var}.t")}
+    Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
-        dialect.keep_input(catcher)
+        Jsonata.keep_input(catcher)
         catcher["Next"] = exit_fields.get("Next", done_name)
         push["Catch"] = [catcher]
     push.update(exit_fields)
@@ -117,10 +120,10 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     if done_name:
         states[done_name] = {"Type": "Succeed",
                              "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
-    if scope_language != language:
-        for state_name, state in states.items():
-            if state_name != name:
-                state["QueryLanguage"] = language
+    for state_name, state in states.items():
+        state_language = Jsonata.name if state is push else language
+        if state_name != name and state_language != scope_language:
+            state["QueryLanguage"] = state_language
     return CachedForm(states=states, entry=pull_name, gate=(pull_name, choice_name))
 
 
@@ -172,6 +175,21 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     if options.runtime_force:  # read once per execution by the force reader (force.py), never the whole input
         key, value = dialect.ref("run_force", "$" + FORCE_VARIABLE)
         payload[key] = value
+    return payload
+
+
+def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *, key: str, result: str,
+                         pulled: str) -> dict:
+    """The push payload in JSONata (whatever T's language: it reads only variables), with the result
+    left out when it is over PUSH_RESULT_MAX_BYTES, so that the push never exceeds the payload quota.
+
+    The size is T's result as compact JSON (inside ``[ ]``, so that a string is quoted and escaped),
+    counted from above: every character outside printable ASCII as 3 bytes (a surrogate pair as 6)."""
+    size = (f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))")
+    fits = f"{size} <= {PUSH_RESULT_MAX_BYTES}"
+    payload = push_payload(name, opts, options, Jsonata, key=key, result=f"{fits} ? {result} : null",
+                           pulled=pulled)
+    payload["fits"] = "{% " + fits + " %}"
     return payload
 
 

@@ -143,6 +143,10 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     key = event["key"]
     if key is None:
         return {"stored": False, "reason": "no key"}
+    if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
+        LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
+                    "quota: not cached, the task runs uncached for this input", event["state"])
+        return {"stored": False, "reason": "too large for a hit", "key": key}
     index = KeyIndex(s3, config)
     material = index.get_material(event["bundle"], key)
     if not isinstance(material, dict) or cache_key(material) != key:
