@@ -115,13 +115,19 @@ def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameA
 
 
 def _check_reserved_variables(top: Scope, source: str) -> None:
+    """Refuse user variables named with the reserved prefix: in a state's Assign, and in the Assign of
+    its Catchers and Choice rules (variables set there are the same variables)."""
     for ref in walk(top):
         if cache_operation(ref.state) or ref.state.get("Comment") == FORCE_READER_COMMENT:
             continue
-        for key in (ref.state.get("Assign") or {}):
-            if key.startswith(VARIABLE_PREFIX) and not _is_generated_result_entry(ref.state, key):
-                raise SfnCacheError(f"variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
-                                    "which sfn-cache reserves", file=source, state=ref.name)
+        owners = [("", ref.state)] + [(f"Catch[{i}] ", c) for i, c in enumerate(ref.state.get("Catch") or [])] + [
+            (f"Choices[{i}] ", c) for i, c in enumerate(ref.state.get("Choices") or [])]
+        for where, owner in owners:
+            assign = owner.get("Assign") if isinstance(owner, dict) else None
+            for key in (assign if isinstance(assign, dict) else {}):
+                if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):
+                    raise SfnCacheError(f"{where}variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
+                                        "which sfn-cache reserves", file=source, state=ref.name)
 
 
 def _is_generated_result_entry(state: dict, key: str) -> bool:

@@ -105,6 +105,19 @@ def test_input_output_processing(make_engine, input_path, parameters, result_sel
     assert hit_calls == {}
 
 
+@pytest.mark.parametrize("field", ["InputPath", "OutputPath"])
+def test_null_input_and_output_paths_mean_an_empty_object(make_engine, field):
+    """``"InputPath": null`` gives the task {} (not the whole input); ``"OutputPath": null`` outputs {}.
+    The classic pattern once read null as absent: the task saw the whole input and that was cached."""
+    engine = make_engine({"compute": compute})
+    definition = machine({"Work": task("compute", **{field: None}, ResultPath="$.r", Next="Read"),
+                          "Read": {"Type": "Pass", "End": True}})
+    original, hit_calls = run_three_ways(engine, definition, {"x": 1})
+    expected = {"x": 1, "r": compute({})} if field == "InputPath" else {}
+    assert original.output == expected
+    assert hit_calls == {}
+
+
 def test_result_path_merges_selected_result_into_current_input(make_engine):
     definition = machine({"Work": task("compute", Parameters={"x.$": "$.x"},
                                        ResultSelector={"first.$": "$.items[0]"},
