@@ -39,3 +39,42 @@ def check_definition_size(text: str, source: str, *, compact_hint: bool) -> list
         return [f"{source}: the wrapped definition is {size:,} bytes, {100 * size / DEFINITION_QUOTA_BYTES:.0f}% "
                 f"of Step Functions' {DEFINITION_QUOTA_BYTES:,}-byte limit"]
     return []
+
+
+HISTORY_QUOTA_EVENTS = 25_000
+TASK_EVENTS = 5  # entered, scheduled, started, succeeded, exited
+STATE_EVENTS = 2  # entered, exited (Pass, Choice, Wait, ...)
+ITERATION_EVENTS = 2  # MapIterationStarted, MapIterationSucceeded
+CACHED_MISS_EXTRA_EVENTS = 12  # pull (5) + choice (2) + push (5)
+CACHED_HIT_EXTRA_EVENTS = 4  # pull (5) + choice (2) + hit Pass (2) - the task's own 5
+
+
+def map_history_warnings(definition: dict, cached: set[str], source: str) -> list[str]:
+    """For each inline Map holding cached tasks: the item count at which, every item a cache miss, one
+    execution reaches the 25,000-event history quota (each state counted once per item: an estimate)."""
+    from sfn_cache.force import distributed_scopes
+    from sfn_cache.model import all_scopes, parse, walk
+
+    top = parse(definition, source)
+    distributed = distributed_scopes(top)
+    warnings = []
+    for scope in all_scopes(top):
+        for child in scope.children:
+            owner = next((name for name, state in scope.states.items() if state.get("Type") == "Map" and any(
+                child.body is state.get(key) for key in ("ItemProcessor", "Iterator"))), None)
+            if owner is None or id(child.body) in distributed:
+                continue
+            refs = list(walk(child))
+            tasks = sum(1 for ref in refs if ref.name in cached)
+            if not tasks:
+                continue
+            per_item = ITERATION_EVENTS + sum(TASK_EVENTS if ref.state["Type"] == "Task" else STATE_EVENTS
+                                              for ref in refs)
+            per_item_wrapped = per_item + tasks * CACHED_MISS_EXTRA_EVENTS
+            warnings.append(
+                f"{source}: state '{owner}': inline Map with {tasks} cached task(s): on a cache miss each item "
+                f"records about {per_item_wrapped} history events instead of {per_item}, so one execution reaches "
+                f"the {HISTORY_QUOTA_EVENTS:,}-event quota at about {HISTORY_QUOTA_EVENTS // per_item_wrapped:,} "
+                f"items (originally {HISTORY_QUOTA_EVENTS // per_item:,}); a distributed Map gives each item its "
+                f"own history")
+    return warnings
