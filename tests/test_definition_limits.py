@@ -64,7 +64,7 @@ def test_the_placeholder_arn_is_counted_as_the_longest_arn_it_may_become(tmp_pat
 
 
 def test_near_the_quota_is_a_warning_and_far_from_it_is_silent(tmp_path):
-    near = wrap(write(tmp_path, chain(250)), "--lambda-arn", ARN)  # 948,068 bytes
+    near = wrap(write(tmp_path, chain(250)), "--lambda-arn", ARN)  # 969,208 bytes
     assert near.exit_code == 0 and near.stdout
     assert "warning:" in near.stderr and "% of Step Functions' 1,048,576-byte limit" in near.stderr
     assert 0.9 * DEFINITION_QUOTA_BYTES <= len(near.stdout.encode()) <= DEFINITION_QUOTA_BYTES
@@ -92,11 +92,11 @@ def test_state_names_at_the_80_character_limit(tmp_path):
 
 
 def test_many_states(tmp_path):
-    """About 1,200 states after wrapping (compact output): names stay unique, every Next resolves."""
-    definition = chain(240, lambda i: f"Step number {i} of a long pipeline".ljust(80, "."))
+    """About 1,000 states after wrapping (compact output): names stay unique, every Next resolves."""
+    definition = chain(200, lambda i: f"Step number {i} of a long pipeline".ljust(80, "."))
     result = wrap(write(tmp_path, definition), "--lambda-arn", ARN, "--compact")
     assert result.exit_code == 0, result.stderr
     states = json.loads(result.stdout)["States"]
-    assert len(states) == 1 + 240 * 5 + 1
+    assert len(states) == 1 + 200 * 5 + 1
     assert all(len(name) <= 80 for name in states)
     assert all(target in states for state in states.values() for _, target in transitions(state))

@@ -43,14 +43,20 @@ class KeyIndex:
         self.s3 = s3
         self.config = config
 
-    def get(self, bundle: str, key: str) -> dict | None:
-        """The entry for ``key``, or None when there is none or it cannot be read (logged, a miss)."""
+    def _read(self, s3_key: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist (any other S3 error raises)."""
         try:
-            body = self.s3.get_object(Bucket=self.config.bucket, Key=entry_key(self.config, bundle, key))["Body"].read()
+            return self.s3.get_object(Bucket=self.config.bucket, Key=s3_key)["Body"].read()
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise
+
+    def get(self, bundle: str, key: str) -> dict | None:
+        """The entry for ``key``, or None when there is none or it cannot be read (logged, a miss)."""
+        body = self._read(entry_key(self.config, bundle, key))
+        if body is None:
+            return None
         try:
             entry = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -77,13 +83,8 @@ class KeyIndex:
 
     def get_material(self, bundle: str, key: str) -> Any:
         """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
+        body = self._read(material_key(self.config, bundle, key))
         try:
-            body = self.s3.get_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key))["Body"].read()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            raise
-        try:
-            return json.loads(body)
+            return None if body is None else json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return None
