@@ -56,7 +56,7 @@ def test_explain_warns_for_cached_tasks_in_inline_maps_with_the_item_count(tmp_p
     path.write_text(json.dumps(MAP))
     result = CliRunner().invoke(cli, ["explain", str(path)])
     assert result.exit_code == 0
-    assert result.stderr.strip() == (
+    assert result.stderr.strip().splitlines()[-1] == (
         f"warning: {path}: state 'Each': inline Map with 1 cached task(s): on a cache miss each item records "
         "about 19 history events instead of 7, so one execution reaches the 25,000-event quota at about 1,315 "
         "items (originally 3,571); a distributed Map gives each item its own history")
@@ -64,6 +64,8 @@ def test_explain_warns_for_cached_tasks_in_inline_maps_with_the_item_count(tmp_p
     distributed["States"]["Each"]["ItemProcessor"]["ProcessorConfig"] = {"Mode": "DISTRIBUTED",
                                                                           "ExecutionType": "STANDARD"}
     path.write_text(json.dumps(distributed))
-    assert CliRunner().invoke(cli, ["explain", str(path)]).stderr == ""
-    excluded = CliRunner().invoke(cli, ["explain", "--exclude", "Work", str(tmp_path / "map.asl.json")])
-    assert excluded.stderr == ""
+    assert "warning" not in CliRunner().invoke(cli, ["explain", str(path)]).stderr
+    path.write_text(json.dumps(MAP))
+    excluded = CliRunner().invoke(cli, ["explain", "--exclude", "Work", str(path)])
+    assert excluded.exit_code == 0
+    assert "warning" not in excluded.stderr
