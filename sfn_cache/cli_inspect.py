@@ -14,6 +14,7 @@ from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.graph import to_dot, to_mermaid
 from sfn_cache.loader import load_text, read_source
 from sfn_cache.options import WrapOptions
+from sfn_cache.quotas import map_history_warnings
 from sfn_cache.model import parse
 from sfn_cache.select import TaskReport, generated_states
 from sfn_cache.template import is_template, machine_definitions
@@ -56,15 +57,20 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
         source, machines = _definitions(definition, params["resource"])
         readable = [(name, d) for name, d in machines if isinstance(d, dict)]
         check_selectors(params, config, [(d, source) for _, d in readable], source)
-        rows = []
+        rows, warnings = [], []
         for name, machine in machines:
             if isinstance(machine, SfnCacheError):
                 rows += _rows(name, [TaskReport(state="", scope="", action="refused", reason=str(machine))])
             else:
-                rows += _rows(name, plan_definition(machine, options, source))
+                reports = plan_definition(machine, options, source)
+                rows += _rows(name, reports)
+                cached = {report.state for report in reports if report.action == "wrapped"}
+                warnings += map_history_warnings(machine, cached, source)
     except SfnCacheError as error:
         exit_with(error)
     click.echo(config_line(config), err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False))
         return

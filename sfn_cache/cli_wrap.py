@@ -15,6 +15,7 @@ from sfn_cache.errors import SfnCacheError, escaped, exit_with
 from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, check_bucket, closest_name, parse_ttl
 from sfn_cache.project_config import ProjectConfig, find_config, load_config
+from sfn_cache.quotas import check_definition_size
 from sfn_cache.template import is_template, machine_definitions, wrap_template
 from sfn_cache.wrap import WrapResult, state_names, wrap_definition
 
@@ -75,8 +76,8 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
                        rules=tuple(rules))
 
 
-def render(document: dict, fmt: str) -> str:
-    return dump_json(document) if fmt == "json" else dump_yaml(document)
+def render(document: dict, fmt: str, compact: bool = False) -> str:
+    return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
 
 
 def report_lines(result: WrapResult) -> list[str]:
@@ -232,9 +233,12 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
                                             "is missing or differs.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Write nothing; print a unified diff of what would change; exit 1 if anything would.")
+@click.option("--compact", is_flag=True,
+              help="Write a JSON definition without indentation (about 30% fewer bytes against Step Functions' "
+                   "1 MB definition limit). Templates are written as they are.")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
-                 show_diff: bool, verbose: bool, **params) -> None:
+                 show_diff: bool, compact: bool, verbose: bool, **params) -> None:
     """Rewrite every selected Task state of FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -254,14 +258,24 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
                                    definition_uri=definition_uri, output=output)
             writes = {Path(output) if output else None: result.text, **result.definition_files}
             messages = template_messages(result, verbose)
+            for machine in result.machines:
+                if machine.result is not None and machine.result.changed:
+                    messages += [f"warning: {w}" for w in check_definition_size(
+                        dump_json(machine.result.definition), f"{source}: resource '{machine.resource}'",
+                        compact_hint=False)]
         else:
             if params["resource"]:
                 raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
             check_selectors(params, config, [(document, source)], source)
             wrapped = wrap_definition(document, options, source)
             out_format = fmt or ("json" if looks_like_json(text) else "yaml")
-            writes = {Path(output) if output else None: render(wrapped.definition, out_format)}
-            messages = [f"warning: {w}" for w in wrapped.warnings] + (report_lines(wrapped) if verbose else [])
+            rendered = render(wrapped.definition, out_format, compact)
+            size_warnings = check_definition_size(
+                rendered if out_format == "json" else dump_json(wrapped.definition, compact), source,
+                compact_hint=not compact) if wrapped.changed else []
+            writes = {Path(output) if output else None: rendered}
+            messages = [f"warning: {w}" for w in wrapped.warnings + size_warnings] + (
+                report_lines(wrapped) if verbose else [])
         if output and not (check or show_diff):
             for path in writes:  # every target before the first write: a refusal leaves nothing half done
                 if path is not None:

@@ -14,8 +14,10 @@ import yaml
 from sfn_cache.errors import SfnCacheError
 
 
-def dump_json(document: Any) -> str:
-    """Two-space JSON, key order as built, UTF-8 kept, trailing newline."""
+def dump_json(document: Any, compact: bool = False) -> str:
+    """Two-space JSON (or, compact, no whitespace at all), key order as built, UTF-8 kept, trailing newline."""
+    if compact:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -80,7 +80,7 @@ from sfn_cache.runtime.handler import lambda_handler
 import sfn_cache
 
 def event(op, **fields):
-    base = {"sfn_cache": op, "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+    base = {"sfn_cache": op, "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
             "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
     return {**base, **fields}
 
@@ -89,7 +89,7 @@ for name, result in (("small", {"ok": 1}), ("large", {"rows": list(range(2000))}
     pull = {"resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
             "input": {"which": name}}
     miss = lambda_handler(event("pull", **pull))
-    lambda_handler(event("push", key=miss["key"], material=miss["material"], result=result))
+    lambda_handler(event("push", key=miss["key"], result=result))
     hit = lambda_handler(event("pull", **pull))
     report[name] = {"miss": miss["hit"], "hit": hit["hit"], "same": hit.get("data") == result}
 try:

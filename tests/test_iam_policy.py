@@ -22,7 +22,7 @@ from harness import REGION
 from sfn_cache.deploy_files import iam_policy
 from sfn_cache.runtime.handler import lambda_handler
 
-PULL = {"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+PULL = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
         "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
         "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
 
@@ -62,7 +62,7 @@ def test_the_generated_policy_allows_miss_push_and_hit(monkeypatch, tmp_path):
     miss = lambda_handler(PULL)
     assert miss["hit"] is False
     big = {"rows": list(range(5000))}  # not inlined: the hit reads the disdat bundle
-    stored = lambda_handler({**PULL, "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
+    stored = lambda_handler({**PULL, "sfn_cache": "push", "key": miss["key"],
                              "result": big})
     assert stored["stored"] is True
     assert lambda_handler(PULL)["data"] == big

@@ -63,11 +63,12 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "execution": (_optional_text, "a string (the execution ARN) or null"),
     "state_machine": (_optional_text, "a string (the state machine ARN) or null"),
     "key": (_key, "the pull's key ([A-Za-z0-9_-], at most 128 characters) or null"),
-    "material": (lambda v: v is None or isinstance(v, dict), "an object (the pull's key material) or null"),
+    "run_force": (lambda v: v is None or isinstance(v, bool) or (isinstance(v, list) and all(isinstance(i, str) for i in v)),
+                  "true, false, a list of state or bundle names, or null (the execution input's sfn_cache.force)"),
 }
 REQUIRED = {
     "pull": ("state", "bundle", "resource", "input"),
-    "push": ("state", "bundle", "key", "material", "result"),
+    "push": ("state", "bundle", "key", "result"),
 }
 
 
@@ -95,6 +96,4 @@ def validate_event(event: Any) -> str:
     for name, (check, expected) in FIELDS.items():
         if name in event and not check(event[name]):
             raise CacheEventError(f"field '{name}': expected {expected}, got {shown(event[name])}")
-    if operation == "push" and event["key"] is not None and not isinstance(event["material"], dict):
-        raise CacheEventError("field 'material': expected an object (the pull's key material) with a key, got null")
     return operation

@@ -27,6 +27,8 @@ LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
+# Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
+PAYLOAD_QUOTA_BYTES = 256 * 1024
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
@@ -59,30 +61,40 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
 
 
 def forced(event: dict) -> bool:
-    """Wrap-time force, or run-time force from the execution input's reserved ``sfn_cache`` field."""
+    """Wrap-time force, or run-time force: ``run_force`` is the execution input's ``sfn_cache.force``,
+    read once per execution by the wrapped machine (docs/protocol.md), never the whole input."""
     if event.get("force") is True:
         return True
-    run = event.get("run")
-    request = run.get("sfn_cache") if isinstance(run, dict) else None
-    wanted = request.get("force") if isinstance(request, dict) else None
+    wanted = event.get("run_force")
     if wanted is True:
         return True
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
 
 
+def hit_answer_bytes(result: Any) -> int:
+    """The size of the hit answer that would carry ``result``, as the Lambda runtime serialises it
+    (default separators: an over-estimate of the compact form, so the check errs on the safe side)."""
+    return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8"))
+
+
 def pull(event: dict, config: CacheConfig, s3) -> dict:
+    """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
+    Miss: ``{"hit": false, "key", "forced", "t"}``; the key material stays in S3 for the push."""
     material = key_material(event)
     key = cache_key(material)
-    miss = {"hit": False, "key": key, "material": material, "forced": False, "t": round(time.time(), 3)}
+    index = KeyIndex(s3, config)
+    miss = {"hit": False, "key": key, "forced": False, "t": round(time.time(), 3)}
     if forced(event):
+        index.put_material(event["bundle"], key, material)
         return {**miss, "forced": True}
-    entry = KeyIndex(s3, config).get(event["bundle"], key)
-    if entry is None:
-        return miss
-    if canonical_json(entry.get("material")) != canonical_json(material):
+    entry = index.get(event["bundle"], key)
+    if entry is not None and canonical_json(entry.get("material")) != canonical_json(material):
         LOG.warning("sfn-cache: index entry %s holds other key material: treated as a miss", key)
-        return miss
-    if entry.get("expires") is not None and time.time() >= entry["expires"]:
+        entry = None
+    if entry is not None and entry.get("expires") is not None and time.time() >= entry["expires"]:
+        entry = None
+    if entry is None:
+        index.put_material(event["bundle"], key, material)
         return miss
     if "inline" in entry:
         data = entry["inline"]
@@ -94,7 +106,7 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
         lineage.record(s3, config, event.get("execution"), entry["uuid"], f"{bundle_slug(event['bundle'])}_{key}")
     hit_log.record(s3, config, event["bundle"], key)
     saved = entry.get("duration")
-    return {"hit": True, "key": key, "data": data, "uuid": entry["uuid"],
+    return {"hit": True, "data": data,  # "saved" is for the metrics; lambda_handler removes it
             "saved": float(saved) if isinstance(saved, (int, float)) and saved > 0 else 0.0}
 
 
@@ -107,11 +119,25 @@ def task_duration(event: dict, now: float) -> float | None:
 
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
-    key, material = event["key"], event["material"]
+    key = event["key"]
     if key is None:
         return {"stored": False, "reason": "no key"}
+    if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
+        LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
+                    "quota: not cached, the task runs uncached for this input", event["state"])
+        return {"stored": False, "reason": "too large for a hit", "key": key}
+    index = KeyIndex(s3, config)
+    material = index.get_material(event["bundle"], key)
     if not isinstance(material, dict) or cache_key(material) != key:
-        raise CacheEventError("push: key does not match its key material")
+        LOG.warning("sfn-cache: push of %s for state %r: no key material kept by its pull; not stored",
+                    key, event["state"])
+        return {"stored": False, "reason": "no key material"}
+    size = hit_answer_bytes(event["result"])
+    if size > PAYLOAD_QUOTA_BYTES:
+        LOG.warning("sfn-cache: result of state %r is too large to come back through a hit (%d bytes of hit "
+                    "answer, quota %d): not cached, the task runs uncached for this input",
+                    event["state"], size, PAYLOAD_QUOTA_BYTES)
+        return {"stored": False, "reason": "too large for a hit", "key": key}
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
@@ -140,5 +166,5 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     }
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
-    KeyIndex(s3, config).put(entry)
+    index.put(entry)
     return {"stored": True, "key": key, "uuid": uuid}

@@ -20,6 +20,7 @@ from sfn_cache.runtime.config import CacheConfig
 
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
+MATERIAL_DIR = "sfn-cache/material"
 ENTRY_VERSION = 1
 
 
@@ -33,19 +34,29 @@ def entry_key(config: CacheConfig, bundle: str, key: str) -> str:
     return config.s3_key(INDEX_DIR, bundle_slug(bundle), f"{key}.json")
 
 
+def material_key(config: CacheConfig, bundle: str, key: str) -> str:
+    return config.s3_key(MATERIAL_DIR, bundle_slug(bundle), f"{key}.json")
+
+
 class KeyIndex:
     def __init__(self, s3, config: CacheConfig):
         self.s3 = s3
         self.config = config
 
-    def get(self, bundle: str, key: str) -> dict | None:
-        """The entry for ``key``, or None when there is none or it cannot be read (logged, a miss)."""
+    def _read(self, s3_key: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist (any other S3 error raises)."""
         try:
-            body = self.s3.get_object(Bucket=self.config.bucket, Key=entry_key(self.config, bundle, key))["Body"].read()
+            return self.s3.get_object(Bucket=self.config.bucket, Key=s3_key)["Body"].read()
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise
+
+    def get(self, bundle: str, key: str) -> dict | None:
+        """The entry for ``key``, or None when there is none or it cannot be read (logged, a miss)."""
+        body = self._read(entry_key(self.config, bundle, key))
+        if body is None:
+            return None
         try:
             entry = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -60,3 +71,20 @@ class KeyIndex:
         body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self.s3.put_object(Bucket=self.config.bucket, Key=entry_key(self.config, entry["bundle"], entry["key"]),
                            Body=body, ContentType="application/json")
+
+    def put_material(self, bundle: str, key: str, material: dict) -> None:
+        """Keep a miss's key material in S3 for its push, so the push payload need not carry it.
+
+        Content-addressed (``key`` is the material's digest): concurrent misses write the same bytes.
+        """
+        body = json.dumps(material, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.s3.put_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key), Body=body,
+                           ContentType="application/json")
+
+    def get_material(self, bundle: str, key: str) -> Any:
+        """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
+        body = self._read(material_key(self.config, bundle, key))
+        try:
+            return None if body is None else json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None

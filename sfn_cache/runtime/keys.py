@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-PROTOCOL = 1
+PROTOCOL = 2
 
 
 def _normalise(value: Any) -> Any:
