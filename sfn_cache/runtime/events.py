@@ -63,8 +63,6 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "execution": (_optional_text, "a string (the execution ARN) or null"),
     "state_machine": (_optional_text, "a string (the state machine ARN) or null"),
     "key": (_key, "the pull's key ([A-Za-z0-9_-], at most 128 characters) or null"),
-    "run_force": (lambda v: v is None or isinstance(v, bool) or (isinstance(v, list) and all(isinstance(i, str) for i in v)),
-                  "true, false, a list of state or bundle names, or null (the execution input's sfn_cache.force)"),
 }
 REQUIRED = {
     "pull": ("state", "bundle", "resource", "input"),
