@@ -44,8 +44,7 @@ def main() -> None:
                 "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
                 "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:warm"}
         miss = lambda_handler(pull)
-        lambda_handler({**pull, "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
-                        "base": miss["base"], "result": {"auc": 0.9}})
+        lambda_handler({**pull, "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"auc": 0.9}})
         figures = {}
         for label, fresh_client in (("before: new S3 client per call", True), ("after: client kept warm", False)):
             samples = []

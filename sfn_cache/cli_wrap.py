@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from sfn_cache.emit import atomic_write, dump_json, dump_yaml
-from sfn_cache.errors import SfnCacheError, exit_with
+from sfn_cache.emit import atomic_write, check_output_path, dump_json, dump_yaml
+from sfn_cache.errors import SfnCacheError, escaped, exit_with
 from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, check_bucket, closest_name, parse_ttl
 from sfn_cache.project_config import ProjectConfig, find_config, load_config
+from sfn_cache.quotas import check_definition_size
 from sfn_cache.template import is_template, machine_definitions, wrap_template
 from sfn_cache.wrap import WrapResult, state_names, wrap_definition
 
@@ -75,8 +76,8 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
                        concurrent=concurrent, rules=tuple(rules))
 
 
-def render(document: dict, fmt: str) -> str:
-    return dump_json(document) if fmt == "json" else dump_yaml(document)
+def render(document: dict, fmt: str, compact: bool = False) -> str:
+    return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
 
 
 def report_lines(result: WrapResult) -> list[str]:
@@ -223,7 +224,7 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
 
 @click.command("wrap")
 @click.argument("definition", metavar="FILE")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("-o", "--output", help="Write here: a regular file or a new path (default: stdout).")
 @selection_options
 @click.option("--definition-uri", "definition_uri", type=click.Choice(["copy", "in-place"]), default="copy",
               show_default=True,
@@ -235,9 +236,12 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
                                             "is missing or differs.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Write nothing; print a unified diff of what would change; exit 1 if anything would.")
+@click.option("--compact", is_flag=True,
+              help="Write a JSON definition without indentation (about 30% fewer bytes against Step Functions' "
+                   "1 MB definition limit). Templates are written as they are.")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
-                 show_diff: bool, verbose: bool, **params) -> None:
+                 show_diff: bool, compact: bool, verbose: bool, **params) -> None:
     """Rewrite every selected Task state of FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -257,20 +261,34 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
                                    definition_uri=definition_uri, output=output)
             writes = {Path(output) if output else None: result.text, **result.definition_files}
             messages = template_messages(result, verbose)
+            for machine in result.machines:
+                if machine.result is not None and machine.result.changed:
+                    messages += [f"warning: {w}" for w in check_definition_size(
+                        dump_json(machine.result.definition), f"{source}: resource '{machine.resource}'",
+                        compact_hint=False)]
         else:
             if params["resource"]:
                 raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
             check_selectors(params, config, [(document, source)], source)
             wrapped = wrap_definition(document, options, source)
             out_format = fmt or ("json" if looks_like_json(text) else "yaml")
-            writes = {Path(output) if output else None: render(wrapped.definition, out_format)}
-            messages = [f"warning: {w}" for w in wrapped.warnings] + (report_lines(wrapped) if verbose else [])
+            rendered = render(wrapped.definition, out_format, compact)
+            size_warnings = check_definition_size(
+                rendered if out_format == "json" else dump_json(wrapped.definition, compact), source,
+                compact_hint=not compact) if wrapped.changed else []
+            writes = {Path(output) if output else None: rendered}
+            messages = [f"warning: {w}" for w in wrapped.warnings + size_warnings] + (
+                report_lines(wrapped) if verbose else [])
+        if output and not (check or show_diff):
+            for path in writes:  # every target before the first write: a refusal leaves nothing half done
+                if path is not None:
+                    check_output_path(path)
     except SfnCacheError as exc:
         exit_with(exc, verbose)
     if verbose:
         messages.insert(0, config_line(config))
     for line in messages:
-        click.echo(line, err=True)
+        click.echo(escaped(line), err=True)
     if show_diff:
         changed = print_diffs(writes, None if output else Path(definition) if definition != "-" else None)
         sys.exit(1 if changed else 0)
@@ -289,7 +307,10 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         click.echo(writes[None], nl=False)
         return
     for path, text in sorted(writes.items(), key=lambda item: str(item[0]) == output):
-        atomic_write(path, text)
+        try:
+            atomic_write(path, text)
+        except SfnCacheError as exc:
+            exit_with(exc, verbose)
 
 
 def current_text(path: Path) -> str | None:

@@ -13,7 +13,6 @@ import re
 from sfn_cache.errors import SfnCacheError
 
 _SIMPLE_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)$")
-_STATES_RESULT = re.compile(r"\$states\.result(?![A-Za-z0-9_])")
 _JSONATA_EXPRESSION = re.compile(r"^\{%(.*)%\}$", re.DOTALL)
 
 
@@ -26,8 +25,7 @@ class JsonPath:
         """A payload entry whose value is read at run time (a path or variable reference)."""
         return f"{key}.$", expression
 
-    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id",
-               "run": "$$.Execution.Input"}
+    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id"}
 
     @staticmethod
     def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
@@ -63,8 +61,7 @@ class Jsonata:
         return key, "{% " + expression + " %}"
 
     context = {"execution": "$states.context.Execution.Id",
-               "state_machine": "$states.context.StateMachine.Id",
-               "run": "$states.context.Execution.Input"}
+               "state_machine": "$states.context.StateMachine.Id"}
 
     @staticmethod
     def key_input(task: dict, key_paths: tuple[str, ...]) -> tuple[str, object]:
@@ -101,6 +98,29 @@ def _jsonpath_to_jsonata(path: str) -> str:
     return match.group(1)
 
 
+def _states_result_spans(expression: str) -> list[tuple[int, int]]:
+    """(start, end) of every ``$states.result`` path step in a JSONata expression, found by JSONata's
+    own tokenizer: string literals, comments, regular expressions and names like ``$states.results``
+    are never touched. A ``/`` opens a regular expression only where a value is expected."""
+    from jsonata.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer(expression)
+    tokens = []
+    while True:
+        previous = tokens[-1] if tokens else None
+        infix = previous is not None and (previous.type != "operator" or previous.value in (")", "]", "}"))
+        token = tokenizer.next(infix)  # (argument as in jsonata-js: a '/' after a value divides)
+        if token is None:
+            break
+        tokens.append(token)
+    spans = []
+    for first, dot, name in zip(tokens, tokens[1:], tokens[2:]):
+        if ((first.type, first.value) == ("variable", "states") and (dot.type, dot.value) == ("operator", ".")
+                and (name.type, name.value) == ("name", "result")):
+            spans.append((first.position - len("$states"), name.position))
+    return spans
+
+
 def replace_states_result(value, replacement: str):
     """``value`` with ``$states.result`` read from ``replacement`` in every {% %} expression.
 
@@ -108,8 +128,12 @@ def replace_states_result(value, replacement: str):
     Output and Assign with the cached result in place of ``$states.result``.
     """
     if isinstance(value, str):
-        if _JSONATA_EXPRESSION.match(value.strip()):
-            return _STATES_RESULT.sub(replacement, value)
+        match = _JSONATA_EXPRESSION.match(value.strip())
+        if not match:
+            return value
+        offset = value.index("{%") + 2
+        for start, end in reversed(_states_result_spans(match.group(1))):
+            value = value[:offset + start] + replacement + value[offset + end:]
         return value
     if isinstance(value, dict):
         return {key: replace_states_result(inner, replacement) for key, inner in value.items()}

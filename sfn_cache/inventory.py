@@ -16,7 +16,7 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.runtime import hit_log, lineage
 from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
-from sfn_cache.runtime.index import INDEX_DIR, bundle_slug
+from sfn_cache.runtime.index import INDEX_DIR, bundle_slug, material_key
 from sfn_cache.runtime.lineage import EXECUTIONS_DIR, lineage_uuid
 
 
@@ -116,14 +116,16 @@ def lineage_of(s3, config: CacheConfig, entry: Entry) -> list[dict]:
 
 
 def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
-    """Delete the index entries, their disdat bundles' objects, their hit counts and the lineage records
-    that name those bundles (nothing of a removed result stays behind); returns objects deleted."""
+    """Delete the index entries, their disdat bundles' objects, their hit counts, the key material their
+    pull kept and the lineage records that name those bundles (nothing of a removed result stays
+    behind); returns objects deleted."""
     keys: list[str] = []
     try:
         for entry in targets:
             keys.append(entry.s3_key)
             keys += _listed(s3, config, config.s3_key("context", config.context, "objects", entry.uuid) + "/")
             keys += _listed(s3, config, hit_log.key_prefix(config, entry.bundle, entry.key))
+            keys += _listed(s3, config, material_key(config, entry.bundle, entry.key))
         removed = {entry.uuid for entry in targets}
         if removed:
             keys += [key for key in _listed(s3, config, config.s3_key(EXECUTIONS_DIR) + "/")

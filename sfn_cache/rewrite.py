@@ -21,10 +21,10 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
-from sfn_cache.naming import GENERATED_COMMENT, NameAllocator, variable_name
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
+from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 2
 
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
@@ -33,9 +33,12 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
 ]
 CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
-                "BackoffRate": 2}]
+                "BackoffRate": 2.0}]
 CACHE_TIMEOUT_SECONDS = 120
-PULL_FAILED = {"hit": False, "key": None, "material": None, "t": None, "base": None, "wait": False}
+PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
+PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
+PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
+PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}
 DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
 POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
@@ -94,15 +97,14 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
-            dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
-                                                material=f"${var}.material", result=f"${result_var}",
-                                                pulled=f"${var}.t", base=f"${var}.base")}
-    dialect.keep_input(push)
+            "Arguments": guarded_push_payload(name, opts, options, key=f"${var}.key", result=f"${result_var}",
+                                              pulled=f"${var}.t", base=f"${var}.base")}
+    Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
-        dialect.keep_input(catcher)
+        Jsonata.keep_input(catcher)
         catcher["Next"] = exit_fields.get("Next", done_name)
         push["Catch"] = [catcher]
     push.update(exit_fields)
@@ -123,10 +125,10 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     if done_name:
         states[done_name] = {"Type": "Succeed",
                              "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
-    if scope_language != language:
-        for state_name, state in states.items():
-            if state_name != name:
-                state["QueryLanguage"] = language
+    for state_name, state in states.items():
+        state_language = Jsonata.name if state is push else language
+        if state_name != name and state_language != scope_language:
+            state["QueryLanguage"] = state_language
     return CachedForm(states=states, entry=pull_name, gate=(pull_name, choice_name))
 
 
@@ -186,26 +188,47 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
-    payload["cache_version"] = opts.cache_version
+    if opts.cache_version:  # absent means "" (docs/protocol.md)
+        payload["cache_version"] = opts.cache_version
     payload["form"] = form
     payload["force"] = opts.force
     if options.concurrent == "wait":
         payload["lease"] = lease_seconds(task)
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
-    for field in ("execution", "state_machine") + (("run",) if options.runtime_force else ()):
+    for field in ("execution", "state_machine"):
         key, value = dialect.ref(field, dialect.context[field])
+        payload[key] = value
+    if options.runtime_force:  # read once per execution by the force reader (force.py), never the whole input
+        key, value = dialect.ref("run_force", "$" + FORCE_VARIABLE)
         payload[key] = value
     return payload
 
 
+def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *, key: str, result: str,
+                         pulled: str, base: str) -> dict:
+    """The push payload in JSONata (whatever T's language: it reads only variables), with the result
+    left out when it is over PUSH_RESULT_MAX_BYTES, so that the push never exceeds the payload quota.
+
+    The size is T's result as compact JSON (inside ``[ ]``, so that a string is quoted and escaped),
+    counted from above: every character outside printable ASCII as 3 bytes (a surrogate pair as 6)."""
+    size = (f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))")
+    fits = f"{size} <= {PUSH_RESULT_MAX_BYTES}"
+    payload = push_payload(name, opts, options, Jsonata, key=key, result=f"{fits} ? {result} : null",
+                           pulled=pulled, base=base)
+    payload["fits"] = "{% " + fits + " %}"
+    return payload
+
+
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 material: str, result: str, pulled: str, base: str) -> dict:
-    """The cache_push payload; ``key``, ``material``, ``result``, ``pulled`` (the pull's clock, for
-    the task's duration) and ``base`` (the entry the pull saw) say where to read them from."""
+                 result: str, pulled: str, base: str) -> dict:
+    """The cache_push payload; ``key``, ``result``, ``pulled`` (the pull's clock, for the task's
+    duration) and ``base`` (the index entry the pull saw, for the conditional write) say where to read
+    them from. No key material: the pull kept it in S3, so the push stays within the task's own
+    payload size (docs/protocol.md)."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("material", material), ("base", base),
-                              ("result", result), ("pulled", pulled), ("execution", dialect.context["execution"]),
+    for field, expression in (("key", key), ("base", base), ("result", result), ("pulled", pulled),
+                              ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)
         payload[entry] = value

@@ -47,9 +47,12 @@ def selected_form(task: dict) -> str:
                                     ensure_ascii=False)
 
 
-def under(prefix: str, path: str | None) -> str:
-    """``path`` (a JSONPath starting with ``$``) re-rooted at ``prefix``: ``$.a`` under ``$.input``."""
-    return prefix if path in (None, "$") else prefix + path[1:]
+def under(prefix: str, path: str | None) -> str | None:
+    """``path`` (a JSONPath starting with ``$``) re-rooted at ``prefix``: ``$.a`` under ``$.input``.
+    ``null`` stays ``null`` (an InputPath/OutputPath of null means ``{}``, not the whole input)."""
+    if path is None:
+        return None
+    return prefix if path == "$" else prefix + path[1:]
 
 
 def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: WrapOptions,
@@ -67,7 +70,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     hit_name = names.allocate("cache_hit_", name)
     miss_name = None if options.fail_closed else names.allocate("cache_miss_", name)
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
-    task_input = under("$.input", original.get("InputPath"))
+    task_input = under("$.input", original.get("InputPath", "$"))
 
     pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
             "Resource": options.lambda_arn, "InputPath": task_input,
@@ -91,14 +94,14 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
         catch_adapters[adapter] = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' error output, as written",
                                    "OutputPath": "$.input", "Next": catcher["Next"]}
         result_path = catcher.get("ResultPath", "$")
-        catcher["ResultPath"] = None if result_path is None else under("$.input", result_path)
+        catcher["ResultPath"] = under("$.input", result_path)
         catcher["Next"] = adapter
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Parameters": push_payload(name, opts, options, JsonPath,
-                                       key="$.cache.key", material="$.cache.material", result="$.result",
-                                       pulled="$.cache.t", base="$.cache.base"),
+                                       key="$.cache.key", result="$.result", pulled="$.cache.t",
+                                       base="$.cache.base"),
             "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
             "Retry": copy.deepcopy(CACHE_RETRY)}
     if miss_name:
@@ -137,7 +140,7 @@ def _restore_output(name: str, original: dict, result_at: str, exit_fields: dict
     """T's own ResultPath and OutputPath, applied to its raw input kept under $.input."""
     state = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}{words} '{name}'", "InputPath": result_at}
     result_path = original.get("ResultPath", "$")
-    state["ResultPath"] = None if result_path is None else under("$.input", result_path)
-    state["OutputPath"] = under("$.input", original.get("OutputPath"))
+    state["ResultPath"] = under("$.input", result_path)
+    state["OutputPath"] = under("$.input", original.get("OutputPath", "$"))
     state.update(exit_fields)
     return state

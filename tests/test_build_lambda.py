@@ -89,7 +89,7 @@ for name, result in (("small", {"ok": 1}), ("large", {"rows": list(range(2000))}
     pull = {"resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
             "input": {"which": name}}
     miss = lambda_handler(event("pull", **pull))
-    lambda_handler(event("push", key=miss["key"], material=miss["material"], base=miss["base"], result=result))
+    lambda_handler(event("push", key=miss["key"], base=miss["base"], result=result))
     hit = lambda_handler(event("pull", **pull))
     report[name] = {"miss": miss["hit"], "hit": hit["hit"], "same": hit.get("data") == result}
 try:

@@ -59,8 +59,7 @@ def test_the_generated_policy_allows_miss_push_and_hit(monkeypatch, tmp_path):
     miss = lambda_handler(leader)
     assert miss["hit"] is False and miss["wait"] is False
     big = {"rows": list(range(5000))}  # not inlined: the hit reads the disdat bundle
-    stored = lambda_handler({**leader, "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
-                             "base": miss["base"], "result": big})
+    stored = lambda_handler({**leader, "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": big})
     assert stored["stored"] is True
     assert lambda_handler(PULL)["data"] == big
     s3 = boto3.client("s3", region_name=REGION)

@@ -16,7 +16,8 @@ from sfn_cache.runtime import handler as runtime
 from sfn_cache.runtime.bundles import BundleStoreError, objects_prefix
 from sfn_cache.runtime.config import CacheConfigError, config_for
 from sfn_cache.runtime.handler import lambda_handler
-from sfn_cache.runtime.index import entry_key
+from sfn_cache.runtime.index import KeyIndex, entry_key
+from sfn_cache.runtime.keys import cache_key
 from test_runtime import pull_event, push_event
 
 LARGE = {"rows": list(range(200))}  # above the inline limit set below: served from the disdat bundle
@@ -45,7 +46,9 @@ def write_entry(s3, key, entry, bundle="model"):
 
 
 def assert_miss_with_key(answer, key):
-    assert answer["hit"] is False and answer["key"] == key and answer["material"] is not None, answer
+    assert answer["hit"] is False and answer["key"] == key, answer
+    kept = KeyIndex(boto3.client("s3", region_name=REGION), config_for({})).get_material("model", key)
+    assert kept is not None and cache_key(kept) == key, "the pull kept its key material for the push"
 
 
 def assert_repaired(result, **fields):

@@ -190,8 +190,8 @@ CONTAINER = textwrap.dedent("""
     answer = lambda_handler(event)
     pushed = None
     if not answer["hit"] and not answer.get("wait") and mode == "push":
-        push = {**event, "sfn_cache": "push", "key": answer["key"], "material": answer["material"],
-                "base": answer["base"], "result": {"writer": n}}
+        push = {**event, "sfn_cache": "push", "key": answer["key"], "base": answer["base"],
+                "result": {"writer": n}}
         pushed = lambda_handler(push)
     print(json.dumps({"answer": answer, "pushed": pushed}))
 """)

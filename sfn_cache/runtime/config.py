@@ -51,14 +51,51 @@ class CacheConfig:
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    if not url.startswith("s3://") or len(url) <= 5:
+    """(bucket, prefix) of ``s3://bucket[/prefix]``; a prefix with empty, ``.`` or ``..`` parts is refused."""
+    if not isinstance(url, str) or not url.startswith("s3://") or len(url) <= 5:
         raise CacheConfigError(f"cache bucket must look like s3://bucket[/prefix], got {url!r}")
     special = [mark for mark in _POLICY_SPECIAL if mark in url]
     if special:
         raise CacheConfigError(f"cache bucket {url!r} contains {' and '.join(special)}: IAM would read it as a "
                                "wildcard or policy variable and grant more than the cache; choose a plain prefix")
     bucket, _, prefix = url[5:].partition("/")
-    return bucket, prefix.strip("/")
+    prefix = prefix.strip("/")
+    if not bucket:
+        raise CacheConfigError(f"cache bucket must look like s3://bucket[/prefix], got {url!r}")
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise CacheConfigError(f"cache prefix in {url!r} has an empty, '.' or '..' part")
+    return bucket, prefix
+
+
+def _within(location: tuple[str, str], allowed: tuple[str, str]) -> bool:
+    """Whether (bucket, prefix) lies at or under an allowed (bucket, prefix): ``team/ml`` is under
+    ``team`` but ``team-b`` is not (a sibling prefix)."""
+    (bucket, prefix), (allowed_bucket, allowed_prefix) = location, allowed
+    return bucket == allowed_bucket and (not allowed_prefix or prefix == allowed_prefix
+                                         or prefix.startswith(allowed_prefix + "/"))
+
+
+def allowed_locations(environ=os.environ) -> list[tuple[str, str]]:
+    """Where a payload's bucket override may point: the function's own SFN_CACHE_BUCKET and the
+    ``s3://`` URLs listed (comma or space separated) in SFN_CACHE_ALLOWED_BUCKETS."""
+    urls = [environ.get("SFN_CACHE_BUCKET") or ""] + re.split(r"[,\s]+", environ.get("SFN_CACHE_ALLOWED_BUCKETS", ""))
+    return [parse_s3_url(url) for url in urls if url]
+
+
+def check_bucket_override(url: str, environ=os.environ) -> None:
+    """Refuse an event's ``bucket`` unless it lies under an allowed location: the caching Lambda must
+    not store (or read) wherever a payload says, only where its owner allowed."""
+    try:
+        location = parse_s3_url(url)
+    except CacheConfigError as error:
+        raise CacheConfigError(f"field 'bucket': {error}") from None
+    allowed = allowed_locations(environ)
+    if not allowed:  # a function configured with no location of its own: the payload names the only one
+        return
+    if not any(_within(location, place) for place in allowed):
+        places = ", ".join(f"s3://{b}/{p}".rstrip("/") for b, p in allowed)
+        raise CacheConfigError(f"field 'bucket': {url!r} is not allowed: this function stores only under "
+                               f"{places}; add it to SFN_CACHE_ALLOWED_BUCKETS in the function's environment")
 
 
 def environment_ttl(environ=os.environ) -> int | None:

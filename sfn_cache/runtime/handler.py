@@ -18,28 +18,25 @@ import time
 from typing import Any
 
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics
-from sfn_cache.runtime.config import CacheConfig, config_for, environment_ttl
+from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for, environment_ttl
+from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug
-from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material
+from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-REQUIRED = {
-    "pull": ("state", "bundle", "resource", "input"),
-    "push": ("state", "bundle", "key", "material", "base", "result"),
-}
-CONCURRENT = ("run", "wait")
+__all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
+# Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
+PAYLOAD_QUOTA_BYTES = 256 * 1024
 
 environment_ttl()  # cold start: a malformed SFN_CACHE_TTL fails the Lambda's init with a clear message
 
 
-class CacheEventError(ValueError):
-    """The event is not a cache_pull/cache_push request this handler understands."""
-
-
 def lambda_handler(event: Any, context: Any = None) -> dict:
-    operation = validate(event)
+    operation = validate_event(event)
+    if event.get("bucket"):
+        check_bucket_override(event["bucket"])
     config = config_for(event)
     s3 = clients.client("s3")
     if operation == "pull":
@@ -65,37 +62,17 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
     return answer
 
 
-def validate(event: Any) -> str:
-    if not isinstance(event, dict):
-        raise CacheEventError(f"expected a JSON object, got {type(event).__name__}")
-    operation = event.get("sfn_cache")
-    if operation not in REQUIRED:
-        raise CacheEventError(f"unknown operation {operation!r}: expected 'pull' or 'push' in field 'sfn_cache'")
-    if event.get("protocol") != PROTOCOL:
-        raise CacheEventError(f"unsupported protocol {event.get('protocol')!r}: this handler speaks {PROTOCOL}; "
-                              "re-run sfn-cache wrap or deploy the matching Lambda")
-    missing = [name for name in REQUIRED[operation] if name not in event]
-    if missing:
-        raise CacheEventError(f"{operation} event lacks {', '.join(missing)}")
-    if not isinstance(event["bundle"], str) or not event["bundle"]:
-        raise CacheEventError("bundle must be a non-empty string")
-    if event.get("concurrent", "run") not in CONCURRENT:
-        raise CacheEventError(f"concurrent must be one of {', '.join(CONCURRENT)}")
-    if operation == "push" and event["base"] is not None and not isinstance(event["base"], str):
-        raise CacheEventError("push: base must be the ETag string the pull answered, or null")
-    return operation
-
-
 def forced(event: dict) -> bool:
-    """Wrap-time force, or run-time force from the execution input's reserved ``sfn_cache`` field."""
+    """Wrap-time force, or run-time force: ``run_force`` is the execution input's ``sfn_cache.force``,
+    read once per execution by the wrapped machine (docs/protocol.md), never the whole input."""
     if event.get("force") is True:
         return True
-    run = event.get("run")
-    request = run.get("sfn_cache") if isinstance(run, dict) else None
-    wanted = request.get("force") if isinstance(request, dict) else None
+    wanted = event.get("run_force")
     if wanted is True:
         return True
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
+
+
 
 
 def entry_limit(config: CacheConfig, material: dict) -> int:
@@ -103,13 +80,24 @@ def entry_limit(config: CacheConfig, material: dict) -> int:
     return config.inline_max_bytes + 2 * len(canonical_json(material).encode("utf-8")) + ENTRY_OVERHEAD_BYTES
 
 
+def hit_answer_bytes(result: Any) -> int:
+    """The size of the hit answer that would carry ``result``, as the Lambda runtime serialises it
+    (default separators: an over-estimate of the compact form, so the check errs on the safe side)."""
+    return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8"))
+
+
 def pull(event: dict, config: CacheConfig, s3) -> dict:
+    """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
+    Miss: ``{"hit": false, "key", "forced", "t", "base", "wait"}``; the key material stays in S3 for
+    the push, ``base`` is the index entry's ETag the push's conditional write expects."""
     material = key_material(event)
     key = cache_key(material)
-    found = KeyIndex(s3, config).get(event["bundle"], key, entry_limit(config, material))
-    miss = {"hit": False, "key": key, "material": material, "forced": False, "t": round(time.time(), 3),
-            "base": found.etag, "wait": False}
+    index = KeyIndex(s3, config)
+    found = index.get(event["bundle"], key, entry_limit(config, material))
+    miss = {"hit": False, "key": key, "forced": False, "t": round(time.time(), 3), "base": found.etag,
+            "wait": False}
     if forced(event):
+        index.put_material(event["bundle"], key, material)
         return {**miss, "forced": True}
     data = _served(found, key, material, config)
     if data is not None:
@@ -118,7 +106,7 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
                            f"{bundle_slug(event['bundle'])}_{key}")
         hit_log.record(s3, config, event["bundle"], key)
         saved = found.entry.get("duration")
-        return {"hit": True, "key": key, "data": data[0], "uuid": found.entry["uuid"],
+        return {"hit": True, "data": data[0],  # "saved" is for the metrics; lambda_handler removes it
                 "saved": float(saved) if isinstance(saved, (int, float)) and not isinstance(saved, bool)
                 and saved > 0 else 0.0}
     if event.get("concurrent") == "wait":
@@ -127,6 +115,7 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
                              leases.execution_running(clients.client("stepfunctions")))
         if not claim.lead:
             return {**miss, "wait": True}
+    index.put_material(event["bundle"], key, material)
     return miss
 
 
@@ -160,11 +149,27 @@ def task_duration(event: dict, now: float) -> float | None:
 
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
-    key, material = event["key"], event["material"]
+    key = event["key"]
     if key is None:
         return {"stored": False, "reason": "no key"}
-    if not isinstance(key, str) or not KEY.match(key) or not isinstance(material, dict) or cache_key(material) != key:
-        raise CacheEventError("push: key does not match its key material")
+    if not isinstance(key, str) or not KEY.match(key):
+        raise CacheEventError(f"field 'key': expected the pull's key (64 hex digits), got {key!r}")
+    if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
+        LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
+                    "quota: not cached, the task runs uncached for this input", event["state"])
+        return {"stored": False, "reason": "too large for a hit", "key": key}
+    index = KeyIndex(s3, config)
+    material = index.get_material(event["bundle"], key)
+    if not isinstance(material, dict) or cache_key(material) != key:
+        LOG.warning("sfn-cache: push of %s for state %r: no key material kept by its pull; not stored",
+                    key, event["state"])
+        return {"stored": False, "reason": "no key material"}
+    size = hit_answer_bytes(event["result"])
+    if size > PAYLOAD_QUOTA_BYTES:
+        LOG.warning("sfn-cache: result of state %r is too large to come back through a hit (%d bytes of hit "
+                    "answer, quota %d): not cached, the task runs uncached for this input",
+                    event["state"], size, PAYLOAD_QUOTA_BYTES)
+        return {"stored": False, "reason": "too large for a hit", "key": key}
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
@@ -193,7 +198,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     }
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
-    stored = KeyIndex(s3, config).put(entry, event["base"])
+    stored = index.put(entry, event.get("base"))
     if event.get("concurrent") == "wait":
         leases.release(s3, config, event["bundle"], key, execution)
     if not stored:

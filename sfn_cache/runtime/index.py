@@ -4,6 +4,7 @@ It makes a lookup cost one GET however many versions exist (disdat's own search 
 and carries small results inline so that a hit on them needs neither disdat nor pandas.
 
     s3://<bucket>/<prefix>/sfn-cache/index/<bundle slug>/<key>.json
+    s3://<bucket>/<prefix>/sfn-cache/material/<bundle slug>/<key>.json   a miss's key material, for its push
 
 An entry is trusted only after its shape is checked (a wrong field type is a miss, never an error),
 and it is read with a bounded GET: a legitimate entry is at most the inline limit plus the key
@@ -26,6 +27,7 @@ from sfn_cache.runtime.config import CacheConfig
 
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
+MATERIAL_DIR = "sfn-cache/material"
 ENTRY_VERSION = 2
 ENTRY_OVERHEAD_BYTES = 8192  # every field of an entry but the inline result and the key material
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -65,6 +67,10 @@ def well_formed(entry: Any, key: str) -> bool:
            for name, kind in _FIELD_TYPES.items()):
         return False
     return bool(UUID.match(entry["uuid"]))
+
+
+def material_key(config: CacheConfig, bundle: str, key: str) -> str:
+    return config.s3_key(MATERIAL_DIR, bundle_slug(bundle), f"{key}.json")
 
 
 class KeyIndex:
@@ -110,3 +116,25 @@ class KeyIndex:
                 return False
             raise
         return True
+
+    def put_material(self, bundle: str, key: str, material: dict) -> None:
+        """Keep a miss's key material in S3 for its push, so the push payload need not carry it.
+
+        Content-addressed (``key`` is the material's digest): concurrent misses write the same bytes.
+        """
+        body = json.dumps(material, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.s3.put_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key), Body=body,
+                           ContentType="application/json")
+
+    def get_material(self, bundle: str, key: str) -> Any:
+        """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
+        try:
+            body = self.s3.get_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key))["Body"].read()
+        except ClientError as error:
+            if error_code(error) in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
