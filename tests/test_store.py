@@ -153,8 +153,9 @@ def test_a_failed_lineage_write_keeps_the_hit(s3, monkeypatch, fault):
 
 # -- point 10: one warm Lambda, several buckets ------------------------------------------------------
 
-def test_one_warm_runtime_serves_two_buckets_in_turn(s3):
+def test_one_warm_runtime_serves_two_buckets_in_turn(s3, monkeypatch):
     s3.create_bucket(Bucket="second-cache")
+    monkeypatch.setenv("SFN_CACHE_ALLOWED_BUCKETS", "s3://second-cache/other")  # tasks wrapped with another --bucket
     a, b = f"s3://{CACHE_BUCKET}/cache", "s3://second-cache/other"
     for turn, bucket in enumerate([a, b, a, b]):
         result = {"turn": turn, "rows": list(range(100))}

