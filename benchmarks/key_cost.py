@@ -54,7 +54,7 @@ def measure(handler, resolve, event: dict) -> tuple[collections.Counter, collect
     answer = handler(event)
     assert answer["hit"] is False and answer["key"], answer
     handler({"sfn_cache": "push", "protocol": 2, "state": "T", "bundle": "T", "ttl": None, "key": answer["key"],
-             "material": answer["material"], "result": {"ok": 1}, "execution": event["execution"],
+             "base": answer["base"], "result": {"ok": 1}, "execution": event["execution"],
              "state_machine": event["state_machine"]})
     miss = collections.Counter(REQUESTS)
     resolve._memo.clear()
@@ -92,7 +92,8 @@ def setup(s3) -> None:
 
 def main() -> int:
     os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION=REGION,
-                      SFN_CACHE_BUCKET=f"s3://{BUCKET}/cache", SFN_CACHE_LINEAGE="off",
+                      SFN_CACHE_BUCKET=f"s3://{BUCKET}/cache", SFN_CACHE_LINEAGE="off", SFN_CACHE_HIT_LOG="off",
+                      SFN_CACHE_METRICS="off",
                       SFN_CACHE_LOCAL_ROOT=tempfile.mkdtemp(prefix="sfn-cache-bench-"))
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "SFN_CACHE_TTL", "SFN_CACHE_RESOLVE_TTL"):
         os.environ.pop(name, None)

@@ -5,9 +5,10 @@ handler in this process: no AWS account, no state machine, no hand-written Lambd
         --input '{"dataset": {"uri": "s3://data/day1", "snapshot": "d1"}}' --result '{"Id": "jr_1"}'
 
 Reads the payloads that ``sfn-cache wrap`` wrote into ``cache_pull_STATE`` and ``cache_push_STATE``,
-fills their ``.$`` fields the way Step Functions would (the state input, the context object, the
-workflow variables), then calls the handler: pull (a miss the first time), push of ``--result`` (the
-stand-in for the task's own result), pull again (a hit). The cache is wherever the Lambda's
+fills their ``.$`` fields (pull) and evaluates their ``{% %}`` expressions (push, always JSONata) the
+way Step Functions would (the state input, the context object, the workflow variables), then calls
+the handler: pull (a miss the first time), push of ``--result`` (the stand-in for the task's own
+result), pull again (a hit). The cache is wherever the Lambda's
 environment says (``SFN_CACHE_BUCKET``; ``AWS_ENDPOINT_URL`` for a local S3 such as moto.server).
 JSONPath tasks only: a JSONata task's payload is an expression Step Functions evaluates.
 """
@@ -18,6 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
+import jsonata
 from jsonpath_ng import parse as jsonpath
 
 from sfn_cache.runtime.handler import lambda_handler
@@ -60,6 +62,17 @@ def resolve(template, data: dict, context: dict, variables: dict):
     return out
 
 
+def evaluate(template, bindings: dict):
+    """An Arguments template with its ``{% %}`` expressions evaluated (variables and ``$states``)."""
+    if isinstance(template, list):
+        return [evaluate(item, bindings) for item in template]
+    if isinstance(template, dict):
+        return {key: evaluate(value, bindings) for key, value in template.items()}
+    if isinstance(template, str) and template.startswith("{%") and template.endswith("%}"):
+        return jsonata.Jsonata(template[2:-2]).evaluate(None, bindings)
+    return template
+
+
 def assigned(state: dict) -> list[str]:
     """The variables a generated state assigns its whole result to (``"name.$": "$"``)."""
     return [key[:-2] for key, value in (state.get("Assign") or {}).items() if value == "$"]
@@ -80,16 +93,20 @@ def main() -> None:
     state_input = json.loads(args.input)
     data = resolve({"x.$": pull.get("InputPath", "$")}, state_input, {}, {})["x"]
     context = {"Execution": {"Id": EXECUTION, "Input": state_input}, "StateMachine": {"Id": STATE_MACHINE}}
-    variables: dict = {}
+    # what the machine's first state (cache_force_from_input) assigns: the input's sfn_cache.force
+    request = state_input.get("sfn_cache") if isinstance(state_input, dict) else None
+    variables: dict = {"sfncache_force": request.get("force") if isinstance(request, dict) else None}
     for attempt in ("first", "second"):
         answer = lambda_handler(resolve(pull["Parameters"], data, context, variables))
-        print(f"{attempt} pull: {'hit' if answer['hit'] else 'miss'} key={answer['key']}")
-        if answer["hit"]:
+        if answer["hit"]:  # a hit carries the result only
+            print(f"{attempt} pull: hit")
             print("cached result: " + json.dumps(answer["data"], sort_keys=True))
             return
+        print(f"{attempt} pull: miss key={answer['key']}")
         variables.update(dict.fromkeys(assigned(pull), answer))
         variables.update(dict.fromkeys(assigned(task), json.loads(args.result)))
-        stored = lambda_handler(resolve(push["Parameters"], data, context, variables))
+        states_variable = {"input": data, "context": context}
+        stored = lambda_handler(evaluate(push["Arguments"], {**variables, "states": states_variable}))
         print(f"push: stored={stored['stored']} uuid={stored.get('uuid')}")
     raise SystemExit("error: the second pull missed")
 

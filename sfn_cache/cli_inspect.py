@@ -14,6 +14,7 @@ from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.graph import to_dot, to_mermaid
 from sfn_cache.loader import load_text, read_source
 from sfn_cache.options import WrapOptions
+from sfn_cache.quotas import map_history_warnings
 from sfn_cache.model import parse
 from sfn_cache.select import TaskReport, generated_states
 from sfn_cache.template import is_template, machine_definitions
@@ -58,15 +59,20 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
         source, machines = _definitions(definition, params["resource"])
         readable = [(name, d) for name, d in machines if isinstance(d, dict)]
         check_selectors(params, config, [(d, source) for _, d in readable], source)
-        rows = []
+        rows, warnings = [], []
         for name, machine in machines:
             if isinstance(machine, SfnCacheError):
                 rows += _rows(name, [TaskReport(state="", scope="", action="refused", reason=str(machine))])
             else:
-                rows += _rows(name, plan_definition(machine, options, source))
+                reports = plan_definition(machine, options, source)
+                rows += _rows(name, reports)
+                cached = {report.state for report in reports if report.action == "wrapped"}
+                warnings += map_history_warnings(machine, cached, source)
     except SfnCacheError as error:
         exit_with(error)
     click.echo(config_line(config), err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False))
         return
@@ -112,7 +118,7 @@ def _cell(value) -> str:
 @selection_options
 @click.option("--wrapped", is_flag=True, help="Draw the wrapped machine, injected states marked.")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("-o", "--output", help="Write here: a regular file or a new path (default: stdout).")
 def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, **params) -> None:
     """Draw FILE's state machine (Mermaid for a README, or DOT) with the cached tasks marked."""
     try:
@@ -127,12 +133,12 @@ def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, 
         if isinstance(machine, SfnCacheError):
             raise machine
         drawn, marks = _picture(machine, options, source, wrapped)
+        text = (to_mermaid if fmt == "mermaid" else to_dot)(drawn, marks)
+        if output:
+            atomic_write(output, text)
     except SfnCacheError as error:
         exit_with(error)
-    text = (to_mermaid if fmt == "mermaid" else to_dot)(drawn, marks)
-    if output:
-        atomic_write(output, text)
-    else:
+    if not output:
         click.echo(text, nl=False)
 
 

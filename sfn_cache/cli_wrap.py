@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from sfn_cache.emit import atomic_write, dump_json, dump_yaml
-from sfn_cache.errors import SfnCacheError, exit_with
+from sfn_cache.emit import atomic_write, check_output_path, dump_json, dump_yaml
+from sfn_cache.errors import SfnCacheError, escaped, exit_with
 from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import (DEFAULT_LAMBDA_ARN, KEY_CODE, KEY_S3, StateRule, WrapOptions, check_bucket,
                                closest_name, parse_ttl)
 from sfn_cache.project_config import ProjectConfig, find_config, load_config
+from sfn_cache.quotas import check_definition_size
 from sfn_cache.template import is_template, machine_definitions, wrap_template
 from sfn_cache.wrap import WrapResult, state_names, wrap_definition
 
@@ -31,7 +32,8 @@ def split_assignment(value: str, option: str) -> tuple[str, str]:
 def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
                   exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
                   ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
-                  pattern: str = "variables", key_codes: tuple = (), key_s3s: tuple = ()) -> WrapOptions:
+                  pattern: str = "variables", concurrent: str = "run", key_codes: tuple = (),
+                  key_s3s: tuple = ()) -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
     if bucket is not None:
         try:
@@ -75,7 +77,7 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
                        fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
-                       key_code=key_code, key_s3=key_s3, rules=tuple(rules))
+                       concurrent=concurrent, key_code=key_code, key_s3=key_s3, rules=tuple(rules))
 
 
 def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[StateRule]) -> str | None:
@@ -92,8 +94,8 @@ def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[
     return chosen
 
 
-def render(document: dict, fmt: str) -> str:
-    return dump_json(document) if fmt == "json" else dump_yaml(document)
+def render(document: dict, fmt: str, compact: bool = False) -> str:
+    return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
 
 
 def report_lines(result: WrapResult) -> list[str]:
@@ -140,6 +142,9 @@ def selection_options(command):
         click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables",
                      show_default=True,
                      help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables)."),
+        click.option("--concurrent", type=click.Choice(["run", "wait"]), default="run", show_default=True,
+                     help="On a miss another execution is already computing: 'run' the task anyway, or "
+                          "'wait' for its result (a bounded Wait + re-pull loop; README: Cache runtime)."),
         click.option("--fail-closed", is_flag=True,
                      help="Fail the execution when the cache fails (default: run uncached)."),
         click.option("--no-runtime-force", "runtime_force", is_flag=True, flag_value=False, default=True,
@@ -156,8 +161,8 @@ def selection_options(command):
 
 
 SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "ttls", "cache_versions", "key_codes", "key_s3s", "pattern", "fail_closed",
-                    "runtime_force", "config_path", "no_config")
+                    "force_rerun", "ttls", "cache_versions", "key_codes", "key_s3s", "pattern", "concurrent",
+                    "fail_closed", "runtime_force", "config_path", "no_config")
 
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
@@ -184,7 +189,7 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
         force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
         ttls=params["ttls"], cache_versions=params["cache_versions"],
         fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
-        pattern=pick("pattern", "pattern"),
+        pattern=pick("pattern", "pattern"), concurrent=pick("concurrent", "concurrent"),
         key_codes=params["key_codes"] or tuple(settings.get(k) for k in ("key-code",) if k in settings),
         key_s3s=params["key_s3s"] or tuple(settings.get(k) for k in ("key-s3",) if k in settings))
     if config:
@@ -245,7 +250,7 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
 
 @click.command("wrap")
 @click.argument("definition", metavar="FILE")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("-o", "--output", help="Write here: a regular file or a new path (default: stdout).")
 @selection_options
 @click.option("--definition-uri", "definition_uri", type=click.Choice(["copy", "in-place"]), default="copy",
               show_default=True,
@@ -257,9 +262,12 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
                                             "is missing or differs.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Write nothing; print a unified diff of what would change; exit 1 if anything would.")
+@click.option("--compact", is_flag=True,
+              help="Write a JSON definition without indentation (about 30% fewer bytes against Step Functions' "
+                   "1 MB definition limit). Templates are written as they are.")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
-                 show_diff: bool, verbose: bool, **params) -> None:
+                 show_diff: bool, compact: bool, verbose: bool, **params) -> None:
     """Rewrite every selected Task state of FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -279,20 +287,34 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
                                    definition_uri=definition_uri, output=output)
             writes = {Path(output) if output else None: result.text, **result.definition_files}
             messages = template_messages(result, verbose)
+            for machine in result.machines:
+                if machine.result is not None and machine.result.changed:
+                    messages += [f"warning: {w}" for w in check_definition_size(
+                        dump_json(machine.result.definition), f"{source}: resource '{machine.resource}'",
+                        compact_hint=False)]
         else:
             if params["resource"]:
                 raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
             check_selectors(params, config, [(document, source)], source)
             wrapped = wrap_definition(document, options, source)
             out_format = fmt or ("json" if looks_like_json(text) else "yaml")
-            writes = {Path(output) if output else None: render(wrapped.definition, out_format)}
-            messages = [f"warning: {w}" for w in wrapped.warnings] + (report_lines(wrapped) if verbose else [])
+            rendered = render(wrapped.definition, out_format, compact)
+            size_warnings = check_definition_size(
+                rendered if out_format == "json" else dump_json(wrapped.definition, compact), source,
+                compact_hint=not compact) if wrapped.changed else []
+            writes = {Path(output) if output else None: rendered}
+            messages = [f"warning: {w}" for w in wrapped.warnings + size_warnings] + (
+                report_lines(wrapped) if verbose else [])
+        if output and not (check or show_diff):
+            for path in writes:  # every target before the first write: a refusal leaves nothing half done
+                if path is not None:
+                    check_output_path(path)
     except SfnCacheError as exc:
         exit_with(exc, verbose)
     if verbose:
         messages.insert(0, config_line(config))
     for line in messages:
-        click.echo(line, err=True)
+        click.echo(escaped(line), err=True)
     if show_diff:
         changed = print_diffs(writes, None if output else Path(definition) if definition != "-" else None)
         sys.exit(1 if changed else 0)
@@ -311,7 +333,10 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         click.echo(writes[None], nl=False)
         return
     for path, text in sorted(writes.items(), key=lambda item: str(item[0]) == output):
-        atomic_write(path, text)
+        try:
+            atomic_write(path, text)
+        except SfnCacheError as exc:
+            exit_with(exc, verbose)
 
 
 def current_text(path: Path) -> str | None:

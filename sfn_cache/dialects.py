@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import re
 
-
-_STATES_RESULT = re.compile(r"\$states\.result(?![A-Za-z0-9_])")
 _JSONATA_EXPRESSION = re.compile(r"^\{%(.*)%\}$", re.DOTALL)
 
 
@@ -24,8 +22,7 @@ class JsonPath:
         """A payload entry whose value is read at run time (a path or variable reference)."""
         return f"{key}.$", expression
 
-    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id",
-               "run": "$$.Execution.Input"}
+    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id"}
 
     @staticmethod
     def key_input(task: dict) -> tuple[str, object]:
@@ -43,8 +40,8 @@ class JsonPath:
         return {f"{variable}.$": "$"}
 
     @staticmethod
-    def is_hit(variable: str) -> dict:
-        return {"Variable": f"${variable}.hit", "BooleanEquals": True}
+    def is_hit(variable: str, flag: str = "hit") -> dict:
+        return {"Variable": f"${variable}.{flag}", "BooleanEquals": True}
 
     @staticmethod
     def pull_fields(task: dict) -> dict:
@@ -60,8 +57,7 @@ class Jsonata:
         return key, "{% " + expression + " %}"
 
     context = {"execution": "$states.context.Execution.Id",
-               "state_machine": "$states.context.StateMachine.Id",
-               "run": "$states.context.Execution.Input"}
+               "state_machine": "$states.context.StateMachine.Id"}
 
     @staticmethod
     def key_input(task: dict) -> tuple[str, object]:
@@ -78,8 +74,8 @@ class Jsonata:
         return {variable: "{% $states.result %}"}
 
     @staticmethod
-    def is_hit(variable: str) -> dict:
-        return {"Condition": "{% $" + variable + ".hit %}"}
+    def is_hit(variable: str, flag: str = "hit") -> dict:
+        return {"Condition": "{% $" + variable + "." + flag + " %}"}
 
     @staticmethod
     def pull_fields(task: dict) -> dict:
@@ -89,6 +85,29 @@ class Jsonata:
 DIALECTS = {"JSONPath": JsonPath, "JSONata": Jsonata}
 
 
+def _states_result_spans(expression: str) -> list[tuple[int, int]]:
+    """(start, end) of every ``$states.result`` path step in a JSONata expression, found by JSONata's
+    own tokenizer: string literals, comments, regular expressions and names like ``$states.results``
+    are never touched. A ``/`` opens a regular expression only where a value is expected."""
+    from jsonata.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer(expression)
+    tokens = []
+    while True:
+        previous = tokens[-1] if tokens else None
+        infix = previous is not None and (previous.type != "operator" or previous.value in (")", "]", "}"))
+        token = tokenizer.next(infix)  # (argument as in jsonata-js: a '/' after a value divides)
+        if token is None:
+            break
+        tokens.append(token)
+    spans = []
+    for first, dot, name in zip(tokens, tokens[1:], tokens[2:]):
+        if ((first.type, first.value) == ("variable", "states") and (dot.type, dot.value) == ("operator", ".")
+                and (name.type, name.value) == ("name", "result")):
+            spans.append((first.position - len("$states"), name.position))
+    return spans
+
+
 def replace_states_result(value, replacement: str):
     """``value`` with ``$states.result`` read from ``replacement`` in every {% %} expression.
 
@@ -96,8 +115,12 @@ def replace_states_result(value, replacement: str):
     Output and Assign with the cached result in place of ``$states.result``.
     """
     if isinstance(value, str):
-        if _JSONATA_EXPRESSION.match(value.strip()):
-            return _STATES_RESULT.sub(replacement, value)
+        match = _JSONATA_EXPRESSION.match(value.strip())
+        if not match:
+            return value
+        offset = value.index("{%") + 2
+        for start, end in reversed(_states_result_spans(match.group(1))):
+            value = value[:offset + start] + replacement + value[offset + end:]
         return value
     if isinstance(value, dict):
         return {key: replace_states_result(inner, replacement) for key, inner in value.items()}

@@ -77,8 +77,8 @@ def _round_trip(s3, config: CacheConfig) -> Check:
         if miss["hit"]:
             return Check("round trip", False, f"a fresh key was a hit under {config.remote_url}")
         step = "push"
-        stored = push({**event, "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
-                       "result": result}, config, s3)
+        stored = push({**event, "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": result},
+                      config, s3)
         step = "pull (hit)"
         hit = pull(event, config, s3)
         if not hit["hit"] or hit["data"] != result:

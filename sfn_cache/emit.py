@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sfn_cache.errors import SfnCacheError
 
-def dump_json(document: Any) -> str:
-    """Two-space JSON, key order as built, UTF-8 kept, trailing newline."""
+
+def dump_json(document: Any, compact: bool = False) -> str:
+    """Two-space JSON (or, compact, no whitespace at all), key order as built, UTF-8 kept, trailing newline."""
+    if compact:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -22,11 +27,49 @@ def dump_yaml(document: Any) -> str:
                           width=4096)
 
 
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temp file beside ``path`` and rename it into place."""
+def check_output_path(path: str | os.PathLike) -> None:
+    """Refuse an output path the temp-file rename would wreck: a symbolic link (the rename replaces the
+    link, not its target), a directory, a device such as ``/dev/null``, a FIFO or a socket; and a
+    directory sfn-cache cannot write into. A regular file or a new path is fine."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise SfnCacheError(f"cannot write here: {exc.strerror}", file=str(target)) from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise SfnCacheError("is a symbolic link: sfn-cache replaces the file it writes, so give the path "
+                            "the link points to", file=str(target))
+    if mode is not None and not stat.S_ISREG(mode):
+        raise SfnCacheError(f"is {_file_kind(mode)}, not a regular file: sfn-cache writes only regular "
+                            f"files", file=str(target))
+    parent = _existing_ancestor(target.parent)
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise SfnCacheError(f"cannot write here: {parent} is not a writable directory", file=str(target))
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _existing_ancestor(directory: Path) -> Path:
+    while not os.path.lexists(directory) and directory != directory.parent:
+        directory = directory.parent
+    return directory
+
+
+def atomic_write(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to a temp file beside ``path`` and rename it into place (check_output_path first)."""
+    target = Path(path)
+    check_output_path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise SfnCacheError(f"cannot write here: {exc.strerror or exc}", file=str(target)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -34,8 +77,11 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
             os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o644)
+        check_output_path(target)  # again, right before the rename: it may have changed meanwhile
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise SfnCacheError(f"cannot write here: {exc.strerror or exc}", file=str(target)) from None
         raise

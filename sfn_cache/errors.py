@@ -34,13 +34,27 @@ class SfnCacheError(Exception):
             where.append(f"state '{self.state}'")
         prefix = ": ".join(where)
         message = one_line(self.message)
-        return f"{prefix}: {message}" if prefix else message
+        return escaped(f"{prefix}: {message}" if prefix else message)
 
 
 def one_line(text: str) -> str:
     """A refusal is one line: a multi-line message (a parser's report) keeps its first line only."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else ""
+
+
+def escaped(text: str) -> str:
+    """``text`` with newlines, other control characters and lone surrogates escaped, so a state or
+    file name holding them cannot break the ``FILE:LINE: state 'S': problem`` line or stderr's encoding."""
+    return text if text.isprintable() else "".join(map(_printable, text))
+
+
+def _printable(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or (
+        f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
 
 
 def exit_with(error: SfnCacheError, verbose: bool = False) -> NoReturn:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.runtime import hit_log
+from sfn_cache.runtime import hit_log, lineage
 from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
-from sfn_cache.runtime.index import bundle_slug, index_root
+from sfn_cache.runtime.index import bundle_slug, index_root, material_key
 from sfn_cache.runtime.lineage import EXECUTIONS_DIR, lineage_uuid
 
 
@@ -106,20 +106,26 @@ def result_of(config: CacheConfig, entry: Entry):
     return json.loads(read_bundle(config, entry.uuid))
 
 
-def lineage_of(config: CacheConfig, entry: Entry) -> list[dict]:
-    """The bundles this result's bundle depends on (recorded by the runtime at push time)."""
-    return list(entry.record.get("lineage") or [])
+def lineage_of(s3, config: CacheConfig, entry: Entry) -> list[dict]:
+    """The bundles the same execution produced or reused before this result, oldest first: read from
+    the execution's lineage log the entry refers to (entries hold a reference, never the list)."""
+    reference = entry.record.get("lineage")
+    if not isinstance(reference, dict) or not isinstance(reference.get("after"), str):
+        return []
+    return lineage.earlier(s3, config, entry.record.get("execution"), limit=1000, after=reference["after"])
 
 
 def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
-    """Delete the index entries, their disdat bundles' objects, their hit counts and the lineage records
-    that name those bundles (nothing of a removed result stays behind); returns objects deleted."""
+    """Delete the index entries, their disdat bundles' objects, their hit counts, the key material their
+    pull kept and the lineage records that name those bundles (nothing of a removed result stays
+    behind); returns objects deleted."""
     keys: list[str] = []
     try:
         for entry in targets:
             keys.append(entry.s3_key)
             keys += _listed(s3, config, config.s3_key("context", config.context, "objects", entry.uuid) + "/")
             keys += _listed(s3, config, hit_log.key_prefix(config, entry.bundle, entry.key))
+            keys += _listed(s3, config, material_key(config, entry.bundle, entry.key))
         removed = {entry.uuid for entry in targets}
         if removed:
             keys += [key for key in _listed(s3, config, config.s3_key(EXECUTIONS_DIR) + "/")

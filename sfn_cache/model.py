@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.limits import MAX_STATES
 
 MAX_NAME_LENGTH = 80
 STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
@@ -81,10 +82,17 @@ def parse(definition: Any, source: str = "<definition>") -> Scope:
     """Build the scope tree, checking only the shape the rest of the pipeline relies on."""
     if not isinstance(definition, dict):
         raise SfnCacheError(
-            f"not an Amazon States Language definition: expected a JSON object, got {type(definition).__name__}",
+            f"not an Amazon States Language definition: expected a JSON object, got {_json_type(definition)}",
             file=source)
-    top_language = definition.get("QueryLanguage", "JSONPath")
-    return _parse_scope(definition, "top", top_language, source)
+    if "States" not in definition and ("Resources" in definition or "AWSTemplateFormatVersion" in definition):
+        raise SfnCacheError("looks like a template, but its Resources is not an object of resources", file=source)
+    top_language = _query_language(definition, "JSONPath", source, None)
+    top = _parse_scope(definition, "top", top_language, source)
+    count = sum(len(scope.states) for scope in all_scopes(top))
+    if count > MAX_STATES:
+        raise SfnCacheError(f"{count:,} states: more than {MAX_STATES:,} (the limit; wrapped, each cached task "
+                            f"adds about 3 KB and Step Functions takes definitions up to 1 MB)", file=source)
+    return top
 
 
 def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
@@ -98,14 +106,55 @@ def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
         raise SfnCacheError(f"{where} has no StartAt", file=source)
     scope = Scope(path=path, body=body, query_language=language)
     for name, state in states.items():
+        if not isinstance(name, str):
+            raise SfnCacheError(f"{where} has a state named {name!r}, a {type(name).__name__}: state names "
+                                f"are strings", file=source)
         if not isinstance(state, dict):
             raise SfnCacheError(f"state is not an object ({type(state).__name__})", file=source, state=name)
         if state.get("Type") not in STATE_TYPES:
             raise SfnCacheError(f"unknown Type {state.get('Type')!r}", file=source, state=name)
-        inner_language = state.get("QueryLanguage", language)
+        _check_shape(name, state, source)
+        inner_language = _query_language(state, language, source, name)
         for sub_path, sub_body in nested_scope_bodies(name, state):
             scope.children.append(_parse_scope(sub_body, sub_path, inner_language, source))
     return scope
+
+
+QUERY_LANGUAGES = ("JSONPath", "JSONata")
+
+
+def _query_language(body: dict, default: str, source: str, state: str | None) -> str:
+    language = body.get("QueryLanguage", default)
+    if language not in QUERY_LANGUAGES:
+        raise SfnCacheError(f"QueryLanguage must be \"JSONPath\" or \"JSONata\", got {_json_type(language)}"
+                            + (f" {language!r}" if isinstance(language, str) else ""), file=source, state=state)
+    return language
+
+
+_LIST_FIELDS = ("Choices", "Catch", "Retry", "Branches")
+_NAME_FIELDS = ("Next", "Default")
+
+
+def _check_shape(name: str, state: dict, source: str) -> None:
+    """The fields the rewriter follows must have ASL's shape: lists of objects and state names."""
+    for key in _LIST_FIELDS:
+        value = state.get(key)
+        if key in state and not (isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+            raise SfnCacheError(f"{key} must be an array of objects, got {_json_type(value)}", file=source,
+                                state=name)
+        for i, item in enumerate(value if isinstance(value, list) else []):
+            if "Next" in item and not isinstance(item["Next"], str):
+                raise SfnCacheError(f"{key}[{i}].Next must be a state name (a string), got "
+                                    f"{_json_type(item['Next'])}", file=source, state=name)
+    for key in _NAME_FIELDS:
+        if key in state and not isinstance(state[key], str):
+            raise SfnCacheError(f"{key} must be a state name (a string), got {_json_type(state[key])}",
+                                file=source, state=name)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
 
 
 def walk(scope: Scope) -> Iterator[StateRef]:

@@ -8,6 +8,7 @@ import re
 from sfn_cache.model import MAX_NAME_LENGTH
 
 VARIABLE_PREFIX = "sfncache_"
+FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)
 GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
 from sfn_cache.key_spec import credentials_part, key_path_input, target_part
-from sfn_cache.naming import GENERATED_COMMENT, NameAllocator, variable_name
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator, variable_name
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
+
 
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
@@ -33,9 +34,14 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
 ]
 CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
-                "BackoffRate": 2}]
+                "BackoffRate": 2.0}]
 CACHE_TIMEOUT_SECONDS = 120
-PULL_FAILED = {"hit": False, "key": None, "material": None, "t": None}
+PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
+PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
+PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
+PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}
+DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
+POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     choice = {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{name}' on a cache hit",
               "Choices": [{**dialect.is_hit(var), "Next": assign_name or hit_name}], "Default": name}
+    wait = follower_wait(name, original, options, names, pull_name)
+    if wait:
+        choice["Choices"].append({**dialect.is_hit(var, "wait"), "Next": next(iter(wait))})
 
     user_task = copy.deepcopy(original)
     user_task.pop("End", None)
@@ -90,15 +99,14 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
-            dialect.payload_field: push_payload(name, opts, options, dialect, key=f"${var}.key",
-                                                material=f"${var}.material", result=f"${result_var}",
-                                                pulled=f"${var}.t")}
-    dialect.keep_input(push)
+            "Arguments": guarded_push_payload(name, opts, options, key=f"${var}.key", result=f"${result_var}",
+                                              pulled=f"${var}.t", base=f"${var}.base")}
+    Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
-        dialect.keep_input(catcher)
+        Jsonata.keep_input(catcher)
         catcher["Next"] = exit_fields.get("Next", done_name)
         push["Catch"] = [catcher]
     push.update(exit_fields)
@@ -106,7 +114,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(name, original, var, assign_then_select)
     hit.update(exit_fields)
 
-    states = {pull_name: pull, choice_name: choice}
+    states = {pull_name: pull, choice_name: choice, **wait}
     if assign_name:
         states[assign_name] = {
             "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
@@ -119,12 +127,10 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     if done_name:
         states[done_name] = {"Type": "Succeed",
                              "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
-    if scope_language != language:
-        for state_name, state in states.items():
-            if state_name != name:
-                state["QueryLanguage"] = language
-    if pull_dialect.name != language or scope_language != language:
-        pull["QueryLanguage"] = pull_dialect.name
+    for state_name, state in states.items():
+        state_language = Jsonata.name if state is push else pull_dialect.name if state is pull else language
+        if state_name != name and state_language != scope_language:
+            state["QueryLanguage"] = state_language
     return CachedForm(states=states, entry=pull_name, gate=(pull_name, choice_name))
 
 
@@ -149,9 +155,29 @@ def _jsonata_hit(name: str, original: dict, var: str) -> dict:
     return hit
 
 
+def lease_seconds(task: dict) -> int:
+    """A leader holds its key for the task's own TimeoutSeconds, or a default when it has none."""
+    timeout = task.get("TimeoutSeconds")
+    return timeout if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0 \
+        else DEFAULT_LEASE_SECONDS
+
+
+def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAllocator, pull_name: str) -> dict:
+    """``--concurrent wait``: the Wait state a follower loops through before pulling again (none
+    otherwise). The loop is bounded: the Lambda answers "wait" only while a live lease exists."""
+    if options.concurrent != "wait":
+        return {}
+    seconds = max(1, min(300, lease_seconds(task) // POLLS_PER_LEASE))
+    return {names.allocate("cache_wait_", name): {
+        "Type": "Wait", "Comment": f"{GENERATED_COMMENT}another execution is computing '{name}'",
+        "Seconds": seconds, "Next": pull_name}}
+
+
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
     fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name,
               "bundle": opts.bundle_name, "ttl": opts.ttl}
+    if options.concurrent == "wait":
+        fields["concurrent"] = "wait"
     if options.bucket:
         fields["bucket"] = options.bucket
     if options.context:
@@ -167,9 +193,12 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     ``root`` is where a JSONata pull finds the task's raw input."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
-    payload["cache_version"] = opts.cache_version
+    if opts.cache_version:  # absent means "" (docs/protocol.md)
+        payload["cache_version"] = opts.cache_version
     payload["form"] = form
     payload["force"] = opts.force
+    if options.concurrent == "wait":
+        payload["lease"] = lease_seconds(task)
     if opts.key_paths:
         payload["input"] = key_path_input(task if language == "JSONPath" else {}, opts.key_paths, root)
         target = target_part(task, language, root)
@@ -185,19 +214,39 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
         payload["key_code"] = opts.key_code
     if opts.key_s3 != "off":
         payload["key_s3"] = opts.key_s3
-    for field in ("execution", "state_machine") + (("run",) if options.runtime_force else ()):
+    for field in ("execution", "state_machine"):
         key, value = dialect.ref(field, dialect.context[field])
+        payload[key] = value
+    if options.runtime_force:  # read once per execution by the force reader (force.py), never the whole input
+        key, value = dialect.ref("run_force", "$" + FORCE_VARIABLE)
         payload[key] = value
     return payload
 
 
+def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *, key: str, result: str,
+                         pulled: str, base: str) -> dict:
+    """The push payload in JSONata (whatever T's language: it reads only variables), with the result
+    left out when it is over PUSH_RESULT_MAX_BYTES, so that the push never exceeds the payload quota.
+
+    The size is T's result as compact JSON (inside ``[ ]``, so that a string is quoted and escaped),
+    counted from above: every character outside printable ASCII as 3 bytes (a surrogate pair as 6)."""
+    size = (f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))")
+    fits = f"{size} <= {PUSH_RESULT_MAX_BYTES}"
+    payload = push_payload(name, opts, options, Jsonata, key=key, result=f"{fits} ? {result} : null",
+                           pulled=pulled, base=base)
+    payload["fits"] = "{% " + fits + " %}"
+    return payload
+
+
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 material: str, result: str, pulled: str) -> dict:
-    """The cache_push payload; ``key``, ``material``, ``result`` and ``pulled`` (the pull's clock, for
-    the task's duration) say where to read them from."""
+                 result: str, pulled: str, base: str) -> dict:
+    """The cache_push payload; ``key``, ``result``, ``pulled`` (the pull's clock, for the task's
+    duration) and ``base`` (the index entry the pull saw, for the conditional write) say where to read
+    them from. No key material: the pull kept it in S3, so the push stays within the task's own
+    payload size (docs/protocol.md)."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("material", material),
-                              ("result", result), ("pulled", pulled), ("execution", dialect.context["execution"]),
+    for field, expression in (("key", key), ("base", base), ("result", result), ("pulled", pulled),
+                              ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)
         payload[entry] = value

@@ -27,7 +27,7 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
-                               pull_payload, push_payload)
+                               follower_wait, pull_payload, push_payload)
 from sfn_cache.dialects import Jsonata, JsonPath
 
 
@@ -47,9 +47,12 @@ def selected_form(task: dict) -> str:
                                     ensure_ascii=False)
 
 
-def under(prefix: str, path: str | None) -> str:
-    """``path`` (a JSONPath starting with ``$``) re-rooted at ``prefix``: ``$.a`` under ``$.input``."""
-    return prefix if path in (None, "$") else prefix + path[1:]
+def under(prefix: str, path: str | None) -> str | None:
+    """``path`` (a JSONPath starting with ``$``) re-rooted at ``prefix``: ``$.a`` under ``$.input``.
+    ``null`` stays ``null`` (an InputPath/OutputPath of null means ``{}``, not the whole input)."""
+    if path is None:
+        return None
+    return prefix if path == "$" else prefix + path[1:]
 
 
 def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: WrapOptions,
@@ -67,7 +70,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     hit_name = names.allocate("cache_hit_", name)
     miss_name = None if options.fail_closed else names.allocate("cache_miss_", name)
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
-    task_input = under("$.input", original.get("InputPath"))
+    task_input = under("$.input", original.get("InputPath", "$"))
 
     if opts.key_paths:  # a JSONata pull: a missing key path must not fail it (key_spec.py)
         pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
@@ -101,14 +104,14 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
         catch_adapters[adapter] = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' error output, as written",
                                    "OutputPath": "$.input", "Next": catcher["Next"]}
         result_path = catcher.get("ResultPath", "$")
-        catcher["ResultPath"] = None if result_path is None else under("$.input", result_path)
+        catcher["ResultPath"] = under("$.input", result_path)
         catcher["Next"] = adapter
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Parameters": push_payload(name, opts, options, JsonPath,
-                                       key="$.cache.key", material="$.cache.material", result="$.result",
-                                       pulled="$.cache.t"),
+                                       key="$.cache.key", result="$.result", pulled="$.cache.t",
+                                       base="$.cache.base"),
             "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
             "Retry": copy.deepcopy(CACHE_RETRY)}
     if miss_name:
@@ -123,6 +126,11 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
                       "Choices": [{"Variable": "$.cache.hit", "BooleanEquals": True, "Next": hit_name}],
                       "Default": name},
     }
+    wait = follower_wait(name, original, options, names, pull_name)
+    if wait:
+        states[choice_name]["Choices"].append({"Variable": "$.cache.wait", "BooleanEquals": True,
+                                               "Next": next(iter(wait))})
+        states.update(wait)
     if miss_name:
         states[miss_name] = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}the cache failed; run '{name}'",
                              "Result": dict(PULL_FAILED), "ResultPath": "$.cache", "Next": name}
@@ -133,7 +141,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     states[hit_name] = _restore_output(name, original, "$.cache.data", exit_fields, "from the cache:")
     if scope_language != language:
         for state_name, state in states.items():
-            if state_name not in (name, pull_name):
+            if state_name != name and "QueryLanguage" not in state:  # a key-path pull is JSONata already
                 state["QueryLanguage"] = language
     return CachedForm(states=states, entry=wrap_name, gate=(choice_name,) + ((miss_name,) if miss_name else ()))
 
@@ -142,7 +150,7 @@ def _restore_output(name: str, original: dict, result_at: str, exit_fields: dict
     """T's own ResultPath and OutputPath, applied to its raw input kept under $.input."""
     state = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}{words} '{name}'", "InputPath": result_at}
     result_path = original.get("ResultPath", "$")
-    state["ResultPath"] = None if result_path is None else under("$.input", result_path)
-    state["OutputPath"] = under("$.input", original.get("OutputPath"))
+    state["ResultPath"] = under("$.input", result_path)
+    state["OutputPath"] = under("$.input", original.get("OutputPath", "$"))
     state.update(exit_fields)
     return state

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +25,8 @@ from ruamel.yaml.tag import Tag
 
 from sfn_cache.emit import dump_json, dump_yaml
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.loader import load_text, looks_like_json, read_source
+from sfn_cache.limits import check_document
+from sfn_cache.loader import load_json, load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, WrapOptions
 from sfn_cache.wrap import WrapResult, wrap_definition
 from sfn_cache.yaml_splice import Ranges, drop_trailing_comment, resource_ranges, splice
@@ -178,7 +180,7 @@ class _Template:
     yaml: YAML | None
     ranges: Ranges | None = None  # each resource's lines in ``text`` (YAML), for splicing
 
-    @property
+    @cached_property  # asked for every node merged: one search of the whole text, not one per node
     def short_forms(self) -> bool:
         return not self.is_json and re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|If|Select|Split|"
                                                r"FindInMap|ImportValue|Base64|GetAZs|Equals|Not|And|Or)\b",
@@ -270,9 +272,7 @@ def _definition_from_string(value: Any, where: str) -> tuple[dict, Callable[[dic
     if isinstance(value, dict) and len(value) == 1:
         (kind, inner), = value.items()
         if kind == "Fn::Sub":
-            text, variables = (inner, None) if isinstance(inner, str) else (inner[0], inner[1])
-            if not isinstance(text, str):
-                raise SfnCacheError(f"{where}: Fn::Sub must start with a string")
+            text, variables = _sub_parts(inner, where)
             tokens = _Tokens()
             definition = _parse_definition_text(_tokenise_sub(text, tokens), where)
 
@@ -304,13 +304,26 @@ def _definition_from_string(value: Any, where: str) -> tuple[dict, Callable[[dic
     raise SfnCacheError(f"{where}: DefinitionString is neither a string nor Fn::Sub/Fn::Join")
 
 
+def _sub_parts(inner: Any, where: str) -> tuple[str, Any]:
+    """``Fn::Sub``'s (text, variables): a string, or a list of a string and a variables object."""
+    if isinstance(inner, str):
+        return inner, None
+    if isinstance(inner, list) and len(inner) == 2 and isinstance(inner[0], str) and isinstance(inner[1], dict):
+        return inner[0], inner[1]
+    raise SfnCacheError(f"{where}: Fn::Sub takes a string or a list of a string and a variables object, "
+                        f"got {json.dumps(inner, default=str)[:80]}")
+
+
 def _parse_definition_text(text: str, where: str) -> dict:
     try:
         definition = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SfnCacheError(f"{where}: DefinitionString is not JSON: {exc.msg} (line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # over-long integers, too deep nesting: check_document says which
+        definition = load_json(text, f"{where} DefinitionString")
     if not isinstance(definition, dict):
         raise SfnCacheError(f"{where}: DefinitionString is not a JSON object")
+    check_document(definition, f"{where} DefinitionString")
     return definition
 
 
@@ -382,13 +395,16 @@ def machine_definitions(text: str, source: str, resource: str | None = None) -> 
         where = f"{source}: resource '{name}'"
         properties = plain(resources[name].get("Properties") or {})
         try:
+            if not isinstance(properties, dict):
+                raise SfnCacheError(f"{where}: Properties is not an object")
             if "Definition" in properties:
                 definition = properties["Definition"]
             elif "DefinitionString" in properties:
                 definition = _definition_from_string(properties["DefinitionString"], where)[0]
             elif isinstance(properties.get("DefinitionUri"), str) and not properties["DefinitionUri"].startswith("s3:"):
-                template_dir = Path(source).parent if source != "<stdin>" else Path.cwd()
-                path = template_dir / definition_source(plain(resources[name]), template_dir)
+                template_dir = _template_dir(source)
+                path = local_definition_path(definition_source(plain(resources[name]), template_dir), template_dir,
+                                             where)
                 definition = load_text(read_source(str(path)), str(path))
             else:
                 raise SfnCacheError(f"{where}: no local Definition, DefinitionString or DefinitionUri")
@@ -434,9 +450,9 @@ def _wrap_definition_uri(template: _Template, properties: dict, options: WrapOpt
     if not isinstance(uri, str) or uri.startswith("s3://"):
         raise SfnCacheError(f"{where}: DefinitionUri {json.dumps(uri)} is not a local file "
                             f"(wrap the definition before uploading it)")
-    template_dir = Path(template.source).parent if template.source != "<stdin>" else Path.cwd()
+    template_dir = _template_dir(template.source)
     source_uri = definition_source(plain(resource), template_dir)
-    path = template_dir / source_uri
+    path = local_definition_path(source_uri, template_dir, where)
     text = read_source(str(path))
     definition = load_text(text, str(path))
     wrapped = wrap_definition(definition, options, str(path))
@@ -445,9 +461,15 @@ def _wrap_definition_uri(template: _Template, properties: dict, options: WrapOpt
     if mode == "in-place" and source_uri == uri:
         target = path
     elif mode == "in-place":
-        target = template_dir / uri  # the copy the template points to; its source stays as written
+        target = local_definition_path(uri, template_dir, where)  # the copy the template points to; its source stays as written
     elif out_dir.resolve() != template_dir.resolve():
-        target = out_dir / uri  # a build directory: the wrapped copy goes where the new template points
+        # a build directory: the wrapped copy goes where the new template points, inside out_dir
+        target = out_dir / path.resolve().relative_to(template_dir.resolve())
+        if not _inside(target, out_dir):
+            raise SfnCacheError(f"{where}: the wrapped copy of DefinitionUri {uri!r} would land outside "
+                                f"{out_dir} ({target.resolve()})")
+        if Path(uri).is_absolute():
+            properties["DefinitionUri"] = Path(os.path.relpath(target, out_dir)).as_posix()
     else:
         target = cached_file_name(path)
         new_uri = Path(os.path.relpath(target, out_dir)).as_posix()
@@ -489,11 +511,32 @@ def _mark_source(template: _Template, resource: Any, source_uri: str) -> None:
         marker[key] = source_uri
 
 
+def _template_dir(source: str) -> Path:
+    return Path(source).parent if source != "<stdin>" else Path.cwd()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (symbolic links resolved) is ``root`` or below it."""
+    resolved, base = path.resolve(), root.resolve()
+    return resolved == base or base in resolved.parents
+
+
+def local_definition_path(uri: str, template_dir: Path, where: str) -> Path:
+    """The file a local ``DefinitionUri`` names, refused unless it lies in the template's directory tree
+    (a template must not make sfn-cache read, or write a copy next to, files elsewhere)."""
+    path = template_dir / uri
+    if "\0" in uri or not _inside(path, template_dir):
+        raise SfnCacheError(f"{where}: DefinitionUri {uri!r} points outside the template's directory "
+                            f"({template_dir.resolve()}): move the definition under it")
+    return path
+
+
 def _caching_function(resources: dict) -> str | None:
     """The logical id of the template's caching Lambda, if it defines one."""
     for name, body in resources.items():
         if isinstance(body, dict) and body.get("Type") in FUNCTION_TYPES:
-            if (body.get("Properties") or {}).get("Handler") == HANDLER:
+            properties = body.get("Properties")
+            if isinstance(properties, dict) and properties.get("Handler") == HANDLER:
                 return name
     return DEFAULT_FUNCTION_ID if DEFAULT_FUNCTION_ID in resources else None
 
@@ -505,6 +548,8 @@ def _add_substitution(template: _Template, name: str, function_id: str | None, n
     substitutions = properties.get("DefinitionSubstitutions")
     if substitutions is None:
         properties["DefinitionSubstitutions"] = substitutions = CommentedMap() if not template.is_json else {}
+    if not isinstance(substitutions, dict):
+        raise SfnCacheError(f"{where}: DefinitionSubstitutions is not an object")
     if SUBSTITUTION not in substitutions:
         substitutions[SUBSTITUTION] = _as_node({"Fn::GetAtt": [target, "Arn"]}, template.short_forms)
     if function_id is None:

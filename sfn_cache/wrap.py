@@ -6,9 +6,11 @@ Loading and emitting are the caller's (CLI, templates, API); this module works o
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.limits import check_document
+from sfn_cache.force import COMMENT as FORCE_READER_COMMENT, distributed_scopes, has_force_reader, insert_force_reader
 from sfn_cache.model import Scope, all_scopes, parse, redirect, walk
 from sfn_cache.naming import VARIABLE_PREFIX, NameAllocator
 from sfn_cache.options import PATTERNS, WrapOptions
@@ -38,6 +40,7 @@ def state_names(definition: dict, source: str = "<definition>") -> set[str]:
 
 def plan_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> list[TaskReport]:
     """What ``wrap_definition`` would do to each Task state, without rewriting anything."""
+    check_document(definition, source)
     return _plan(copy.deepcopy(definition), options, source)[1]
 
 
@@ -45,11 +48,19 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
     """Return the cached form of ``definition`` (the input is not modified)."""
     if options.pattern not in PATTERNS:
         raise SfnCacheError(f"unknown pattern {options.pattern!r} (choose from {', '.join(PATTERNS)})")
+    check_document(definition, source)  # plain JSON within the limits: API callers skip the loader
     document = copy.deepcopy(definition)
     top, reports, plans, warnings = _plan(document, options, source)
     names = NameAllocator({ref.name for ref in walk(top)})
+    reads_force = options.runtime_force and options.pattern == "variables"
+    distributed = distributed_scopes(top)
+    forced_at_run_time = False
     for scope in all_scopes(top):
-        _rewrite_scope(scope, plans, options, names, reports)
+        scope_force = reads_force and id(scope.body) not in distributed
+        rewritten = _rewrite_scope(scope, plans, replace(options, runtime_force=scope_force), names, reports)
+        forced_at_run_time |= scope_force and rewritten
+    if forced_at_run_time and not has_force_reader(top):
+        insert_force_reader(top, names)
     if any(report.action == "wrapped" for report in reports):
         validate(parse(document, source), source)
     _refuse_when_nothing_cacheable(reports, source)
@@ -77,8 +88,9 @@ def _plan(document: dict, options: WrapOptions, source: str):
 
 
 def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameAllocator,
-                   reports: list[TaskReport]) -> None:
-    """Replace each planned task of this scope by its cached form, keeping document order."""
+                   reports: list[TaskReport]) -> bool:
+    """Replace each planned task of this scope by its cached form, keeping document order.
+    Returns whether any task was rewritten."""
     by_name = {report.state: report for report in reports}
     new_states: dict = {}
     entries: dict[str, str] = {}
@@ -94,7 +106,7 @@ def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameA
         gates.update({gate: name for gate in form.gate})
         by_name[name].generated = tuple(n for n in form.states if n != name)
     if not entries:
-        return
+        return False
     for name, state in new_states.items():
         for task, entry in entries.items():
             if gates.get(name) != task:  # a task's own pull and choice lead into the task itself
@@ -102,16 +114,23 @@ def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameA
     if scope.body["StartAt"] in entries:
         scope.body["StartAt"] = entries[scope.body["StartAt"]]
     scope.body["States"] = new_states
+    return True
 
 
 def _check_reserved_variables(top: Scope, source: str) -> None:
+    """Refuse user variables named with the reserved prefix: in a state's Assign, and in the Assign of
+    its Catchers and Choice rules (variables set there are the same variables)."""
     for ref in walk(top):
-        if cache_operation(ref.state):
+        if cache_operation(ref.state) or ref.state.get("Comment") == FORCE_READER_COMMENT:
             continue
-        for key in (ref.state.get("Assign") or {}):
-            if key.startswith(VARIABLE_PREFIX) and not _is_generated_result_entry(ref.state, key):
-                raise SfnCacheError(f"variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
-                                    "which sfn-cache reserves", file=source, state=ref.name)
+        owners = [("", ref.state)] + [(f"Catch[{i}] ", c) for i, c in enumerate(ref.state.get("Catch") or [])] + [
+            (f"Choices[{i}] ", c) for i, c in enumerate(ref.state.get("Choices") or [])]
+        for where, owner in owners:
+            assign = owner.get("Assign") if isinstance(owner, dict) else None
+            for key in (assign if isinstance(assign, dict) else {}):
+                if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):
+                    raise SfnCacheError(f"{where}variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
+                                        "which sfn-cache reserves", file=source, state=ref.name)
 
 
 def _is_generated_result_entry(state: dict, key: str) -> bool:

@@ -92,7 +92,7 @@ class Engine:
         self._machine_arn: str | None = None
         self._deployed: set[str] = set()
 
-    def _deploy_functions(self, definition: dict) -> None:
+    def deploy_functions(self, definition: dict) -> None:
         """Create in moto's Lambda every function the definition names (see seam 2)."""
         text = json.dumps(definition)
         names = set(re.findall(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9_-]+)", text))
@@ -156,7 +156,7 @@ class Engine:
         """Deploy ``definition`` as *the* state machine (same name and ARN every time, as a user
         redeploys a wrapped machine in place) and run one execution, by default always under the same
         name, so that ``$$.StateMachine.Id`` and ``$$.Execution.Id`` read the same in every run compared."""
-        self._deploy_functions(definition)
+        self.deploy_functions(definition)
         if self._machine_arn:
             self.client.delete_state_machine(stateMachineArn=self._machine_arn)
         machine = self.client.create_state_machine(

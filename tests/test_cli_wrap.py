@@ -67,7 +67,7 @@ def test_yaml_in_yaml_out(tmp_path):
     result = wrap(source)
     assert result.exit_code == 0
     document = yaml.safe_load(result.output)
-    assert document["StartAt"] == "cache_pull_PrepareFeatures"
+    assert document["States"][document["StartAt"]]["Next"] == "cache_pull_PrepareFeatures"
     as_json = wrap(source, "--format", "json")
     assert json.loads(as_json.output) == document
 
@@ -210,7 +210,7 @@ def test_console_script_is_installed():
     exe = shutil.which("sfn-cache", path=str(Path(sys.executable).parent))
     assert exe, "the sfn-cache console script is installed with the package"
     proc = subprocess.run([exe, "wrap", str(EXAMPLE)], capture_output=True, text=True)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["StartAt"] == "cache_pull_PrepareFeatures"
+    assert proc.returncode == 0 and json.loads(proc.stdout)["States"]["cache_force_from_input"]["Next"] == "cache_pull_PrepareFeatures"
 
 
 @pytest.mark.parametrize("pattern", ["variables", "classic"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CORPUS
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.loader import load_text
 from sfn_cache.model import parse, transitions, walk
@@ -20,7 +21,6 @@ from sfn_cache.options import WrapOptions
 from sfn_cache.select import cache_operation, cache_payload
 from sfn_cache.wrap import wrap_definition
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".json", ".yaml", ".yml")) if CORPUS.exists() else []
 
 pytestmark = pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the project")

@@ -12,14 +12,16 @@ ONE_TASK = {"StartAt": "Work", "States": {"Work": {
     "Type": "Task", "Resource": function_arn("work"), "ResultPath": "$.out", "Next": "Done"},
     "Done": {"Type": "Succeed"}}}
 
-# (pattern, extra transitions on a miss, on a hit); Lambda calls: 2 on a miss, 1 on a hit
-BUDGET = [("variables", 3, 2), ("classic", 5, 3)]
+# (pattern, run-time force, extra transitions on a miss, on a hit); Lambda calls: 2 on a miss, 1 on a hit.
+# Per task: +3/+2 (variables), +5/+3 (classic); per execution: +1 for the run-time force reader.
+BUDGET = [("variables", True, 3 + 1, 2 + 1), ("variables", False, 3, 2), ("classic", True, 5, 3)]
 
 
-@pytest.mark.parametrize("pattern,miss_extra,hit_extra", BUDGET)
-def test_transitions_and_lambda_calls(make_engine, pattern, miss_extra, hit_extra):
+@pytest.mark.parametrize("pattern,runtime_force,miss_extra,hit_extra", BUDGET)
+def test_transitions_and_lambda_calls(make_engine, pattern, runtime_force, miss_extra, hit_extra):
     engine = make_engine({"work": lambda event: {"done": True}})
-    wrapped = wrap_definition(ONE_TASK, WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)).definition
+    wrapped = wrap_definition(ONE_TASK, WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern,
+                                                    runtime_force=runtime_force)).definition
     engine.run(ONE_TASK, {"x": 1})
     original = engine.state_transitions()
     assert original == 2

@@ -105,6 +105,19 @@ def test_input_output_processing(make_engine, input_path, parameters, result_sel
     assert hit_calls == {}
 
 
+@pytest.mark.parametrize("field", ["InputPath", "OutputPath"])
+def test_null_input_and_output_paths_mean_an_empty_object(make_engine, field):
+    """``"InputPath": null`` gives the task {} (not the whole input); ``"OutputPath": null`` outputs {}.
+    The classic pattern once read null as absent: the task saw the whole input and that was cached."""
+    engine = make_engine({"compute": compute})
+    definition = machine({"Work": task("compute", **{field: None}, ResultPath="$.r", Next="Read"),
+                          "Read": {"Type": "Pass", "End": True}})
+    original, hit_calls = run_three_ways(engine, definition, {"x": 1})
+    expected = {"x": 1, "r": compute({})} if field == "InputPath" else {}
+    assert original.output == expected
+    assert hit_calls == {}
+
+
 def test_result_path_merges_selected_result_into_current_input(make_engine):
     definition = machine({"Work": task("compute", Parameters={"x.$": "$.x"},
                                        ResultSelector={"first.$": "$.items[0]"},
@@ -420,13 +433,17 @@ def test_force_rerun_at_wrap_time(make_engine):
     assert engine.calls["compute"] == 2, "the forced run stored a fresh result that later runs hit"
 
 
-def test_force_rerun_at_run_time_from_the_execution_input(make_engine):
+def test_force_rerun_at_run_time_from_the_execution_input(make_engine, pattern):
     # Keyed on Parameters: a task given the whole input would see (and be keyed on) the reserved field.
     engine = make_engine({"a": lambda e: {"a": e["x"]}, "b": lambda e: {"b": e["x"]}})
     definition = machine({"A": task("a", Parameters={"x.$": "$.x"}, ResultPath="$.a", Next="B"),
                           "B": task("b", Parameters={"x.$": "$.x"}, ResultPath="$.b", End=True)})
     wrapped = cached(definition)
     engine.run(wrapped, {"x": 1})
+    if pattern == "classic":  # no variables to carry sfn_cache.force to the pulls: wrap-time force only (README)
+        engine.run(wrapped, {"x": 1, "sfn_cache": {"force": True}})
+        assert (engine.calls["a"], engine.calls["b"]) == (1, 1)
+        return
     engine.run(wrapped, {"x": 1, "sfn_cache": {"force": ["B"]}})
     assert (engine.calls["a"], engine.calls["b"]) == (1, 2)
     forced = engine.run(wrapped, {"x": 1, "sfn_cache": {"force": True}})
@@ -461,7 +478,7 @@ def test_push_failure_keeps_the_task_output(make_engine):
     def pull_only(event, context):
         if event["sfn_cache"] == "push":
             raise PermissionError("AccessDenied")
-        return {"hit": False, "key": "0" * 64, "material": {"input": event.get("input")}}
+        return {"hit": False, "key": "0" * 64}
 
     engine = make_engine({"compute": compute}, cache_handler=pull_only)
     definition = machine({"A": task("compute", ResultPath="$.a", Next="B"), "B": task("compute", End=True)})

@@ -91,3 +91,18 @@ def test_jsonata_non_object_input(make_engine):
     original, hit_calls = run_three_ways(engine, definition, [1, "two"])
     assert original.output == [1, "two"]
     assert hit_calls == {}
+
+
+def test_states_result_in_string_literals_comments_and_regexes_is_left_alone(make_engine):
+    """Only the $states.result path is the cached result on a hit; the same characters inside a string
+    literal, a comment or a regular expression are text (a regex rewrite used to replace them too)."""
+    engine = make_engine({"compute": compute})
+    definition = jsonata_machine({"Work": task("compute", Arguments={"x": "{% $states.input.x %}"},
+        Output={"said": "{% 'z is $states.result' & /* $states.result */ $string($states.result.z) %}",
+                "matched": "{% $contains('a $states.result b', /\\$states\\.result/) %}"},
+        Assign={"quoted": "{% \"$states.result\" %}"}, Next="Read"),
+        "Read": {"Type": "Pass", "Output": {"out": "{% $states.input %}", "quoted": "{% $quoted %}"}, "End": True}})
+    original, hit_calls = run_three_ways(engine, definition, {"x": 1})
+    assert original.output == {"out": {"said": "z is $states.result2", "matched": True},
+                               "quoted": "$states.result"}
+    assert hit_calls == {}

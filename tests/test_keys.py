@@ -12,7 +12,9 @@ import pytest
 
 from harness import ACCOUNT, CACHE_BUCKET, REGION, ROLE_ARN
 from sfn_cache.runtime import resolve
+from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
+from sfn_cache.runtime.index import KeyIndex
 from sfn_cache.runtime.keys import PROTOCOL
 
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:pipeline"
@@ -28,34 +30,40 @@ def pull(**fields):
     return event
 
 
+def kept(event, answer) -> dict:
+    """The key material the pull kept in S3 for its push (the pull answer carries none)."""
+    return KeyIndex(boto3.client("s3"), config_for(event)).get_material(event["bundle"], answer["key"])
+
+
 def store(event, result):
     answer = lambda_handler(event)
     assert answer["hit"] is False and answer["key"]
-    assert isinstance(answer["material"], str), "the material travels as its canonical text"
     push = {"sfn_cache": "push", "protocol": PROTOCOL, "state": event["state"], "bundle": event["bundle"],
-            "ttl": event.get("ttl"), "key": answer["key"], "material": answer["material"], "result": result,
+            "ttl": event.get("ttl"), "key": answer["key"], "base": answer["base"], "result": result,
             "execution": event["execution"], "state_machine": event["state_machine"]}
     for name in ("bucket", "context"):
         if name in event:
             push[name] = event[name]
     assert lambda_handler(push)["stored"] is True
-    return {**answer, "material": json.loads(answer["material"])}
+    return {**answer, "material": kept(event, answer)}
 
 
 @pytest.fixture(autouse=True)
 def forget_resolutions(monkeypatch):
     monkeypatch.setattr(resolve, "_memo", {})
-    monkeypatch.setattr(resolve, "_clients", {})
 
 
 def test_context_is_in_the_key_and_the_index(aws):
     store(pull(context="dev"), {"v": "dev"})
     assert lambda_handler(pull(context="dev"))["data"] == {"v": "dev"}
     prod = lambda_handler(pull(context="prod"))
-    assert prod["hit"] is False and json.loads(prod["material"])["context"] == "prod"
-    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=CACHE_BUCKET)["Contents"]
-            if "/index/" in o["Key"]]
-    assert len(keys) == 1 and "/index/dev-" in keys[0]
+    assert prod["hit"] is False and kept(pull(context="prod"), prod)["context"] == "prod"
+    listed = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=CACHE_BUCKET)["Contents"]]
+    index = [key for key in listed if "/index/" in key]
+    assert len(index) == 1 and "/index/dev-" in index[0]
+    material = sorted(key for key in listed if "/material/" in key)
+    assert len(material) == 2 and "/material/dev-" in material[0] and "/material/prod-" in material[1], \
+        "the material a pull keeps for its push is per context too"
 
 
 def test_account_and_region_unless_the_target_names_them(aws):
@@ -92,27 +100,9 @@ def test_old_protocol_entries_are_misses(aws):
     answer = lambda_handler(pull())
     s3 = boto3.client("s3")
     old = {"v": 1, "key": answer["key"], "bundle": "T", "uuid": "u", "expires": None, "inline": {"v": "old"},
-           "material": answer["material"].replace('"protocol":2', '"protocol":1')}
+           "material": {**kept(pull(), answer), "protocol": 1}}
     s3.put_object(Bucket=CACHE_BUCKET, Key=f"cache/sfn-cache/index/T/{answer['key']}.json", Body=json.dumps(old))
     assert lambda_handler(pull())["hit"] is False
-
-
-def test_ttl_zero_never_serves_and_a_shorter_ttl_wins(aws, monkeypatch):
-    store(pull(ttl=3600), {"v": 1})
-    assert lambda_handler(pull(ttl=3600))["hit"] is True
-    assert lambda_handler(pull(ttl=0))["hit"] is False
-    monkeypatch.setenv("SFN_CACHE_TTL", "0")
-    assert lambda_handler(pull())["hit"] is False
-    monkeypatch.delenv("SFN_CACHE_TTL")
-    store(pull(ttl=0, input={"FunctionName": "train", "Payload": {"x": 2}}), {"v": 2})
-    assert lambda_handler(pull(input={"FunctionName": "train", "Payload": {"x": 2}}))["hit"] is False, \
-        "what a ttl-0 task stores is served to no reader"
-    from sfn_cache.runtime import handler
-
-    real = handler.time.time
-    monkeypatch.setattr(handler.time, "time", lambda: real() + 120)
-    assert lambda_handler(pull(ttl=60))["hit"] is False, "a per-state TTL shortens the stored one"
-    assert lambda_handler(pull(ttl=3600))["hit"] is True
 
 
 def _zip(text: str) -> bytes:
@@ -167,7 +157,7 @@ def test_key_code_failure_is_a_miss_without_key(aws):
     answer = lambda_handler(pull(key_code="auto", input={"FunctionName": "missing", "Payload": {}}))
     assert answer["hit"] is False and answer["key"] is None and "ResourceNotFoundException" in answer["unresolved"]
     push = {"sfn_cache": "push", "protocol": PROTOCOL, "state": "T", "bundle": "T", "ttl": None, "key": None,
-            "material": None, "result": {}, "execution": "e", "state_machine": MACHINE}
+            "base": None, "result": {}, "execution": "e", "state_machine": MACHINE}
     assert lambda_handler(push) == {"stored": False, "reason": "no key"}
 
 
@@ -191,7 +181,7 @@ def test_key_code_glue_ecs_batch(aws):
     assert store(event, {})["material"]["code"]["ecs"]["TaskDefinitionArn"].endswith("task-definition/train:1")
     ecs.register_task_definition(family="train", containerDefinitions=[{"name": "c", "image": "img:2", "memory": 128}])
     resolve._memo.clear()
-    assert json.loads(lambda_handler(event)["material"])["code"]["ecs"]["TaskDefinitionArn"].endswith(":2")
+    assert kept(event, lambda_handler(event))["code"]["ecs"]["TaskDefinitionArn"].endswith(":2")
 
     batch = boto3.client("batch", region_name=REGION)
     batch.register_job_definition(jobDefinitionName="score", type="container",
@@ -233,8 +223,8 @@ def test_key_s3_versioned_object_names_its_version(aws):
     s3.create_bucket(Bucket="versioned")
     s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
     version = s3.put_object(Bucket="versioned", Key="k", Body=b"1")["VersionId"]
-    answer = lambda_handler(pull(input={"FunctionName": "f", "Payload": "s3://versioned/k"}, key_s3="etag"))
-    assert json.loads(answer["material"])["s3"]["s3://versioned/k"]["VersionId"] == version
+    event = pull(input={"FunctionName": "f", "Payload": "s3://versioned/k"}, key_s3="etag")
+    assert kept(event, lambda_handler(event))["s3"]["s3://versioned/k"]["VersionId"] == version
 
 
 def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch):

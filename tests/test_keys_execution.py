@@ -6,14 +6,14 @@ does not. The wrong answer these guard against is a hit that returns another run
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
 from harness import ACCOUNT, CACHE_ARN, CACHE_BUCKET, REGION, function_arn
 from sfn_cache.options import StateRule, WrapOptions
 from sfn_cache.runtime import resolve
+from sfn_cache.runtime.config import config_for
+from sfn_cache.runtime.index import KeyIndex
 from sfn_cache.wrap import wrap_definition
 
 
@@ -25,7 +25,6 @@ def pattern(request):
 @pytest.fixture(autouse=True)
 def forget_resolutions(monkeypatch):
     monkeypatch.setattr(resolve, "_memo", {})
-    monkeypatch.setattr(resolve, "_clients", {})
 
 
 def machine(*, resource: str | None = None, **fields) -> dict:
@@ -70,7 +69,8 @@ def test_region_of_the_execution_when_the_target_does_not_name_it(make_engine, p
     assert engine.run(definition, {"x": 1}).status == "SUCCEEDED"
     assert calls() == 2, "eu-west-1 got us-east-1's answer"
     pulls = [answer for op, answer in engine.cache_answers if op == "pull"]
-    assert json.loads(pulls[-1]["material"])["scope"] == {"account": ACCOUNT, "region": "eu-west-1"}
+    material = KeyIndex(boto3.client("s3", region_name=REGION), config_for({})).get_material("T", pulls[-1]["key"])
+    assert material["scope"] == {"account": ACCOUNT, "region": "eu-west-1"}
 
 
 def test_key_path_keeps_the_target(make_engine, pattern):
@@ -139,7 +139,8 @@ def test_missing_key_path_is_a_key_value_not_a_failure(make_engine, pattern):
 
 def test_ttl_zero_on_the_lambda_never_serves(make_engine, pattern, monkeypatch):
     """wrap refuses --ttl 0 (use --force-rerun); SFN_CACHE_TTL=0 on the caching Lambda means "do not
-    serve": every run calls the task, and a later reader without a TTL is not served either."""
+    serve": every run calls the task. The pull's TTL decides (docs/protocol.md): once the Lambda has no
+    TTL, what those runs stored is served."""
     engine = make_engine({"compute": echo})
     definition = wrapped(machine(), pattern)
     monkeypatch.setenv("SFN_CACHE_TTL", "0")
@@ -147,10 +148,8 @@ def test_ttl_zero_on_the_lambda_never_serves(make_engine, pattern, monkeypatch):
         assert engine.run(definition, {"x": 1}).status == "SUCCEEDED"
     assert engine.calls["compute"] == 3
     monkeypatch.delenv("SFN_CACHE_TTL")
-    engine.run(definition, {"x": 1})
-    assert engine.calls["compute"] == 4, "what was stored under TTL 0 was stored already expired"
-    engine.run(definition, {"x": 1})
-    assert engine.calls["compute"] == 4
+    assert engine.run(definition, {"x": 1}).output["out"] == {"seen": {"x": 1}}
+    assert engine.calls["compute"] == 3, "the TTL of the pull decides, not the one it was stored under"
 
 
 def test_one_and_one_point_zero_are_different_keys(make_engine, pattern):

@@ -17,7 +17,7 @@ from sfn_cache.runtime import handler as runtime
 from sfn_cache.runtime.bundles import frame_key, read_bundle
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import CacheEventError, lambda_handler
-from sfn_cache.runtime.index import entry_key
+from sfn_cache.runtime.index import entry_key, material_key
 from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 
@@ -31,7 +31,7 @@ def pull_event(**fields):
 
 def push_event(answer, result, **fields):
     event = {"sfn_cache": "push", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
-             "key": answer["key"], "material": answer["material"], "result": result,
+             "key": answer["key"], "base": answer.get("base"), "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
     return event
@@ -51,12 +51,37 @@ def s3():
 
 def test_miss_push_hit_inline(aws):
     answer, stored = store({"auc": 0.91, "uri": "s3://models/1"})
-    assert answer["material"] == canonical_json(key_material(pull_event(), "harness"))
+    assert answer | {"t": None} == {"hit": False, "key": cache_key(key_material(pull_event(), "harness")), "forced": False,
+                                    "t": None, "base": None, "wait": False}
     hit = lambda_handler(pull_event())
-    assert hit == {"hit": True, "key": answer["key"], "data": {"auc": 0.91, "uri": "s3://models/1"},
-                   "uuid": stored["uuid"]}
+    assert hit == {"hit": True, "data": {"auc": 0.91, "uri": "s3://models/1"}}, "only what the machine needs"
     entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
     assert entry["inline"] == {"auc": 0.91, "uri": "s3://models/1"}
+    assert entry["material"] == key_material(pull_event(), "harness") and entry["uuid"] == stored["uuid"]
+
+
+def test_the_push_reads_the_key_material_its_pull_kept(aws):
+    """The push payload carries key and result only: the material travels through S3, not the machine."""
+    answer = lambda_handler(pull_event())
+    kept = s3().get_object(Bucket=CACHE_BUCKET, Key=material_key(config_for({}), "model", answer["key"]))
+    assert json.loads(kept["Body"].read()) == key_material(pull_event(), "harness")
+    assert "material" not in push_event(answer, {"v": 1})
+    assert lambda_handler(push_event(answer, {"v": 1}))["stored"] is True
+
+
+def test_a_result_too_large_for_a_hit_is_not_stored(aws, caplog):
+    """A hit answer over 256 KiB would fail the execution on AWS (States.DataLimitExceeded):
+    such a result is not cached, so the task runs uncached for this input, every time."""
+    answer = lambda_handler(pull_event())
+    big = {"blob": "x" * (256 * 1024 - 30)}  # fits as the task's own result; not with the hit envelope
+    assert len(json.dumps(big)) < 256 * 1024
+    stored = lambda_handler(push_event(answer, big))
+    assert stored == {"stored": False, "reason": "too large for a hit", "key": answer["key"]}
+    assert "too large to come back through a hit" in caplog.text and "'Train'" in caplog.text
+    assert lambda_handler(pull_event())["hit"] is False
+    fits = {"blob": "x" * (256 * 1024 - 40)}
+    assert lambda_handler(push_event(answer, fits))["stored"] is True
+    assert lambda_handler(pull_event()) == {"hit": True, "data": fits}
 
 
 def test_large_results_are_read_from_the_disdat_bundle(aws, monkeypatch):
@@ -105,10 +130,10 @@ def test_numbers_keep_their_json_type(aws):
 
 def test_ttl_expiry(aws, monkeypatch):
     store({"v": 1}, ttl=60)
-    assert lambda_handler(pull_event())["hit"] is True
+    assert lambda_handler(pull_event(ttl=60))["hit"] is True
     real_time = runtime.time.time
     monkeypatch.setattr(runtime.time, "time", lambda: real_time() + 61)
-    assert lambda_handler(pull_event())["hit"] is False
+    assert lambda_handler(pull_event(ttl=60))["hit"] is False
 
 
 def test_ttl_default_from_the_environment(aws, monkeypatch):
@@ -121,14 +146,17 @@ def test_ttl_default_from_the_environment(aws, monkeypatch):
 
 def test_force_at_wrap_time_and_at_run_time(aws):
     store({"v": 1})
-    assert lambda_handler(pull_event(force=True)) | {"material": None, "t": None} == {
-        "hit": False, "key": lambda_handler(pull_event())["key"], "material": None, "forced": True, "t": None}
-    assert lambda_handler(pull_event(run={"sfn_cache": {"force": True}}))["forced"] is True
-    assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["Train"]}}))["forced"] is True
-    assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["model"]}}))["forced"] is True
-    assert lambda_handler(pull_event(run={"sfn_cache": {"force": ["Other"]}}))["hit"] is True
-    assert lambda_handler(pull_event(run={"sfn_cache": "force"}))["hit"] is True
-    assert lambda_handler(pull_event(run=[1, 2]))["hit"] is True
+    forced = lambda_handler(pull_event(force=True))
+    assert forced | {"base": None, "t": None} == {
+        "hit": False, "key": cache_key(key_material(pull_event(), "harness")), "forced": True,
+        "base": None, "wait": False, "t": None}
+    assert forced["base"], "a forced miss names the entry it will replace"
+    assert lambda_handler(pull_event(run_force=True))["forced"] is True
+    assert lambda_handler(pull_event(run_force=["Train"]))["forced"] is True
+    assert lambda_handler(pull_event(run_force=["model"]))["forced"] is True
+    assert lambda_handler(pull_event(run_force=["Other"]))["hit"] is True
+    assert lambda_handler(pull_event(run_force="force"))["hit"] is True
+    assert lambda_handler(pull_event(run_force=None))["hit"] is True
 
 
 def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
@@ -138,18 +166,18 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
     assert lambda_handler(pull_event())["hit"] is False
     assert "unreadable index entry" in caplog.text
     s3().put_object(Bucket=CACHE_BUCKET, Key=key, Body=json.dumps(
-        {"v": 1, "key": answer["key"], "material": canonical_json(key_material(pull_event(input={"x": 999}), "harness")), "inline": {"v": 2},
+        {"v": 1, "key": answer["key"], "material": key_material(pull_event(input={"x": 999}), "harness"), "inline": {"v": 2},
          "uuid": "u", "expires": None}).encode())
     assert lambda_handler(pull_event())["hit"] is False, "material is re-checked on every hit"
 
 
 @pytest.mark.parametrize("event,message", [
-    ([1], "expected a JSON object"),
-    ({"sfn_cache": "delete", "protocol": 2}, "unknown operation 'delete'"),
-    ({"protocol": 2}, "unknown operation None"),
-    ({**pull_event(), "protocol": 1}, "unsupported protocol 1"),
-    ({k: v for k, v in pull_event().items() if k != "input"}, "pull event lacks input"),
-    ({**pull_event(), "bundle": ""}, "bundle must be a non-empty string"),
+    ([1], "event: expected a JSON object, got \\[1\\]"),
+    ({"sfn_cache": "delete", "protocol": 2}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
+    ({"protocol": 2}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
+    ({**pull_event(), "protocol": 1}, "field 'protocol': expected 2 \\(this handler's protocol\\), got 1"),
+    ({k: v for k, v in pull_event().items() if k != "input"}, "field 'input': missing from the pull event"),
+    ({**pull_event(), "bundle": ""}, "field 'bundle': expected a non-empty string \\(the bundle name\\), got \"\""),
 ])
 def test_bad_events_are_rejected_with_a_clear_error(aws, event, message):
     with pytest.raises(CacheEventError, match=message):
@@ -157,10 +185,10 @@ def test_bad_events_are_rejected_with_a_clear_error(aws, event, message):
 
 
 def test_push_without_key_stores_nothing_and_a_forged_key_is_refused(aws):
-    assert lambda_handler(push_event({"key": None, "material": None}, {"v": 1})) == {"stored": False, "reason": "no key"}
-    answer = lambda_handler(pull_event())
-    with pytest.raises(CacheEventError, match="key does not match"):
-        lambda_handler(push_event({**answer, "key": "0" * 64}, {"v": 1}))
+    assert lambda_handler(push_event({"key": None}, {"v": 1})) == {"stored": False, "reason": "no key"}
+    lambda_handler(pull_event())
+    assert lambda_handler(push_event({"key": "0" * 64}, {"v": 1})) == {"stored": False, "reason": "no key material"}
+    assert lambda_handler(pull_event())["hit"] is False
 
 
 def test_missing_bucket_raises_on_pull_and_push(aws, monkeypatch):
@@ -195,8 +223,9 @@ def test_concurrent_pushes_of_one_key_both_succeed(aws):
         thread.join()
     assert not errors and len({o["uuid"] for o in outcomes}) == 4
     hit = lambda_handler(pull_event())
-    assert hit["uuid"] in {o["uuid"] for o in outcomes}
-    assert json.loads(read_bundle(config_for({}), hit["uuid"])) == hit["data"]
+    entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
+    assert entry["uuid"] in {o["uuid"] for o in outcomes}
+    assert json.loads(read_bundle(config_for({}), entry["uuid"])) == hit["data"]
 
 
 def test_importing_the_handler_stays_light():
@@ -220,9 +249,10 @@ def test_a_hit_on_an_inlined_result_never_imports_disdat(tmp_path):
         with mock_aws():
             s3 = boto3.client("s3", region_name="{REGION}")
             s3.create_bucket(Bucket="{CACHE_BUCKET}")
-            material = canonical_json(key_material(event, config_for(event).context))
-            KeyIndex(s3, config_for(event)).put({{"v": 1, "key": cache_key(material), "bundle": "model",
-                "material": material, "uuid": "u-1", "expires": None, "inline": {{"auc": 1}}}})
+            material = key_material(event, config_for(event).context)
+            KeyIndex(s3, config_for(event)).put({{"v": 2, "key": cache_key(material), "bundle": "model",
+                "material": material, "uuid": "00000000-0000-4000-8000-000000000001", "created": 1.0,
+                "size": 10, "inline": {{"auc": 1}}}}, None)
             answer = lambda_handler(event)
         print(json.dumps([answer["hit"], answer["data"], "disdat" in sys.modules, "pandas" in sys.modules]))
     """)

@@ -5,7 +5,9 @@ the Lambda runtime provides); disdat is imported lazily, only when a bundle is w
 hit's result is too large to sit inline in the key index.
 
 An error raises: the state machine's Catch turns it into a miss (fail-open, the default) or a failed
-execution (--fail-closed). A corrupted index entry is a miss, never an error.
+execution (--fail-closed). Once a pull knows its key, anything wrong with what is stored (a
+malformed, oversized or foreign entry, a bundle that cannot be read or names another key) is a
+miss that carries the key, so the push after the task repairs the entry.
 """
 
 from __future__ import annotations
@@ -15,30 +17,28 @@ import logging
 import time
 from typing import Any
 
-import boto3
-
-from sfn_cache.runtime.config import CacheConfig, config_for
-from sfn_cache.runtime import hit_log, lineage, metrics, resolve
-from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
-from sfn_cache.runtime.keys import PROTOCOL, cache_key, canonical_json, key_material, target_parameters
+from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics, resolve
+from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for, environment_ttl
+from sfn_cache.runtime.events import CacheEventError, validate_event
+from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug
+from sfn_cache.runtime.keys import cache_key, canonical_json, key_material, target_parameters
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-REQUIRED = {
-    "pull": ("state", "bundle", "resource", "input"),
-    "push": ("state", "bundle", "key", "material", "result"),
-}
+__all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
+# Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
+PAYLOAD_QUOTA_BYTES = 256 * 1024
 
-
-class CacheEventError(ValueError):
-    """The event is not a cache_pull/cache_push request this handler understands."""
+environment_ttl()  # cold start: a malformed SFN_CACHE_TTL fails the Lambda's init with a clear message
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
-    operation = validate(event)
+    operation = validate_event(event)
+    if event.get("bucket"):
+        check_bucket_override(event["bucket"])
     config = config_for(event)
-    s3 = boto3.client("s3")
+    s3 = clients.client("s3")
     if operation == "pull":
         try:
             answer = pull(event, config, s3)
@@ -62,79 +62,89 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
     return answer
 
 
-def validate(event: Any) -> str:
-    if not isinstance(event, dict):
-        raise CacheEventError(f"expected a JSON object, got {type(event).__name__}")
-    operation = event.get("sfn_cache")
-    if operation not in REQUIRED:
-        raise CacheEventError(f"unknown operation {operation!r}: expected 'pull' or 'push' in field 'sfn_cache'")
-    if event.get("protocol") != PROTOCOL:
-        raise CacheEventError(f"unsupported protocol {event.get('protocol')!r}: this handler speaks {PROTOCOL}; "
-                              "re-run sfn-cache wrap or deploy the matching Lambda")
-    missing = [name for name in REQUIRED[operation] if name not in event]
-    if missing:
-        raise CacheEventError(f"{operation} event lacks {', '.join(missing)}")
-    if not isinstance(event["bundle"], str) or not event["bundle"]:
-        raise CacheEventError("bundle must be a non-empty string")
-    return operation
-
-
 def forced(event: dict) -> bool:
-    """Wrap-time force, or run-time force from the execution input's reserved ``sfn_cache`` field."""
+    """Wrap-time force, or run-time force: ``run_force`` is the execution input's ``sfn_cache.force``,
+    read once per execution by the wrapped machine (docs/protocol.md), never the whole input."""
     if event.get("force") is True:
         return True
-    run = event.get("run")
-    request = run.get("sfn_cache") if isinstance(run, dict) else None
-    wanted = request.get("force") if isinstance(request, dict) else None
+    wanted = event.get("run_force")
     if wanted is True:
         return True
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
 
 
-def fresh(entry: dict, ttl: int | None) -> bool:
-    """Within the TTL it was stored with and within the reader's own TTL (a per-state TTL shortens)."""
-    now = time.time()
-    if isinstance(entry.get("expires"), (int, float)) and now >= entry["expires"]:
-        return False
-    created = entry.get("created")
-    return ttl is None or (isinstance(created, (int, float)) and now < created + ttl)
+
+
+def entry_limit(config: CacheConfig, material: dict) -> int:
+    """The largest index entry a legitimate push writes for ``material``: read no more than that."""
+    return config.inline_max_bytes + 2 * len(canonical_json(material).encode("utf-8")) + ENTRY_OVERHEAD_BYTES
+
+
+def hit_answer_bytes(result: Any) -> int:
+    """The size of the hit answer that would carry ``result``, as the Lambda runtime serialises it
+    (default separators: an over-estimate of the compact form, so the check errs on the safe side)."""
+    return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8"))
 
 
 def pull(event: dict, config: CacheConfig, s3) -> dict:
+    """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
+    Miss: ``{"hit": false, "key", "forced", "t", "base", "wait"}``; the key material stays in S3 for
+    the push, ``base`` is the index entry's ETag the push's conditional write expects. A key part
+    that cannot be resolved (``--key-code``, ``--key-s3``) is a miss without a key: nothing is stored."""
     material = key_material(event, config.context)
     try:
         material.update(resolve.resolved_parts(event, target_parameters(event), s3))
     except resolve.Unresolved as error:
         LOG.warning("sfn-cache: %s: a miss without a key (nothing will be stored)", error)
-        return {"hit": False, "key": None, "material": None, "forced": False, "t": None,
+        return {"hit": False, "key": None, "forced": False, "t": None, "base": None, "wait": False,
                 "unresolved": str(error)}
-    text = canonical_json(material)
-    key = cache_key(text)
-    miss = {"hit": False, "key": key, "material": text, "forced": False, "t": round(time.time(), 3)}
+    key = cache_key(material)
+    index = KeyIndex(s3, config)
+    found = index.get(event["bundle"], key, entry_limit(config, material))
+    miss = {"hit": False, "key": key, "forced": False, "t": round(time.time(), 3), "base": found.etag,
+            "wait": False}
     if forced(event):
+        index.put_material(event["bundle"], key, material)
         return {**miss, "forced": True}
-    if config.ttl == 0:  # "do not serve": the task runs; its result is stored already expired
-        return miss
-    entry = KeyIndex(s3, config).get(event["bundle"], key)
-    if entry is None:
-        return miss
-    if entry.get("material") != text:
-        LOG.warning("sfn-cache: index entry %s holds other key material: treated as a miss", key)
-        return miss
-    if not fresh(entry, config.ttl):
-        return miss
-    if "inline" in entry:
-        data = entry["inline"]
-    else:
-        from sfn_cache.runtime.bundles import read_bundle
+    data = _served(found, key, material, config)
+    if data is not None:
+        if lineage.enabled():
+            lineage.record(s3, config, event.get("execution"), found.entry["uuid"],
+                           f"{bundle_slug(event['bundle'])}_{key}")
+        hit_log.record(s3, config, event["bundle"], key)
+        saved = found.entry.get("duration")
+        return {"hit": True, "data": data[0],  # "saved" is for the metrics; lambda_handler removes it
+                "saved": float(saved) if isinstance(saved, (int, float)) and not isinstance(saved, bool)
+                and saved > 0 else 0.0}
+    if event.get("concurrent") == "wait":
+        seconds = int(event.get("lease") or leases.DEFAULT_SECONDS)
+        claim = leases.claim(s3, config, event["bundle"], key, event.get("execution"), seconds,
+                             leases.execution_running(clients.client("stepfunctions")))
+        if not claim.lead:
+            return {**miss, "wait": True}
+    index.put_material(event["bundle"], key, material)
+    return miss
 
-        data = json.loads(read_bundle(config, entry["uuid"]))
-    if lineage.enabled():
-        lineage.record(s3, config, event.get("execution"), entry["uuid"], f"{bundle_slug(event['bundle'])}_{key}")
-    hit_log.record(s3, config, event["bundle"], key)
-    saved = entry.get("duration")
-    return {"hit": True, "key": key, "data": data, "uuid": entry["uuid"],
-            "saved": float(saved) if isinstance(saved, (int, float)) and saved > 0 else 0.0}
+
+def _served(found: Lookup, key: str, material: dict, config: CacheConfig) -> tuple[Any] | None:
+    """``(data,)`` when the entry may be served; None (logged) when it is a miss."""
+    entry = found.entry
+    if entry is None:
+        return None
+    if canonical_json(entry["material"]) != canonical_json(material):
+        LOG.warning("sfn-cache: index entry %s holds other key material: treated as a miss", key)
+        return None
+    if config.ttl is not None and time.time() - entry["created"] >= config.ttl:
+        return None  # the TTL of this pull decides, not the one in force when the result was stored
+    if "inline" in entry:
+        return (entry["inline"],)
+    from sfn_cache.runtime.bundles import read_bundle
+
+    try:
+        return (json.loads(read_bundle(config, entry["uuid"], key)),)
+    except Exception as error:  # a lost, partial or foreign bundle: the next push repairs the entry
+        LOG.warning("sfn-cache: bundle %s of entry %s unreadable (%s): treated as a miss", entry["uuid"], key, error)
+        return None
 
 
 def task_duration(event: dict, now: float) -> float | None:
@@ -146,39 +156,59 @@ def task_duration(event: dict, now: float) -> float | None:
 
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
-    key, material = event["key"], event["material"]
+    key = event["key"]
     if key is None:
         return {"stored": False, "reason": "no key"}
-    if not isinstance(material, str) or cache_key(material) != key:
-        raise CacheEventError("push: key does not match its key material")
-    parsed = json.loads(material)
+    if not isinstance(key, str) or not KEY.match(key):
+        raise CacheEventError(f"field 'key': expected the pull's key (64 hex digits), got {key!r}")
+    if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
+        LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
+                    "quota: not cached, the task runs uncached for this input", event["state"])
+        return {"stored": False, "reason": "too large for a hit", "key": key}
+    index = KeyIndex(s3, config)
+    material = index.get_material(event["bundle"], key)
+    if not isinstance(material, dict) or cache_key(material) != key:
+        LOG.warning("sfn-cache: push of %s for state %r: no key material kept by its pull; not stored",
+                    key, event["state"])
+        return {"stored": False, "reason": "no key material"}
+    size = hit_answer_bytes(event["result"])
+    if size > PAYLOAD_QUOTA_BYTES:
+        LOG.warning("sfn-cache: result of state %r is too large to come back through a hit (%d bytes of hit "
+                    "answer, quota %d): not cached, the task runs uncached for this input",
+                    event["state"], size, PAYLOAD_QUOTA_BYTES)
+        return {"stored": False, "reason": "too large for a hit", "key": key}
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
+    execution = event.get("execution")
     tags = {
         "sfn_cache_key": key,
         "state": str(event["state"]),
         "bundle": str(event["bundle"]),
-        "cache_version": str(parsed.get("cache_version", "")),
-        "execution": str(event.get("execution") or ""),
+        "cache_version": str(material.get("cache_version", "")),
+        "execution": str(execution or ""),
         "state_machine": str(event.get("state_machine") or ""),
     }
-    upstream = lineage.earlier(s3, config, event.get("execution")) if lineage.enabled() else []
+    tracked = lineage.enabled() and bool(execution)
+    upstream = lineage.earlier(s3, config, execution) if tracked else []
     uuid = write_bundle(s3, config, bundle=event["bundle"], key=key, result_json=result_json, tags=tags,
                         dependencies=upstream)
-    if lineage.enabled():
-        lineage.record(s3, config, event.get("execution"), uuid, processing_name(event["bundle"], key))
+    rank = lineage.record(s3, config, execution, uuid, processing_name(event["bundle"], key)) if tracked else None
     now = time.time()
     entry = {
         "v": ENTRY_VERSION, "key": key, "bundle": event["bundle"], "state": event["state"], "uuid": uuid,
         "material": material, "created": now,
-        "expires": now + config.ttl if config.ttl is not None else None,  # ttl 0: never served
-        "execution": event.get("execution"), "state_machine": event.get("state_machine"),
+        "execution": execution, "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
         "duration": task_duration(event, now),
-        "lineage": [{"uuid": d["uuid"], "processing_name": d["processing_name"]} for d in upstream],
+        "lineage": {"log": lineage.log_prefix(config, execution), "after": rank} if rank else None,
     }
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
-    KeyIndex(s3, config).put(entry)
+    stored = index.put(entry, event.get("base"))
+    if event.get("concurrent") == "wait":
+        leases.release(s3, config, event["bundle"], key, execution)
+    if not stored:
+        LOG.info("sfn-cache: entry %s changed since this execution's pull: the newer result stays", key)
+        return {"stored": False, "reason": "superseded", "key": key, "uuid": uuid}
     return {"stored": True, "key": key, "uuid": uuid}

@@ -78,10 +78,6 @@ def key_material(event: dict, context: str) -> dict:
     return material
 
 
-def cache_key(material: dict | str) -> str:
-    """Lowercase hex SHA-256 of the material's canonical text: safe in S3 keys and disdat names.
-
-    The pull hands the material on as that text, so that no JSON round trip through the state
-    machine (which may spell ``1.0`` as ``1``) can change it before the push checks it."""
-    text = material if isinstance(material, str) else canonical_json(material)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def cache_key(material: dict) -> str:
+    """Lowercase hex SHA-256 of the material's canonical text: safe in S3 keys and disdat names."""
+    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()

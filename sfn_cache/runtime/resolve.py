@@ -17,15 +17,13 @@ import re
 import time
 from typing import Any, Callable
 
-import boto3
-
+from sfn_cache.runtime import clients
 from sfn_cache.runtime.keys import code_kind
 
 S3_PREFIX_LIMIT = 1000  # objects listed for one s3://bucket/prefix/ in the key; more is a miss
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")
 _TARGET_NAMES = ("FunctionName", "Qualifier", "JobName", "TaskDefinition", "JobDefinition")
 _memo: dict[tuple, tuple[float, Any]] = {}
-_clients: dict[tuple, Any] = {}
 
 
 class Unresolved(Exception):
@@ -70,9 +68,8 @@ def _remembered(key: tuple, resolve: Callable[[], Any]) -> Any:
 
 
 def _client(service: str, region: str | None = None):
-    if (service, region) not in _clients:
-        _clients[(service, region)] = boto3.client(service, **({"region_name": region} if region else {}))
-    return _clients[(service, region)]
+    """The warm container's client (clients.py), in the target's region when its ARN names one."""
+    return clients.client(service, region=region)
 
 
 def _text(parameters: dict, name: str) -> str:

@@ -1,0 +1,62 @@
+"""Run-time force without shipping the execution input: one Pass at the machine's start.
+
+Before, every cache_pull carried ``$$.Execution.Input`` so that the caching Lambda could read the
+reserved ``sfn_cache.force`` field: a 150 KB execution input made every pull a 150 KB larger payload.
+Now the wrapped machine starts with one generated Pass that copies only
+``$$.Execution.Input.sfn_cache.force`` (or null when it is absent) into the variable
+``sfncache_force``; each pull sends that variable as ``run_force``. Cost: one state transition per
+execution, none per task.
+
+Inner scopes (Parallel branches, inline Map iterations) read outer variables. A distributed Map's
+iterations cannot (they are child executions): tasks there are forced at wrap time only.
+"""
+
+from __future__ import annotations
+
+from sfn_cache.model import Scope
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
+
+COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"
+_FIELD = "$states.context.Execution.Input.sfn_cache.force"
+
+
+def force_reader(start: str) -> dict:
+    """The Pass that assigns ``sfncache_force`` (null when absent) and goes on to ``start``.
+
+    Always JSONata (allowed in a JSONPath machine): a JSONPath path to an absent field fails with the
+    uncatchable States.Runtime, while JSONata's ``$exists`` can ask."""
+    return {"Type": "Pass", "QueryLanguage": "JSONata", "Comment": COMMENT,
+            "Assign": {FORCE_VARIABLE: "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"}, "Next": start}
+
+
+def has_force_reader(top: Scope) -> bool:
+    """True when the machine already starts with the force reader (a re-wrap adds no second one)."""
+    state = top.states.get(top.body["StartAt"], {})
+    return state.get("Comment") == COMMENT
+
+
+def insert_force_reader(top: Scope, names: NameAllocator) -> str:
+    """Make the force reader the machine's first state (first in document order too); returns its name."""
+    name = names.allocate("cache_", "force_from_input")
+    start = top.body["StartAt"]
+    top.body["States"] = {name: force_reader(start), **top.states}
+    top.body["StartAt"] = name
+    return name
+
+
+def distributed_scopes(top: Scope) -> set[int]:
+    """``id()`` of every scope body inside a distributed Map (whose iterations cannot read our variable)."""
+    found: set[int] = set()
+
+    def visit(scope: Scope, inside: bool) -> None:
+        if inside:
+            found.add(id(scope.body))
+        for child in scope.children:
+            parent = next((s for s in scope.states.values() if s.get("Type") == "Map"
+                           and any(child.body is s.get(key) for key in ("ItemProcessor", "Iterator"))), {})
+            config = (parent.get("ItemProcessor") or {}).get("ProcessorConfig")
+            mode = config.get("Mode") if isinstance(config, dict) else None
+            visit(child, inside or mode == "DISTRIBUTED")
+
+    visit(top, False)
+    return found
