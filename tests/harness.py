@@ -205,6 +205,69 @@ def install_seams(monkeypatch, engine: Engine) -> None:
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata",
                         lambda expression: jsonata.Jsonata(expression).evaluate(None))
     monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
+    install_aws_error_seams(monkeypatch)
+
+
+def install_aws_error_seams(monkeypatch) -> None:
+    """Where moto's errors are not AWS's, make them AWS's (docs: concepts-error-handling).
+
+    - A ResultPath that cannot be applied (``$.a.b`` when ``a`` is a string) fails the state with
+      ``States.ResultPathMatchFailure``, which Catch can handle. moto raises a Python TypeError instead
+      ("Exception" from a Task, an uncatchable States.Runtime from a Pass).
+    - A JSONata expression that fails to evaluate in a Task or Parallel (Assign, Arguments, ...) fails
+      the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
+      States.Runtime (the cause, the evaluator's message, is kept).
+    - A Parallel state whose branch fails, fails with the branch's error and cause. moto refuses to
+      re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
+      States.Runtime whatever the Parallel's Catch says).
+    The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent, FailureEventException)
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from jsonata.jexception import JException
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    apply_result_path = ResultPath._eval_body
+
+    def result_path_or_match_failure(self, env) -> None:
+        try:
+            apply_result_path(self, env)
+        except (TypeError, KeyError, IndexError, AttributeError):
+            error = StatesErrorNameType.StatesResultPathMatchFailure
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(),
+                    cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
+
+    def branch_error_name(error_name: str | None):
+        if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX):
+            return StatesErrorName.from_name(error_name)
+        return custom_error_name.CustomErrorName(error_name)
+
+    evaluate = ExecutionState._evaluate_with_timeout
+
+    def query_evaluation_error(self, env) -> None:
+        try:
+            evaluate(self, env)
+        except JException as ex:
+            error = StatesErrorNameType.StatesQueryEvaluationError
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(), cause=str(ex))))) from None
+
+    monkeypatch.setattr(ResultPath, "_eval_body", result_path_or_match_failure)
+    monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", query_evaluation_error)
+    monkeypatch.setattr(branches_decl, "CustomErrorName", branch_error_name)
 
 
 def install_corpus_seams(monkeypatch, service_stub: Callable[[str, Any], Any]) -> None:
