@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import CACHE_ARN
+from harness import CACHE_ARN, same_failure_in_generated_state
 from sfn_cache.options import WrapOptions
 from sfn_cache.wrap import wrap_definition
 from test_equivalence import compute, machine, task
@@ -156,3 +156,24 @@ def test_the_catching_hit_costs_one_more_state_only_where_a_catch_could_match(ma
     engine.run(cached, {"x": 1, "a": {}})
     engine.run(cached, {"x": 1, "a": {}})
     assert engine.state_transitions() - original == 3  # pull, choice, and the Parallel's branch
+
+
+@pytest.mark.parametrize("pattern", ["variables", "classic"])
+def test_output_path_missing_on_a_hit_is_the_documented_difference(make_engine, pattern):
+    """README known differences 2 and 3: States.Runtime names the generated state (classic: and the
+    path re-rooted under $.input); status, error and everything else are the original's."""
+    engine = make_engine({"compute": compute})
+    definition = machine({"Work": task("compute", Parameters={"x.$": "$.x"}, ResultPath="$.r",
+                                       OutputPath="$.finalresponse.body", End=True)})
+    cached = wrapped(definition, pattern)
+    original = engine.run(definition, {"x": 1})
+    miss = engine.run(cached, {"x": 1})
+    engine.run(cached, {"x": 1, "finalresponse": {"body": "b"}})  # stores x's result (classic stored it already)
+    hit = engine.run(cached, {"x": 1})
+    assert engine.calls["compute"] == 2 + (pattern == "variables")
+    assert (original.status, original.error) == ("FAILED", "States.Runtime")
+    assert "'$.finalresponse.body'" in original.cause and "state 'Work'" in original.cause
+    for outcome, state in ((miss, "cache_out_Work" if pattern == "classic" else "Work"), (hit, "cache_hit_Work")):
+        assert outcome == original or same_failure_in_generated_state(outcome, original)
+        assert f"state '{state}'" in outcome.cause
+        assert ("'$.input.finalresponse.body'" in outcome.cause) == (pattern == "classic" and state != "Work")
