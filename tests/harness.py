@@ -214,9 +214,9 @@ def install_aws_error_seams(monkeypatch) -> None:
     - A ResultPath that cannot be applied (``$.a.b`` when ``a`` is a string) fails the state with
       ``States.ResultPathMatchFailure``, which Catch can handle. moto raises a Python TypeError instead
       ("Exception" from a Task, an uncatchable States.Runtime from a Pass).
-    - A JSONata expression that fails to evaluate in a Task or Parallel (Assign, Arguments, ...) fails
-      the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
-      States.Runtime (the cause, the evaluator's message, is kept).
+    - A JSONata expression that fails to evaluate in a Task or Parallel (Arguments, Assign, Output)
+      fails the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
+      States.Runtime (the cause, the evaluator's message, is kept) and evaluates Output outside Catch.
     - A Parallel state whose branch fails, fails with the branch's error and cause. moto refuses to
       re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
       States.Runtime whatever the Parallel's Catch says).
@@ -258,6 +258,9 @@ def install_aws_error_seams(monkeypatch) -> None:
     def query_evaluation_error(self, env) -> None:
         try:
             evaluate(self, env)
+            if self.output is not None and not self._is_language_query_jsonpath():
+                self.output.jsonata_template_value.eval(env=env)  # only to raise its error here,
+                env.stack.pop()  # under the state's Retry/Catch; moto evaluates Output again after
         except JException as ex:
             error = StatesErrorNameType.StatesQueryEvaluationError
             raise FailureEventException(failure_event=FailureEvent(

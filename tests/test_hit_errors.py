@@ -146,6 +146,20 @@ def test_jsonata_assign_that_fails_on_a_hit_reaches_the_catch(make_engine):
     assert fine.output == {"seen": {"z": 2}, "why": "none", "total": 3}
 
 
+def test_jsonata_output_that_fails_on_a_hit_reaches_the_catch(make_engine):
+    engine = make_engine({"compute": compute})
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Work", "States": {
+        "Work": task("compute", Arguments={"x": "{% $states.input.x %}"},
+                     Output={"sum": "{% $states.result.z + $states.input.n %}"},
+                     Catch=[{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "Done"}],
+                     Next="Done"),
+        "Done": {"Type": "Pass", "End": True}}}
+    caught = run_hit_after_prime(engine, definition, "variables", {"x": 1, "n": 1}, {"x": 1, "n": "str"})
+    assert caught.status == "SUCCEEDED"
+    assert caught.output["Error"] == "States.QueryEvaluationError"
+    assert engine.run(wrapped(definition, "variables"), {"x": 1, "n": 1}).output == {"sum": 3}
+
+
 def test_the_catching_hit_costs_one_more_state_only_where_a_catch_could_match(make_engine):
     engine = make_engine({"compute": compute})
     definition = keyed_on_x({"ErrorEquals": ["States.ALL"], "ResultPath": "$.err"})
