@@ -150,7 +150,8 @@ def _result_path_check(name: str, original: dict, branch: str, catch: list, rest
                                         "Result": {}, "ResultPath": original["ResultPath"]},
                          original, catch, "JSONPath")
     check.pop("OutputPath")
-    return {"Type": "Parallel", "Comment": check["Comment"], "InputPath": "$.input",
+    comment = f"{GENERATED_COMMENT}'{name}' ResultPath on its own input, errors to its Catch"
+    return {"Type": "Parallel", "Comment": comment, "InputPath": "$.input",
             **{k: v for k, v in check.items() if k not in ("Type", "Comment")}, "ResultPath": None,
             "Next": restore}
 
