@@ -20,7 +20,10 @@ definitions call services that moto cannot run:
    ``retrier_decl``) return at once, so a definition that polls every 5 minutes runs in
    milliseconds. What the states do is unchanged; only the sleeping is skipped.
 
-Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel, errors -- is
+Where moto's errors are not AWS's, ``install_seams`` also makes them AWS's (``install_aws_error_seams``:
+ResultPathMatchFailure, QueryEvaluationError, a Parallel re-raising its branch's error).
+
+Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel -- is
 moto's own interpreter, unchanged.
 """
 
