@@ -1,6 +1,6 @@
 """Run state machines for real: moto's Step Functions interpreter (a port of LocalStack's ASL engine).
 
-Every seam between the interpreter and this project is in this module, and there are exactly two:
+Every seam between the interpreter and this project is in this module; the two main ones:
 
 1. JSONata. moto evaluates JSONata, and the workflow-variable references of JSONPath states, through a
    JVM bridge that is not installed here (``moto...jsonata._eval_jsonata`` is left as ``None``). We set
