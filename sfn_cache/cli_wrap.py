@@ -112,8 +112,8 @@ def selection_options(command):
                      help="Build STATE's cache key from these input fields instead of its whole effective input."),
         click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
                      help="Always run (and re-store) every task, or only STATE (repeatable)."),
-        click.option("--allow-context-reads", "allow_context_reads", multiple=True, is_flag=False, flag_value="*",
-                     metavar="[STATE]",
+        click.option("--allow-context-reads", "allow_context_reads", multiple=True, is_flag=False,
+                     flag_value="*", metavar="[STATE]",
                      help="Cache tasks whose ResultSelector/OutputPath/Assign/Output read $$.State or $$.Task "
                           "(a hit reads the hit state's), every task or only STATE (repeatable)."),
         click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
@@ -139,8 +139,8 @@ def selection_options(command):
 
 
 SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "allow_context_reads", "ttls", "cache_versions", "pattern", "fail_closed", "runtime_force",
-                    "config_path", "no_config")
+                    "force_rerun", "allow_context_reads", "ttls", "cache_versions", "pattern", "fail_closed",
+                    "runtime_force", "config_path", "no_config")
 
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
@@ -165,7 +165,8 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
         exclude=params["exclude"] or tuple(settings.get("exclude", ())),
         bundle_names=params["bundle_names"], key_paths=params["key_paths"],
         force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
-        allow_context_reads=params["allow_context_reads"] or (("*",) if settings.get("allow-context-reads") else ()),
+        allow_context_reads=params["allow_context_reads"]
+        or (("*",) if settings.get("allow-context-reads") else ()),
         ttls=params["ttls"], cache_versions=params["cache_versions"],
         fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
         pattern=pick("pattern", "pattern"))
@@ -201,6 +202,8 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
             if state:
                 found.append((f"{option} {value}", state, None))
     found += [(f"--force-rerun {state}", state, None) for state in params["force_rerun"] if state != "*"]
+    found += [(f"--allow-context-reads {state}", state, None)
+              for state in params["allow_context_reads"] if state != "*"]
     if config:
         for key in ("include", "exclude"):
             if not params[key]:

@@ -145,7 +145,8 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
         report.action, report.reason = "excluded", opts.reason
     elif (refusal := _refusal(ref, options.pattern)) is not None:
         report.action, report.reason = "refused", refusal
-    elif (context := differing_context_reads(ref.state, ref.query_language, options.pattern)) and not opts.allow_context_reads:
+    elif ((context := differing_context_reads(ref.state, ref.query_language, options.pattern))
+          and not opts.allow_context_reads):
         report.action, report.reason = "refused", (
             f"reads {context[0]} after the task, which a cache hit would read in a generated state; "
             f"--allow-context-reads '{ref.name}' caches it anyway")

@@ -136,3 +136,9 @@ def test_allow_context_reads_from_the_file_or_the_flag(tmp_path, monkeypatch, co
     assert result.exit_code == 0, result.stderr
     assert "Train" in payloads(wrapped)
     assert "cached although it reads $$.State.RetryCount" in result.stderr
+
+
+def test_allow_context_reads_naming_no_state_is_an_error(project):
+    result, _ = wrap("--allow-context-reads", "Trian")
+    assert result.exit_code == 2
+    assert "--allow-context-reads Trian: matches no state" in result.stderr and "'Train'" in result.stderr
