@@ -220,7 +220,8 @@ def install_aws_error_seams(monkeypatch) -> None:
     - A JSONata expression that fails to evaluate in a Task or Parallel (Arguments, Assign, Output)
       fails the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
       States.Runtime (the cause, the evaluator's message, is kept) and evaluates Output outside Catch.
-    - A Parallel state whose branch fails, fails with the branch's error and cause. moto refuses to
+    - A Parallel state whose branch fails, fails with the branch's error and cause (States.Runtime
+      aside, see branch_error_name). moto refuses to
       re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
       States.Runtime whatever the Parallel's Catch says).
     The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
@@ -252,7 +253,10 @@ def install_aws_error_seams(monkeypatch) -> None:
                     cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
 
     def branch_error_name(error_name: str | None):
-        if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX):
+        # States.Runtime keeps moto's way (the execution fails with it; AWS ends the execution at once):
+        # re-raising its cause would name whichever branch failed first, a race between threads.
+        if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX) \
+                and error_name != "States.Runtime":
             return StatesErrorName.from_name(error_name)
         return custom_error_name.CustomErrorName(error_name)
 
