@@ -220,8 +220,8 @@ def install_aws_error_seams(monkeypatch) -> None:
     - A JSONata expression that fails to evaluate in a Task or Parallel (Arguments, Assign, Output)
       fails the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
       States.Runtime (the cause, the evaluator's message, is kept) and evaluates Output outside Catch.
-    - A Parallel state whose branch fails, fails with the branch's error and cause (States.Runtime
-      aside, see branch_error_name). moto refuses to
+    - A Parallel state of one branch whose branch fails, fails with the branch's error and cause
+      (States.Runtime aside, see branch_error_name). moto refuses to
       re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
       States.Runtime whatever the Parallel's Catch says).
     The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
@@ -252,11 +252,19 @@ def install_aws_error_seams(monkeypatch) -> None:
                     error=error.to_name(),
                     cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
 
+    one_branch = threading.local()
+    run_branches = branches_decl.BranchesDecl._eval_body
+
+    def note_branch_count(self, env) -> None:
+        one_branch.value = len(self.programs) == 1  # read below, in this thread, after the branches end
+        run_branches(self, env)
+
     def branch_error_name(error_name: str | None):
-        # States.Runtime keeps moto's way (the execution fails with it; AWS ends the execution at once):
-        # re-raising its cause would name whichever branch failed first, a race between threads.
+        # Only for one branch: with several failing branches, the one reported is whichever failed first
+        # (a race between threads, on AWS too), so no two runs compare. States.Runtime keeps moto's way
+        # (the execution fails with it; AWS ends the execution at once).
         if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX) \
-                and error_name != "States.Runtime":
+                and error_name != "States.Runtime" and getattr(one_branch, "value", False):
             return StatesErrorName.from_name(error_name)
         return custom_error_name.CustomErrorName(error_name)
 
@@ -278,6 +286,7 @@ def install_aws_error_seams(monkeypatch) -> None:
     monkeypatch.setattr(ResultPath, "_eval_body", result_path_or_match_failure)
     monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", query_evaluation_error)
     monkeypatch.setattr(branches_decl, "CustomErrorName", branch_error_name)
+    monkeypatch.setattr(branches_decl.BranchesDecl, "_eval_body", note_branch_count)
 
 
 def install_corpus_seams(monkeypatch, service_stub: Callable[[str, Any], Any]) -> None:
