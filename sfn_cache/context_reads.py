@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sfn_cache.dialects import jsonata_tokens
+
 SAME_ON_A_HIT = ("Execution", "StateMachine", "Map")
 AFTER_THE_TASK = {"JSONPath": ("ResultSelector", "OutputPath", "Assign"), "JSONata": ("Output", "Assign")}
 
@@ -65,11 +67,28 @@ def _differing(text: str, language: str, every: bool = False) -> list[str]:
     if language == "JSONPath":
         return [f"$${path}" for path in _JSONPATH_CONTEXT.findall(text) if every or not _same_on_a_hit(path)]
     reads = []
-    for path in _JSONATA_CONTEXT.findall(text):
+    for path in _jsonata_states_paths(text[2:-2] if text.strip().startswith("{%") else text):
         if path == "" or path == ".context" or (path.startswith(".context.")
                                                 and not _same_on_a_hit(path[len(".context"):])):
             reads.append(f"$states{path}")
     return reads
+
+
+def _jsonata_states_paths(expression: str) -> list[str]:
+    """The ``.a.b`` steps after each ``$states`` variable (JSONata's tokenizer: literals are not read)."""
+    try:
+        tokens = jsonata_tokens(expression.strip())
+    except Exception:  # not valid JSONata: Step Functions refuses it; read it the plain way
+        return _JSONATA_CONTEXT.findall(expression)
+    paths = []
+    for index, token in enumerate(tokens):
+        if (token.type, token.value) != ("variable", "states"):
+            continue
+        steps, rest = "", tokens[index + 1:]
+        while len(rest) >= 2 and (rest[0].type, rest[0].value) == ("operator", ".") and rest[1].type == "name":
+            steps, rest = steps + "." + rest[1].value, rest[2:]
+        paths.append(steps)
+    return paths
 
 
 def _same_on_a_hit(path: str) -> bool:
