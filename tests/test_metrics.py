@@ -172,3 +172,17 @@ def test_a_wrapped_machine_measures_the_task_between_pull_and_push(make_engine, 
     assert engine.calls["train"] == 1
     hits = [v for v in metric_values(parse_emf(capsys.readouterr().out)) if "Hits" in v]
     assert len(hits) == 1 and 0.3 <= hits[0]["SecondsSaved"] < 30
+
+
+def test_the_stored_duration_is_the_task_not_the_push(aws):
+    """The push's own work (disdat import, bundle upload, lineage) is not task time: counting it would
+    inflate SecondsSaved by the cost of storing on every later hit."""
+    miss = lambda_handler(pull())
+    received = time.time()
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
+                    "result": {"rows": list(range(20000))}, "pulled": received - 2.0})
+    push_seconds = time.time() - received
+    entry = json.loads(boto3.client("s3", region_name=REGION).get_object(
+        Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", miss["key"]))["Body"].read())
+    assert push_seconds > 0.1, "the bundle write must take measurable time for this test to mean anything"
+    assert 2.0 <= entry["duration"] <= 2.0 + 0.05 < 2.0 + push_seconds

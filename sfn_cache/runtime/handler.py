@@ -120,6 +120,7 @@ def task_duration(event: dict, now: float) -> float | None:
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
     key = event["key"]
+    received = time.time()  # the task ended before this push: storing it is not task time
     if key is None:
         return {"stored": False, "reason": "no key"}
     if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
@@ -161,7 +162,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         "expires": now + config.ttl if config.ttl else None,
         "execution": event.get("execution"), "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
-        "duration": task_duration(event, now),
+        "duration": task_duration(event, received),
         "lineage": [{"uuid": d["uuid"], "processing_name": d["processing_name"]} for d in upstream],
     }
     if entry["size"] <= config.inline_max_bytes:
