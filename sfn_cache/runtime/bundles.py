@@ -21,7 +21,11 @@ from sfn_cache.runtime.index import bundle_slug
 
 
 class BundleStoreError(RuntimeError):
-    """A bundle could not be written or read back."""
+    """A bundle could not be written or read back; ``uuid`` names it (its objects may be partly there)."""
+
+    def __init__(self, message: str, uuid: str | None = None):
+        super().__init__(message)
+        self.uuid = uuid
 
 
 _LOCK = threading.Lock()  # disdat keeps process-wide state; one operation at a time
@@ -76,7 +80,7 @@ def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json:
         try:
             s3.head_object(Bucket=config.bucket, Key=frame_key(config, uuid))
         except Exception as error:  # disdat swallowed the failure: say so instead of indexing a ghost
-            raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: {error}") from error
+            raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: {error}", uuid) from error
         _forget_locally(api, config, uuid)
     return uuid
 
