@@ -4,7 +4,8 @@ The schema and the reference rules below are transcribed from AWS's "Specificati
 format" (CloudWatch User Guide): a root ``_aws`` metadata object with an integer ``Timestamp`` and
 ``CloudWatchMetrics`` directives (Namespace, DimensionSets of at most 30 names, Metrics with a Name
 and an optional Unit from CloudWatch's list); every dimension a directive names is a root member with
-a string value, every metric a root member with a number value.
+a string value (CloudWatch's Dimension rules: 1-1024 ASCII characters, no control characters, not
+only whitespace), every metric a root member with a number value.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def parse_emf(text: str) -> list[dict]:
                 for name in dimension_set:
                     value = document.get(name)
                     assert isinstance(value, str) and 0 < len(value) <= 1024, f"dimension {name}: {value!r}"
+                    # CloudWatch's Dimension: ASCII only, no control characters, one non-whitespace character
+                    assert value.isascii() and value.isprintable() and value.strip(), f"dimension {name}: {value!r}"
             for metric in directive["Metrics"]:
                 value = document.get(metric["Name"])
                 assert isinstance(value, (int, float)) and not isinstance(value, bool), f"metric {metric}: {value!r}"
@@ -186,3 +189,13 @@ def test_the_stored_duration_is_the_task_not_the_push(aws):
         Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", miss["key"]))["Body"].read())
     assert push_seconds > 0.1, "the bundle write must take measurable time for this test to mean anything"
     assert 2.0 <= entry["duration"] <= 2.0 + 0.05 < 2.0 + push_seconds
+
+
+def test_dimension_values_are_what_cloudwatch_accepts(aws, capsys):
+    """A bundle is named after its state by default, and ASL state names may be any Unicode: the
+    dimension must still be ASCII (else CloudWatch drops the metrics), and distinct names stay distinct."""
+    for bundle in ("Modèle 训练", "Model", "   ", "x" * 2000):
+        lambda_handler(pull(bundle=bundle, state=bundle))
+    bundles = [document["Bundle"] for document in parse_emf(capsys.readouterr().out)]
+    assert bundles[1] == "Model" and len(set(bundles)) == 4
+    assert "Mod" in bundles[0] and "le" in bundles[0]
