@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from sfn_cache.inventory import Entry, entries, s3_error
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.hit_log import HITS_DIR
-from sfn_cache.runtime.index import bundle_slug
+from sfn_cache.runtime.index import bundle_slug, entry_duration
 
 
 @dataclass
@@ -29,8 +29,8 @@ class BundleStats:
 
     def add_hits(self, entry: Entry, hits: int) -> None:
         self.hits += hits
-        duration = entry.record.get("duration")
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
+        duration = entry_duration(entry.record)
+        if duration is not None:
             self.seconds_saved += hits * duration
         else:
             self.unmeasured_hits += hits

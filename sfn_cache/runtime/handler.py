@@ -20,7 +20,7 @@ import boto3
 from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for
 from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime import hit_log, lineage, metrics
-from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
+from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug, entry_duration
 from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 LOG = logging.getLogger(__name__)
@@ -105,9 +105,8 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
     if lineage.enabled():
         lineage.record(s3, config, event.get("execution"), entry["uuid"], f"{bundle_slug(event['bundle'])}_{key}")
     hit_log.record(s3, config, event["bundle"], key)
-    saved = entry.get("duration")
     return {"hit": True, "data": data,  # "saved" is for the metrics; lambda_handler removes it
-            "saved": float(saved) if isinstance(saved, (int, float)) and saved > 0 else 0.0}
+            "saved": entry_duration(entry) or 0.0}
 
 
 def task_duration(event: dict, now: float) -> float | None:

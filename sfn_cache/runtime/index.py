@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from typing import Any
 
@@ -22,6 +23,15 @@ LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
 MATERIAL_DIR = "sfn-cache/material"
 ENTRY_VERSION = 1
+
+
+def entry_duration(entry: dict) -> float | None:
+    """The task's run time an entry stores, if it is a usable number: older entries have none, and a
+    corrupt one (``1e999`` reads as infinity) must not reach a metric or a total."""
+    value = entry.get("duration")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
 
 
 def bundle_slug(bundle: str) -> str:
