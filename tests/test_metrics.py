@@ -183,7 +183,7 @@ def test_the_stored_duration_is_the_task_not_the_push(aws):
     inflate SecondsSaved by the cost of storing on every later hit."""
     miss = lambda_handler(pull())
     received = time.time()
-    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
                     "result": {"rows": list(range(20000))}, "pulled": received - 2.0})
     push_seconds = time.time() - received
     entry = json.loads(boto3.client("s3", region_name=REGION).get_object(
@@ -208,7 +208,7 @@ def test_a_corrupt_duration_does_not_spoil_the_hits_line(aws, capsys):
     """1e999 is valid JSON that Python reads as infinity: printed back it would be ``Infinity``, not
     JSON, and CloudWatch would drop the line with its Hits count."""
     miss = lambda_handler(pull())
-    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "material": miss["material"],
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
                     "result": {"auc": 0.9}, "pulled": time.time() - 2})
     s3 = boto3.client("s3", region_name=REGION)
     key = entry_key(config_for({}), "model", miss["key"])
