@@ -78,7 +78,8 @@ def _round_trip(s3, config: CacheConfig) -> Check:
         if miss["hit"]:
             return Check("round trip", False, f"a fresh key was a hit under {config.remote_url}")
         step, key = "push", miss["key"]
-        stored = push({**event, "sfn_cache": "push", "key": miss["key"], "result": result}, config, s3)
+        stored = push({**event, "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": result},
+                      config, s3)
         step, bundle_uuid = "pull (hit)", stored.get("uuid")
         hit = pull(event, config, s3)
         if not hit["hit"] or hit["data"] != result:

@@ -24,8 +24,7 @@ def pull_event(bundle: str, x: int) -> dict:
 
 def store(bundle: str, x: int, result, task_seconds: float) -> str:
     miss = lambda_handler(pull_event(bundle, x))
-    lambda_handler({**pull_event(bundle, x), "sfn_cache": "push", "key": miss["key"],
-                    "result": result, "pulled": time.time() - task_seconds})
+    lambda_handler({**pull_event(bundle, x), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": result, "pulled": time.time() - task_seconds})
     return miss["key"]
 
 

@@ -1,10 +1,9 @@
 """The IAM policy that ``build-lambda`` writes is enough for the runtime, and nothing more.
 
 moto enforces IAM on S3 here (``set_initial_no_auth_action_count``): the handler runs with the
-credentials of a user whose only permissions are the generated policy. Two differences from AWS,
-both in moto: it checks actions and resource ARNs but not the ``s3:prefix`` condition, and it asks
-for an ``s3:HeadBucket`` action where AWS authorises HeadBucket (which disdat calls) as
-``s3:ListBucket`` on the bucket; ``moto_policy`` adds that one statement.
+credentials of a user whose only permissions are the generated policy. moto checks actions and
+resource ARNs but not the ``s3:prefix`` condition, so the requests themselves are recorded and
+checked: no HeadBucket, and no listing outside the cache prefix (issue 12 point 13).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from moto.core import set_initial_no_auth_action_count
 
 from conftest import fresh_aws_clients
 from harness import REGION
+from s3_faults import S3Requests
 from sfn_cache.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler
 
@@ -64,13 +64,20 @@ def as_user_with(policy_for: str, monkeypatch, tmp_path, policy: dict | None = N
 @mock_aws
 def test_the_generated_policy_allows_miss_push_and_hit(monkeypatch, tmp_path):
     as_user_with("s3://cache/team", monkeypatch, tmp_path)
-    miss = lambda_handler(PULL)
-    assert miss["hit"] is False
+    requests = S3Requests.install(monkeypatch)
+    leader = {**PULL, "concurrent": "wait", "lease": 60}  # leases too: taken, then released by the push
+    miss = lambda_handler(leader)
+    assert miss["hit"] is False and miss["wait"] is False
     big = {"rows": list(range(5000))}  # not inlined: the hit reads the disdat bundle
-    stored = lambda_handler({**PULL, "sfn_cache": "push", "key": miss["key"],
-                             "result": big})
+    stored = lambda_handler({**leader, "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": big})
     assert stored["stored"] is True
     assert lambda_handler(PULL)["data"] == big
+    s3 = boto3.client("s3", region_name=REGION)
+    assert "Contents" not in s3.list_objects_v2(Bucket="cache", Prefix="team/sfn-cache/leases/")
+    operations = {call.operation for call in requests.calls}
+    assert "HeadBucket" not in operations and {"GetObject", "PutObject", "DeleteObject"} <= operations
+    listings = [call.path for call in requests.calls if call.operation.startswith("ListObjects")]
+    assert listings and all("prefix=team/" in path for path in listings), listings
     with pytest.raises(ClientError, match="AccessDenied"):
         boto3.client("s3", region_name=REGION).put_object(Bucket="cache", Key="elsewhere/x", Body=b"x")
 
@@ -87,7 +94,7 @@ def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
 
     with pytest.raises(Exception, match="AccessDenied|not stored"):
         lambda_handler({**PULL, "sfn_cache": "push", "key": cache_key(key_material), "material": key_material,
-                        "result": {"ok": 1}})
+                        "base": None, "result": {"ok": 1}})
 
 
 @set_initial_no_auth_action_count(4)
@@ -125,3 +132,20 @@ def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypat
     entry = next(inventory.entries(s3, config_for({})))
     with pytest.raises(SfnCacheError, match="AccessDenied"):
         inventory.remove(s3, config_for({}), [entry])
+
+
+
+@pytest.mark.parametrize("url", ["s3://cache/team*", "s3://cache/te?m", "s3://cache/${aws:username}", "s3://cache*"])
+def test_wildcards_in_the_cache_url_are_refused_not_granted(url):
+    from sfn_cache.runtime.config import CacheConfigError
+
+    with pytest.raises(CacheConfigError, match="wildcard or policy variable"):
+        iam_policy(url)
+
+
+def test_the_listing_grant_is_conditioned_on_the_prefix_without_ifexists():
+    policy = iam_policy("s3://cache/team")
+    listing = next(s for s in policy["Statement"] if s["Action"] == "s3:ListBucket")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["team", "team/*"]}}
+    deletes = [s for s in policy["Statement"] if "DeleteObject" in json.dumps(s["Action"])]
+    assert [s["Resource"] for s in deletes] == ["arn:aws:s3:::cache/team/sfn-cache/leases/*"]

@@ -147,17 +147,20 @@ def pull(**fields) -> dict:
 def test_runtime_requests_are_exactly_what_the_function_policy_grants(aws, requests):
     """Miss, push (a bundle), hit on an inlined result, hit read from the bundle, lineage on."""
     miss = lambda_handler(pull())
-    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
-                    "result": {"auc": 0.9}})
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"auc": 0.9}})
     assert lambda_handler(pull())["hit"] is True
     big_miss = lambda_handler(pull(input={"x": 2}))
     big = {"rows": list(range(10000))}  # over the inline limit: the hit pulls the disdat bundle
     lambda_handler({**pull(input={"x": 2}), "sfn_cache": "push", "key": big_miss["key"],
-                    "result": big})
+                    "base": big_miss["base"], "result": big})
     assert lambda_handler(pull(input={"x": 2}))["data"] == big
+    leader = pull(input={"x": 3}, concurrent="wait", lease=60)  # a lease taken, then released by the push
+    led = lambda_handler(leader)
+    lambda_handler({**leader, "sfn_cache": "push", "key": led["key"], "base": led["base"], "result": {"auc": 0.5}})
 
     operations = {operation for _, operation, _ in requests}
-    assert {"GetObject", "PutObject", "ListObjectsV2"} <= operations
+    assert {"GetObject", "PutObject", "ListObjectsV2", "DeleteObject"} <= operations
+    assert "HeadBucket" not in operations, "disdat's bucket check is skipped (issue 12 point 13)"
     assert any("ACL" in params for _, op, params in requests if op == "PutObject"), \
         "disdat uploads with a canned ACL: the test must see it to check s3:PutObjectAcl"
     policy = iam_policy(CACHE_URL)
@@ -187,8 +190,7 @@ def test_a_missing_permission_is_caught():
 
 def test_inspection_commands_need_only_the_operator_policy(aws, requests):
     miss = lambda_handler(pull())
-    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
-                    "result": {"auc": 0.9}})
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"auc": 0.9}})
     lambda_handler(pull())
     requests.clear()
     runner = CliRunner()

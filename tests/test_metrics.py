@@ -105,8 +105,7 @@ def pull(**fields) -> dict:
 def test_miss_store_hit_lines_and_seconds_saved(aws, capsys):
     miss = lambda_handler(pull())
     began = time.time() - 2.5  # as if the task had run for 2.5 s after its pull
-    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
-                    "result": {"auc": 0.9}, "pulled": began})
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"auc": 0.9}, "pulled": began})
     hit = lambda_handler(pull())
     assert hit["hit"] is True and "saved" not in hit  # the answer's shape is the protocol's
     documents = parse_emf(capsys.readouterr().out)
@@ -124,7 +123,7 @@ def test_miss_store_hit_lines_and_seconds_saved(aws, capsys):
 @pytest.mark.parametrize("pulled", [None, "yesterday", True, -5, 4102444800])  # absent, wrong, in the future
 def test_a_push_without_a_usable_pull_time_stores_no_duration(aws, capsys, pulled):
     miss = lambda_handler(pull())
-    push = {**pull(), "sfn_cache": "push", "key": miss["key"], "result": {"a": 1}}
+    push = {**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"a": 1}}
     if pulled is not None:
         push["pulled"] = pulled
     assert lambda_handler(push)["stored"] is True
@@ -135,7 +134,7 @@ def test_a_push_without_a_usable_pull_time_stores_no_duration(aws, capsys, pulle
 def test_failures_are_counted_and_a_run_of_failed_stores_is_one_error(aws, capsys, caplog, monkeypatch):
     miss = lambda_handler(pull())
     monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket/cache")
-    push = {**pull(), "sfn_cache": "push", "key": miss["key"], "result": {"a": 1}}
+    push = {**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"a": 1}}
     with caplog.at_level(logging.ERROR, logger="sfn_cache.runtime.metrics"):
         for _ in range(5):
             with pytest.raises(Exception):
