@@ -57,8 +57,10 @@ def _credentials(session) -> Check:
 
 
 def _bucket(s3, config: CacheConfig) -> Check:
+    """A listing of one key under the prefix: what the policies allow (HeadBucket names no prefix,
+    which the prefix-conditioned ListBucket grant refuses), and it fails on a missing bucket alike."""
     try:
-        s3.head_bucket(Bucket=config.bucket)
+        s3.list_objects_v2(Bucket=config.bucket, Prefix=config.s3_key(""), MaxKeys=1)
     except Exception as error:
         return Check("bucket", False, f"s3://{config.bucket}: {describe(error)}")
     return Check("bucket", True, f"s3://{config.bucket} answers")

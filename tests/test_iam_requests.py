@@ -206,7 +206,7 @@ def test_inspection_commands_need_only_the_operator_policy(aws, requests):
 
 
 def test_doctor_needs_only_the_operator_policy(aws, requests):
-    """doctor's own requests (HeadBucket, the round trip, its clean-up, the function's settings) under
+    """doctor's own requests (a listing under the prefix, the round trip, its clean-up, the function's settings) under
     the operator policy, plus lambda:GetFunctionConfiguration for --lambda-arn as the README says."""
     import boto3
 
@@ -218,7 +218,8 @@ def test_doctor_needs_only_the_operator_policy(aws, requests):
     requests.clear()
     result = CliRunner().invoke(cli, ["doctor", "--lambda-arn", function["FunctionArn"]])
     assert result.exit_code == 0, result.output
-    assert {"HeadBucket", "PutObject", "DeleteObjects", "GetFunctionConfiguration"} <= {op for _, op, _ in requests}
+    assert {"ListObjectsV2", "PutObject", "DeleteObjects", "GetFunctionConfiguration"} <= {op for _, op, _ in requests}
+    assert "HeadBucket" not in {op for _, op, _ in requests}, "no policy grants a prefix-less bucket check"
     policy = operator_policy(CACHE_URL)
     policy["Statement"].append({"Effect": "Allow", "Action": "lambda:GetFunctionConfiguration",
                                 "Resource": function["FunctionArn"]})
