@@ -34,7 +34,7 @@ event = json.loads(sys.argv[1])
 answer = lambda_handler(event)
 stored = None
 if sys.argv[2] == "miss-then-push":
-    stored = lambda_handler({**event, "sfn_cache": "push", "key": answer["key"], "material": answer["material"],
+    stored = lambda_handler({**event, "sfn_cache": "push", "key": answer["key"], "base": answer["base"],
                              "result": {"fresh": True}})["stored"]
 done = time.perf_counter()
 print(json.dumps({"import": imported - start, "total": done - start, "hit": answer["hit"], "stored": stored,
@@ -43,7 +43,7 @@ print(json.dumps({"import": imported - start, "total": done - start, "hit": answ
 
 
 def pull_event(which: str) -> dict:
-    return {"sfn_cache": "pull", "protocol": 1, "state": "Train", "bundle": "model", "ttl": None,
+    return {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
             "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
             "input": {"which": which}, "execution": f"arn:aws:states:us-east-1:1:execution:m:{which}"}
 

@@ -61,7 +61,7 @@ def spelled(requests: collections.Counter | None) -> str:
 
 def event(op: str, context: str, which: str, **fields: Any) -> dict:
     """A cache_pull/cache_push event for BUNDLE in its own disdat context (bucket prefix = context name)."""
-    return {"sfn_cache": op, "protocol": 1, "state": "Features", "bundle": BUNDLE, "ttl": None,
+    return {"sfn_cache": op, "protocol": 2, "state": "Features", "bundle": BUNDLE, "ttl": None,
             "bucket": f"s3://{BUCKET}/{context}", "context": context,
             "execution": f"arn:aws:states:us-east-1:1:execution:m:{context}-{which}", **fields}
 
@@ -90,8 +90,7 @@ def empty_locally(context: str) -> None:
 def push(lambda_handler: Callable, context: str, which: str, result: dict) -> str:
     """Store ``result`` for input ``which`` with a real miss and push through the handler. Return the uuid."""
     miss = lambda_handler(pull_event(context, which))
-    pushed = lambda_handler(event("push", context, which, key=miss["key"], material=miss["material"],
-                                  result=result))
+    pushed = lambda_handler(event("push", context, which, key=miss["key"], base=miss["base"], result=result))
     return pushed["uuid"]
 
 

@@ -44,8 +44,8 @@ class JsonPath:
         return {f"{variable}.$": "$"}
 
     @staticmethod
-    def is_hit(variable: str) -> dict:
-        return {"Variable": f"${variable}.hit", "BooleanEquals": True}
+    def is_hit(variable: str, flag: str = "hit") -> dict:
+        return {"Variable": f"${variable}.{flag}", "BooleanEquals": True}
 
     @staticmethod
     def pull_fields(task: dict) -> dict:
@@ -80,8 +80,8 @@ class Jsonata:
         return {variable: "{% $states.result %}"}
 
     @staticmethod
-    def is_hit(variable: str) -> dict:
-        return {"Condition": "{% $" + variable + ".hit %}"}
+    def is_hit(variable: str, flag: str = "hit") -> dict:
+        return {"Condition": "{% $" + variable + "." + flag + " %}"}
 
     @staticmethod
     def pull_fields(task: dict) -> dict:

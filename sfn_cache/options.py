@@ -8,28 +8,14 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import re
 from dataclasses import dataclass, field, replace
 
-from sfn_cache.runtime.config import parse_s3_url
+# one duration parser for wrap --ttl and the Lambda's SFN_CACHE_TTL
+from sfn_cache.runtime.config import parse_duration, parse_s3_url
 
 DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
 PATTERNS = ("variables", "classic")
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str | int) -> int:
-    """Seconds in ``30``, ``30s``, ``15m``, ``12h``, ``7d`` or ``2w``; ValueError otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text < 0:
-            raise ValueError(f"duration must not be negative: {text}")
-        return text
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 3600, 90m, 12h, 7d, 2w)")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+CONCURRENT = ("run", "wait")  # what an execution does on a miss another one is computing
 
 
 def parse_ttl(text: str | int) -> int:
@@ -46,7 +32,9 @@ def check_bucket(url: str) -> str:
     """``url`` if it is ``s3://bucket[/prefix]``; ValueError saying what is expected otherwise."""
     try:
         parse_s3_url(url)
-    except ValueError:
+    except ValueError as error:
+        if url.startswith("s3://") and len(url) > 5:  # well formed but refused (wildcards): say why
+            raise ValueError(str(error)) from None
         hint = f" (did you mean s3://{url}?)" if "://" not in url and url else ""
         raise ValueError(f"expected s3://bucket[/prefix], got {url!r}{hint}") from None
     return url
@@ -104,6 +92,7 @@ class WrapOptions:
     context: str | None = None
     pattern: str = "variables"
     fail_closed: bool = False
+    concurrent: str = "run"
     runtime_force: bool = True
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()

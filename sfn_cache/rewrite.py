@@ -39,7 +39,9 @@ CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
 PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
-PULL_FAILED = {"hit": False, "key": None, "t": None}
+PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}
+DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
+POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     choice = {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{name}' on a cache hit",
               "Choices": [{**dialect.is_hit(var), "Next": assign_name or hit_name}], "Default": name}
+    wait = follower_wait(name, original, options, names, pull_name)
+    if wait:
+        choice["Choices"].append({**dialect.is_hit(var, "wait"), "Next": next(iter(wait))})
 
     user_task = copy.deepcopy(original)
     user_task.pop("End", None)
@@ -98,7 +103,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Arguments": guarded_push_payload(name, opts, options, key=f"${var}.key", result=f"${result_var}",
-                                              pulled=f"${var}.t")}
+                                              pulled=f"${var}.t", base=f"${var}.base")}
     Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -115,7 +120,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
         hit = _catching(name, apply_name, hit, original, language, scope_language)
     hit.update({"Next": assign_after} if assign_after else exit_fields)
 
-    states = {pull_name: pull, choice_name: choice}
+    states = {pull_name: pull, choice_name: choice, **wait}
     if assign_name:
         states[assign_name] = {
             "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
@@ -178,9 +183,29 @@ def _jsonata_hit(name: str, original: dict, var: str) -> dict:
     return hit
 
 
+def lease_seconds(task: dict) -> int:
+    """A leader holds its key for the task's own TimeoutSeconds, or a default when it has none."""
+    timeout = task.get("TimeoutSeconds")
+    return timeout if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0 \
+        else DEFAULT_LEASE_SECONDS
+
+
+def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAllocator, pull_name: str) -> dict:
+    """``--concurrent wait``: the Wait state a follower loops through before pulling again (none
+    otherwise). The loop is bounded: the Lambda answers "wait" only while a live lease exists."""
+    if options.concurrent != "wait":
+        return {}
+    seconds = max(1, min(300, lease_seconds(task) // POLLS_PER_LEASE))
+    return {names.allocate("cache_wait_", name): {
+        "Type": "Wait", "Comment": f"{GENERATED_COMMENT}another execution is computing '{name}'",
+        "Seconds": seconds, "Next": pull_name}}
+
+
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
     fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name,
               "bundle": opts.bundle_name, "ttl": opts.ttl}
+    if options.concurrent == "wait":
+        fields["concurrent"] = "wait"
     if options.bucket:
         fields["bucket"] = options.bucket
     if options.context:
@@ -197,6 +222,8 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
         payload["cache_version"] = opts.cache_version
     payload["form"] = form
     payload["force"] = opts.force
+    if options.concurrent == "wait":
+        payload["lease"] = lease_seconds(task)
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
     for field in ("execution", "state_machine"):
@@ -209,7 +236,7 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *, key: str, result: str,
-                         pulled: str) -> dict:
+                         pulled: str, base: str) -> dict:
     """The push payload in JSONata (whatever T's language: it reads only variables), with the result
     left out when it is over PUSH_RESULT_MAX_BYTES, so that the push never exceeds the payload quota.
 
@@ -218,18 +245,19 @@ def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *,
     size = (f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))")
     fits = f"{size} <= {PUSH_RESULT_MAX_BYTES}"
     payload = push_payload(name, opts, options, Jsonata, key=key, result=f"{fits} ? {result} : null",
-                           pulled=pulled)
+                           pulled=pulled, base=base)
     payload["fits"] = "{% " + fits + " %}"
     return payload
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 result: str, pulled: str) -> dict:
-    """The cache_push payload; ``key``, ``result`` and ``pulled`` (the pull's clock, for the task's
-    duration) say where to read them from. No key material: the pull kept it in S3, so the push stays
-    within the task's own payload size (docs/protocol.md)."""
+                 result: str, pulled: str, base: str) -> dict:
+    """The cache_push payload; ``key``, ``result``, ``pulled`` (the pull's clock, for the task's
+    duration) and ``base`` (the index entry the pull saw, for the conditional write) say where to read
+    them from. No key material: the pull kept it in S3, so the push stays within the task's own
+    payload size (docs/protocol.md)."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("result", result), ("pulled", pulled),
+    for field, expression in (("key", key), ("base", base), ("result", result), ("pulled", pulled),
                               ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)

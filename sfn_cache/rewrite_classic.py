@@ -29,7 +29,7 @@ from sfn_cache.model import redirect
 from sfn_cache.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
-                               pull_payload, push_payload)
+                               follower_wait, pull_payload, push_payload)
 from sfn_cache.dialects import JsonPath
 
 
@@ -103,7 +103,8 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Parameters": push_payload(name, opts, options, JsonPath,
-                                       key="$.cache.key", result="$.result", pulled="$.cache.t"),
+                                       key="$.cache.key", result="$.result", pulled="$.cache.t",
+                                       base="$.cache.base"),
             "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
             "Retry": copy.deepcopy(CACHE_RETRY)}
     if miss_name:
@@ -118,6 +119,11 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
                       "Choices": [{"Variable": "$.cache.hit", "BooleanEquals": True, "Next": hit_name}],
                       "Default": name},
     }
+    wait = follower_wait(name, original, options, names, pull_name)
+    if wait:
+        states[choice_name]["Choices"].append({"Variable": "$.cache.wait", "BooleanEquals": True,
+                                               "Next": next(iter(wait))})
+        states.update(wait)
     if miss_name:
         states[miss_name] = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}the cache failed; run '{name}'",
                              "Result": dict(PULL_FAILED), "ResultPath": "$.cache", "Next": name}
