@@ -32,8 +32,8 @@ def split_assignment(value: str, option: str) -> tuple[str, str]:
 def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
                   exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
                   ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
-                  pattern: str = "variables", concurrent: str = "run", key_codes: tuple = (),
-                  key_s3s: tuple = ()) -> WrapOptions:
+                  pattern: str = "variables", concurrent: str = "run", allow_context_reads: tuple = (),
+                  key_codes: tuple = (), key_s3s: tuple = ()) -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
     if bucket is not None:
         try:
@@ -54,6 +54,7 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
 
     force_all = "*" in force_rerun
     rules.extend(StateRule(pattern=s, force=True) for s in force_rerun if s != "*")
+    rules.extend(StateRule(pattern=s, allow_context_reads=True) for s in allow_context_reads if s != "*")
 
     ttl = None
     for value in ttls:
@@ -77,7 +78,8 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
                        fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
-                       concurrent=concurrent, key_code=key_code, key_s3=key_s3, rules=tuple(rules))
+                       concurrent=concurrent, allow_context_reads="*" in allow_context_reads,
+                       key_code=key_code, key_s3=key_s3, rules=tuple(rules))
 
 
 def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[StateRule]) -> str | None:
@@ -129,6 +131,10 @@ def selection_options(command):
                      help="Build STATE's cache key from these input fields instead of its whole effective input."),
         click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
                      help="Always run (and re-store) every task, or only STATE (repeatable)."),
+        click.option("--allow-context-reads", "allow_context_reads", multiple=True, is_flag=False,
+                     flag_value="*", metavar="[STATE]",
+                     help="Cache tasks whose ResultSelector/OutputPath/Assign/Output read $$.State or $$.Task "
+                          "(a hit reads the hit state's), every task or only STATE (repeatable)."),
         click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
                      help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state."),
         click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
@@ -161,7 +167,8 @@ def selection_options(command):
 
 
 SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "ttls", "cache_versions", "key_codes", "key_s3s", "pattern", "concurrent",
+                    "force_rerun", "allow_context_reads", "ttls", "cache_versions", "key_codes", "key_s3s", "pattern",
+                    "concurrent",
                     "fail_closed", "runtime_force", "config_path", "no_config")
 
 
@@ -187,6 +194,8 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
         exclude=params["exclude"] or tuple(settings.get("exclude", ())),
         bundle_names=params["bundle_names"], key_paths=params["key_paths"],
         force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
+        allow_context_reads=params["allow_context_reads"]
+        or (("*",) if settings.get("allow-context-reads") else ()),
         ttls=params["ttls"], cache_versions=params["cache_versions"],
         fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
         pattern=pick("pattern", "pattern"), concurrent=pick("concurrent", "concurrent"),
@@ -224,6 +233,8 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
             if state:
                 found.append((f"{option} {value}", state, None))
     found += [(f"--force-rerun {state}", state, None) for state in params["force_rerun"] if state != "*"]
+    found += [(f"--allow-context-reads {state}", state, None)
+              for state in params["allow_context_reads"] if state != "*"]
     if config:
         for key in ("include", "exclude"):
             if not params[key]:

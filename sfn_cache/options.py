@@ -65,6 +65,7 @@ class StateRule:
     origin: str | None = None  # where the rule was written, for explain's reasons
     key_code: str | None = None
     key_s3: str | None = None
+    allow_context_reads: bool | None = None
 
     def matches(self, state_name: str) -> bool:
         return state_name == self.pattern or fnmatch.fnmatchcase(state_name, self.pattern)
@@ -87,6 +88,7 @@ class StateOptions:
     force: bool
     key_code: str = "auto"
     key_s3: str = "off"
+    allow_context_reads: bool = False  # cache even when T's Assign/Output/... read State or Task context
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class WrapOptions:
     cache_version: str = ""
     key_code: str = "auto"
     key_s3: str = "off"
+    allow_context_reads: bool = False
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
     include_origin: str = "--include {}"  # where include/exclude came from, for explain's reasons
     exclude_origin: str = "--exclude {}"
@@ -145,4 +148,5 @@ class WrapOptions:
             force=bool(pick("force", self.force)),
             key_code=pick("key_code", self.key_code),
             key_s3=pick("key_s3", self.key_s3),
+            allow_context_reads=bool(pick("allow_context_reads", self.allow_context_reads)),
         )

@@ -35,9 +35,10 @@ else:  # pragma: no cover - Python 3.10
 YAML_NAME = "sfn-cache.yaml"
 GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "concurrent": str,
                "fail-closed": bool, "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
-               "cache-version": (str, int), "force-rerun": bool, "key-code": str, "key-s3": str, "states": dict}
+               "cache-version": (str, int), "force-rerun": bool, "allow-context-reads": bool, "key-code": str,
+               "key-s3": str, "states": dict}
 STATE_KEYS = {"include": bool, "exclude": bool, "bundle-name": str, "key-paths": list, "ttl": (str, int),
-              "cache-version": (str, int), "force": bool, "key-code": str, "key-s3": str}
+              "cache-version": (str, int), "force": bool, "allow-context-reads": bool, "key-code": str, "key-s3": str}
 CHOICES = {"key-code": KEY_CODE, "key-s3": KEY_S3}
 
 
@@ -166,4 +167,5 @@ def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> Sta
         origin=f"{where} in {config.path}",
         key_code=options.get("key-code"),
         key_s3=options.get("key-s3"),
+        allow_context_reads=options.get("allow-context-reads"),
     )
