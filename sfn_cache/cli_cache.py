@@ -101,7 +101,7 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
         upstream = inventory.lineage_of(s3, config, entry)
     except SfnCacheError as error:
         exit_with(error)
-    document = {**entry.summary(inventory.now()), "material": _parsed(entry.record.get("material")),
+    document = {**entry.summary(inventory.now()), "material": entry.record.get("material"),
                 "execution": entry.record.get("execution"), "result": result,
                 "lineage": upstream}
     if as_json:
@@ -217,8 +217,3 @@ def doctor_command(lambda_arn: str | None, bucket: str | None, context: str | No
 
 
 cache_commands = [ls_command, show_command, rm_command, stats_command, doctor_command]
-
-
-def _parsed(material):
-    """Index entries keep the key material as its canonical JSON text (docs/protocol.md)."""
-    return json.loads(material) if isinstance(material, str) else material

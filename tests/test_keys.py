@@ -161,6 +161,15 @@ def test_key_code_failure_is_a_miss_without_key(aws):
     assert lambda_handler(push) == {"stored": False, "reason": "no key"}
 
 
+@pytest.mark.parametrize("field,value", [("key_code", "on"), ("key_s3", "md5"), ("key_s3", True)])
+def test_a_key_part_switch_it_does_not_know_is_refused_naming_the_field(aws, field, value):
+    """A misspelt switch must not quietly leave the code or data out of the key."""
+    from sfn_cache.runtime.events import CacheEventError
+
+    with pytest.raises(CacheEventError, match=f"field '{field}': expected"):
+        lambda_handler(pull(**{field: value}))
+
+
 def test_key_code_glue_ecs_batch(aws):
     s3 = boto3.client("s3")
     s3.put_object(Bucket=CACHE_BUCKET, Key="scripts/job.py", Body=b"print(1)")

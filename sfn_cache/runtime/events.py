@@ -66,6 +66,8 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "concurrent": (lambda v: v is None or v in ("run", "wait"), "\"run\", \"wait\" or null"),
     "lease": (_seconds, "a whole number of seconds >= 0, or null"),
     "key": (_key, "the pull's key ([A-Za-z0-9_-], at most 128 characters) or null"),
+    "key_code": (lambda v: v is None or v in ("auto", "off"), "\"auto\", \"off\" or null"),
+    "key_s3": (lambda v: v is None or v in ("etag", "off"), "\"etag\", \"off\" or null"),
 }
 REQUIRED = {
     "pull": ("state", "bundle", "resource", "input"),
