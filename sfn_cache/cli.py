@@ -47,9 +47,10 @@ def _register() -> None:
     from sfn_cache.cli_build import build_lambda_command
     from sfn_cache.cli_cache import cache_commands
     from sfn_cache.cli_inspect import inspect_commands
+    from sfn_cache.cli_verify import verify_commands
     from sfn_cache.cli_wrap import wrap_commands
 
-    for command in wrap_commands + inspect_commands + cache_commands + [build_lambda_command]:
+    for command in wrap_commands + inspect_commands + cache_commands + verify_commands + [build_lambda_command]:
         cli.add_command(command)
 
 

@@ -14,7 +14,7 @@ import itertools
 
 import pytest
 
-from harness import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
+from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.options import StateRule, WrapOptions
 from sfn_cache.wrap import wrap_definition

@@ -1,0 +1,134 @@
+"""Every seam between moto's Step Functions interpreter and this project, in one place.
+
+moto's ASL engine (a port of LocalStack's) runs the definitions; these seams replace only what it
+cannot do here, or does differently from AWS:
+
+1. JSONata. moto evaluates JSONata, and the workflow-variable references of JSONPath states, through a
+   JVM bridge that is not installed (``moto...jsonata._eval_jsonata`` is ``None``). We set it to the
+   pure-Python ``jsonata-python`` evaluator, which implements the same language.
+2. Lambda invocations. Direct function ARNs and ``arn:aws:states:::lambda:invoke`` both end in
+   ``lambda_eval_utils._invoke_lambda_function``; moto would call its Lambda emulation, which needs
+   Docker. ``Engine.invoke`` answers instead: task functions, and the caching Lambda's real handler,
+   in-process, storing its bundles in moto's S3.
+3. History events. ``EventManager.add_event`` also tells the engine, which bounds an execution by the
+   events it writes and lets ``sfn-cache run`` print a line per state as it happens.
+4. AWS's catch rule. On AWS, ``States.ALL`` in a Retrier or Catcher does not match
+   ``States.Runtime`` or ``States.DataLimitExceeded`` (they always fail the execution); moto's
+   ``ErrorEqualsDecl`` matches them. We apply AWS's rule.
+
+Two more serve definitions that call services moto cannot run (``install_service_seams``):
+
+5. Service integrations (``glue:startJobRun.sync``, ``sns:publish``, ``aws-sdk:*``...) are built by
+   ``state_task_factory.state_task_service_for``; we hand back a ``StubService`` whose result is a
+   Python function of the resource and the task's parameters.
+6. Time: Wait states (``WaitFunction._wait_interval``) and Retry intervals (the ``time.sleep`` of
+   ``retrier_decl``) return at once. What the states do is unchanged; only the sleeping is skipped.
+
+Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel, errors -- is
+moto's own interpreter, unchanged. The seams touch moto internals, so the ``verify`` extra pins moto.
+
+Each installer takes a ``patcher`` with pytest's ``monkeypatch.setattr(target, name, value)``
+signature: pytest's own fixture in the tests, ``Patcher`` (which undoes on exit) in the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from typing import Any, Callable
+
+from sfn_cache.local.engine import Engine
+
+UNCATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+
+
+class Patcher:
+    """pytest's ``monkeypatch`` for the CLI: setattr/setenv/delenv, all undone on exit."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def setattr(self, target: Any, name: str, value: Any) -> None:
+        self._saved.append((target, name, getattr(target, name)))
+        setattr(target, name, value)
+
+    def setenv(self, name: str, value: str) -> None:
+        self._saved.append((os.environ, name, os.environ.get(name)))
+        os.environ[name] = value
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        self._saved.append((os.environ, name, os.environ.get(name)))
+        os.environ.pop(name, None)
+
+    def __enter__(self) -> "Patcher":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        while self._saved:
+            target, name, value = self._saved.pop()
+            if target is not os.environ:
+                setattr(target, name, value)
+            elif value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def install_seams(patcher: Any, engine: Engine) -> None:
+    """Seams 1-4: JSONata, Lambda invocations, history events, AWS's States.ALL rule."""
+    import jsonata
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+    patcher.setattr(moto_jsonata, "_eval_jsonata", lambda expression: jsonata.Jsonata(expression).evaluate(None))
+    patcher.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
+
+    add_event = EventManager.add_event
+
+    def add_event_and_tell(self, context, event_type, event_details=None, *args, **kwargs):
+        event_id = add_event(self, context, event_type, event_details, *args, **kwargs)
+        engine.event_added(event_type, event_details)
+        return event_id
+
+    patcher.setattr(EventManager, "add_event", add_event_and_tell)
+
+    error_equals = ErrorEqualsDecl._eval_body
+
+    def aws_error_equals(self, env) -> None:
+        error = env.stack[-1]
+        if (getattr(error, "error_name", error) in UNCATCHABLE_BY_ALL
+                and ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names):
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        error_equals(self, env)
+
+    patcher.setattr(ErrorEqualsDecl, "_eval_body", aws_error_equals)
+
+
+def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any]) -> None:
+    """Seams 5 and 6: stubbed service integrations, no sleeping."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    class StubService(StateTaskService):
+        def _validate_service_integration_is_supported(self) -> None:
+            pass
+
+        def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+            env.stack.append(service_stub(self.resource.resource_arn, normalised_parameters))
+
+    real_factory = state_task_factory.state_task_service_for
+
+    def service_for(service_name: str):
+        return real_factory(service_name) if service_name == "lambda" else StubService()
+
+    patcher.setattr(state_task_factory, "state_task_service_for", service_for)
+    patcher.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: None)
+    patcher.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
