@@ -82,6 +82,7 @@ class Engine:
         self.cache_answers: list[tuple[str, dict]] = []
         self.listeners: list[Listener] = []
         self.events = 0
+        self.largest_sent = 0  # bytes of the largest Lambda payload of the current run
         self.client = boto3.client("stepfunctions", region_name=REGION)
         self._machine_arn: str | None = None
 
@@ -112,6 +113,7 @@ class Engine:
         name = written.split(":")[-1]
         raw = parameters.get("Payload")
         payload = json.loads(raw) if raw else None
+        self.largest_sent = max(self.largest_sent, len(json.dumps(payload, separators=(",", ":")).encode("utf-8")))
         self.calls[name] += 1
         if name == CACHE_FUNCTION:
             function = lambda event: self.cache_handler(event, None)  # noqa: E731
@@ -144,7 +146,7 @@ class Engine:
             name="pipeline", definition=json.dumps(definition), roleArn=ROLE_ARN)
         self._machine_arn = machine["stateMachineArn"]
         threads_before = set(threading.enumerate())
-        self.events = 0
+        self.events = self.largest_sent = 0
         execution = self.client.start_execution(
             stateMachineArn=self._machine_arn, name=execution_name,
             input=json.dumps({} if execution_input is None else execution_input))

@@ -12,9 +12,13 @@ cannot do here, or does differently from AWS:
    in-process, storing its bundles in moto's S3.
 3. History events. ``EventManager.add_event`` also tells the engine, which bounds an execution by the
    events it writes and lets ``sfn-cache run`` print a line per state as it happens.
-4. AWS's catch rule. On AWS, ``States.ALL`` in a Retrier or Catcher does not match
+4. AWS's error rules. On AWS, ``States.ALL`` in a Retrier or Catcher does not match
    ``States.Runtime`` or ``States.DataLimitExceeded`` (they always fail the execution); moto's
-   ``ErrorEqualsDecl`` matches them. We apply AWS's rule.
+   ``ErrorEqualsDecl`` matches them. And where a Lambda task's own input or result processing fails
+   (a ``ResultSelector`` path that is not there), AWS raises ``States.Runtime``; moto's
+   ``StateTaskLambda._from_error`` calls it ``Exception``, which any Catch handles. We apply AWS's
+   rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
+   type gets from ``ExecutionState._from_error``.
 
 Two more serve definitions that call services moto cannot run (``install_service_seams``):
 
@@ -75,9 +79,13 @@ class Patcher:
 
 
 def install_seams(patcher: Any, engine: Engine) -> None:
-    """Seams 1-4: JSONata, Lambda invocations, history events, AWS's States.ALL rule."""
+    """Seams 1-4: JSONata, Lambda invocations, history events, AWS's error rules."""
     import jsonata
+    from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
@@ -106,6 +114,16 @@ def install_seams(patcher: Any, engine: Engine) -> None:
         error_equals(self, env)
 
     patcher.setattr(ErrorEqualsDecl, "_eval_body", aws_error_equals)
+
+    lambda_from_error = StateTaskLambda._from_error
+    reported_by_lambda = (TimeoutError, FailureEventException, ClientError, lambda_eval_utils.LambdaFunctionErrorException)
+
+    def aws_from_error(self, env, ex):
+        if isinstance(ex, reported_by_lambda):
+            return lambda_from_error(self, env, ex)
+        return ExecutionState._from_error(self, env, ex)
+
+    patcher.setattr(StateTaskLambda, "_from_error", aws_from_error)
 
 
 def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any]) -> None:

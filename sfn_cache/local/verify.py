@@ -66,9 +66,10 @@ class Verdict:
 
 
 def first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
-    """The JSON path of the first place where ``actual`` differs from ``expected`` (keys sorted)."""
+    """The JSON path of the first place where ``actual`` differs from ``expected``: the original's keys
+    in its order, then keys only ``actual`` has."""
     if isinstance(expected, dict) and isinstance(actual, dict):
-        for key in sorted(set(expected) | set(actual)):
+        for key in [*expected, *(key for key in actual if key not in expected)]:
             where = f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
             if (key in expected) != (key in actual):
                 return f"{where} ({'missing' if key in expected else 'not in the original'})"
@@ -99,7 +100,8 @@ def outcome_difference(original: Outcome, other: Outcome) -> str | None:
 
 
 def measure(engine: Engine, label: str, definition: dict, execution_input: Any) -> Run:
-    """Run once and read the costs from the execution's history, as AWS bills and limits them."""
+    """Run once and read the costs from the execution's history, as AWS bills and limits them, and
+    from the Lambda seam (the history does not show what a Lambda task was sent)."""
     before = engine.calls.copy()
     try:
         outcome = engine.run(definition, execution_input, max_events=MAX_HISTORY_EVENTS)
@@ -110,7 +112,7 @@ def measure(engine: Engine, label: str, definition: dict, execution_input: Any) 
     calls = {name: engine.calls[name] - before[name] for name in engine.calls}
     run = Run(label=label, status=status, outcome=outcome, events=len(history),
               transitions=sum(1 for event in history if event["type"].endswith("StateEntered")),
-              cache_calls=calls.get(CACHE_FUNCTION, 0),
+              cache_calls=calls.get(CACHE_FUNCTION, 0), largest_payload=engine.largest_sent,
               task_calls=sum(count for name, count in calls.items() if name != CACHE_FUNCTION))
     for event in history:
         for key, details in event.items():
