@@ -79,8 +79,10 @@ def test_verify_every_corpus_definition(capsys):
                 elif verdict.difference:
                     different.append(f"{name} on {label}: {verdict.difference}")
                 else:
-                    tally["not comparable (" + ("differs from itself" if "itself" in verdict.problems[0]
-                                                else "over an AWS quota") + ")"] += 1
+                    problem = verdict.problems[0]
+                    tally["not comparable (" + ("differs from itself" if "itself" in problem else
+                                                "waits for a worker or token" if "waits for" in problem else
+                                                "over an AWS quota") + ")"] += 1
                     notes.append(f"{name} on {label}: {verdict.problems[0]}")
             per_definition.append(time.monotonic() - began)
     with capsys.disabled():

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sfn_cache.local.engine import ExecutionOverrun, function_arn
+from sfn_cache.local.engine import ExecutionBlocked, ExecutionOverrun, function_arn
 
 POLLING_FOREVER = {"StartAt": "Poll", "States": {
     "Poll": {"Type": "Task", "Resource": function_arn("poll"), "Next": "Done?"},
@@ -44,3 +44,13 @@ def test_a_long_execution_is_not_cut_short_by_wall_time_under_load(make_engine):
     outcome = engine.run(definition, {"items": list(range(150))})
     assert outcome.output == [2 * n for n in range(150)]
     assert engine.events > 750
+
+
+def test_an_execution_waiting_for_a_task_token_is_stopped_at_once(make_engine):
+    definition = {"StartAt": "Wait", "States": {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": function_arn("ask"), "Payload": {"token.$": "$$.Task.Token"}}, "End": True}}}
+    engine = make_engine({"ask": lambda event: None})
+    with pytest.raises(ExecutionBlocked, match=r"waits for a task token \(SendTaskSuccess\)"):
+        engine.run(definition, {})
+    assert engine.calls["ask"] == 1

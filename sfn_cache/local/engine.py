@@ -50,6 +50,20 @@ class ExecutionOverrun(RuntimeError):
         self.events = events
 
 
+class ExecutionBlocked(ExecutionOverrun):
+    """An execution waits for an activity worker or a task token, which nothing sends locally."""
+
+
+def waits_for_outside(event_type: str, details: dict) -> str | None:
+    """What an execution now waits for that no local task function can send, if anything."""
+    if event_type == "ActivityScheduled":
+        return "an activity worker"
+    submitted = details.get("taskSubmittedEventDetails") or {}
+    if event_type == "TaskSubmitted" and "waitForTaskToken" in str(submitted.get("resource", "")):
+        return "a task token (SendTaskSuccess)"
+    return None
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What an execution ended with: what equivalence compares."""
@@ -83,6 +97,7 @@ class Engine:
         self.listeners: list[Listener] = []
         self.events = 0
         self.largest_sent = 0  # bytes of the largest Lambda payload of the current run
+        self.waiting_for: str | None = None
         self.client = boto3.client("stepfunctions", region_name=REGION)
         self._machine_arn: str | None = None
 
@@ -104,6 +119,7 @@ class Engine:
     # seam: moto records a history event
     def event_added(self, event_type: str, details: dict | None) -> None:
         self.events += 1
+        self.waiting_for = self.waiting_for or waits_for_outside(event_type, details or {})
         for listener in self.listeners:
             listener(str(event_type), details or {})
 
@@ -139,7 +155,8 @@ class Engine:
         redeploys a wrapped machine in place) and run one execution, by default always under the same
         name, so that ``$$.StateMachine.Id`` and ``$$.Execution.Id`` read the same in every run compared.
 
-        Raises ExecutionOverrun past ``max_events`` history events or ``backstop`` seconds."""
+        Raises ExecutionOverrun past ``max_events`` history events or ``backstop`` seconds, and
+        ExecutionBlocked as soon as it waits for an activity worker or a task token."""
         if self._machine_arn:
             self.client.delete_state_machine(stateMachineArn=self._machine_arn)
         machine = self.client.create_state_machine(
@@ -147,6 +164,7 @@ class Engine:
         self._machine_arn = machine["stateMachineArn"]
         threads_before = set(threading.enumerate())
         self.events = self.largest_sent = 0
+        self.waiting_for = None
         execution = self.client.start_execution(
             stateMachineArn=self._machine_arn, name=execution_name,
             input=json.dumps({} if execution_input is None else execution_input))
@@ -158,10 +176,13 @@ class Engine:
                 break
             over = (f"{self.events} history events (bound {max_events})" if self.events > max_events
                     else f"{backstop:g}s of wall time" if time.monotonic() > deadline else None)
-            if over:
+            if over or self.waiting_for:
                 self._abort(execution["executionArn"], [
                     thread for thread in threading.enumerate()
                     if thread not in threads_before and thread.name.endswith("(_execution_logic)")])
+                if not over:
+                    raise ExecutionBlocked(f"execution waits for {self.waiting_for}, which nothing sends locally",
+                                           self.events)
                 raise ExecutionOverrun(f"execution still running after {over}", self.events)
             time.sleep(0.005)
         return Outcome(status=described["status"], output=_decode_output(described.get("output")),

@@ -12,8 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sfn_cache.local.engine import CACHE_FUNCTION, MAX_HISTORY_EVENTS, Engine, ExecutionOverrun, Outcome, \
-    same_failure_in_generated_state
+from sfn_cache.local.engine import CACHE_FUNCTION, MAX_HISTORY_EVENTS, Engine, ExecutionBlocked, ExecutionOverrun, \
+    Outcome, same_failure_in_generated_state
 from sfn_cache.local.seams import UNCATCHABLE_BY_ALL
 from sfn_cache.local.session import empty_cache
 
@@ -106,8 +106,10 @@ def measure(engine: Engine, label: str, definition: dict, execution_input: Any) 
     try:
         outcome = engine.run(definition, execution_input, max_events=MAX_HISTORY_EVENTS)
         status = outcome.status
+    except ExecutionBlocked as blocked:
+        outcome, status = None, f"STOPPED: {blocked}"
     except ExecutionOverrun as overrun:
-        outcome, status = None, f"STOPPED ({overrun})"
+        outcome, status = None, f"STOPPED: {overrun}; AWS fails an execution at {MAX_HISTORY_EVENTS} events"
     history = engine.history()
     calls = {name: engine.calls[name] - before[name] for name in engine.calls}
     run = Run(label=label, status=status, outcome=outcome, events=len(history),
@@ -157,7 +159,7 @@ def verify(engine: Engine, machine: str, definition: dict, wrapped: dict, execut
 def _quota_problems(run: Run, verdict: Verdict) -> None:
     """What AWS would refuse although moto ran it."""
     if run.outcome is None:
-        verdict.problems.append(f"{run.label}: {run.status}; AWS fails an execution at {MAX_HISTORY_EVENTS} events")
+        verdict.problems.append(f"{run.label}: {run.status}")
     if run.largest_payload > MAX_PAYLOAD_BYTES:
         verdict.problems.append(f"{run.label}: a payload of {run.largest_payload} bytes, over AWS's "
                                 f"{MAX_PAYLOAD_BYTES} (States.DataLimitExceeded)")
