@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sfn_cache.local.engine import CACHE_FUNCTION, MAX_HISTORY_EVENTS, Engine, ExecutionBlocked, ExecutionOverrun, \
+from sfn_cache.local.engine import BACKSTOP_SECONDS, CACHE_FUNCTION, MAX_HISTORY_EVENTS, Engine, ExecutionBlocked, ExecutionOverrun, \
     Outcome, same_failure_in_generated_state
 from sfn_cache.local.seams import UNCATCHABLE_BY_ALL
 from sfn_cache.local.session import empty_cache
@@ -99,12 +99,13 @@ def outcome_difference(original: Outcome, other: Outcome) -> str | None:
                              "output": other.output})
 
 
-def measure(engine: Engine, label: str, definition: dict, execution_input: Any) -> Run:
+def measure(engine: Engine, label: str, definition: dict, execution_input: Any,
+            backstop: float = BACKSTOP_SECONDS) -> Run:
     """Run once and read the costs from the execution's history, as AWS bills and limits them, and
     from the Lambda seam (the history does not show what a Lambda task was sent)."""
     before = engine.calls.copy()
     try:
-        outcome = engine.run(definition, execution_input, max_events=MAX_HISTORY_EVENTS)
+        outcome = engine.run(definition, execution_input, max_events=MAX_HISTORY_EVENTS, backstop=backstop)
         status = outcome.status
     except ExecutionBlocked as blocked:
         outcome, status = None, f"STOPPED: {blocked}"
@@ -130,12 +131,13 @@ def measure(engine: Engine, label: str, definition: dict, execution_input: Any) 
 
 
 def verify(engine: Engine, machine: str, definition: dict, wrapped: dict, execution_input: Any,
-           input_label: str) -> Verdict:
+           input_label: str, backstop: float = BACKSTOP_SECONDS) -> Verdict:
     """Original twice, wrapped on an empty cache, wrapped again; compare and check the quotas."""
-    runs = [measure(engine, "original", definition, execution_input),
-            measure(engine, "original again", definition, execution_input)]
+    runs = [measure(engine, "original", definition, execution_input, backstop),
+            measure(engine, "original again", definition, execution_input, backstop)]
     empty_cache()
-    runs += [measure(engine, "miss", wrapped, execution_input), measure(engine, "hit", wrapped, execution_input)]
+    runs += [measure(engine, "miss", wrapped, execution_input, backstop),
+             measure(engine, "hit", wrapped, execution_input, backstop)]
     verdict = Verdict(machine=machine, input=input_label, runs=runs,
                       definition_bytes=len(json.dumps(definition).encode("utf-8")),
                       wrapped_definition_bytes=len(json.dumps(wrapped).encode("utf-8")))
