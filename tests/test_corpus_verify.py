@@ -1,10 +1,11 @@
-"""``verify`` over every real definition of ../shared/corpus, on two generated inputs.
+"""``verify`` over every real definition of ../shared/corpus, on an input generated from it.
 
 Tasks are the default stubs, Waits do not sleep. Per input, verify runs the original twice, the
 wrapped machine on an empty cache (miss) and again (hit). Nothing is hidden: the tally is printed
 (``pytest -s``), with the time verify takes per definition. Every comparable run must be identical;
-a definition that differs from itself (States.UUID, the clock), that the interpreter cannot run, or
-that breaks an AWS quota is counted as such.
+a definition that differs from itself (States.UUID, the clock), that the interpreter cannot run, that
+waits for an activity worker or a task token, or that breaks an AWS quota is counted as such.
+Executions are bounded by their history events; the wall-clock backstop is 120 s per execution.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ def test_verify_every_corpus_definition(capsys):
                 tally["refused by wrap"] += 1
                 continue
             began = time.monotonic()
-            for label, execution_input in (("{}", {}), ("generated", generated_input(definition))):
+            for label, execution_input in (("generated", generated_input(definition)),):
                 name = str(path.relative_to(path.parents[2]))
                 try:
-                    verdict = verify(engine, name, definition, wrapped, execution_input, label)
+                    verdict = verify(engine, name, definition, wrapped, execution_input, label, backstop=120)
                 except Exception as error:  # moto cannot create or run it: nothing to compare
                     tally["not runnable here"] += 1
                     notes.append(f"not runnable: {name}: {type(error).__name__}: {str(error)[:100]}")
@@ -92,4 +93,4 @@ def test_verify_every_corpus_definition(capsys):
         for line in notes + different:
             print(f"  {line}")
     assert different == []
-    assert tally["identical, succeeded"] > 40
+    assert tally["identical, succeeded"] > 20
