@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
 import click
 
-from sfn_cache.cli_wrap import fail, options_from_command_line, selection_options
-from sfn_cache.errors import SfnCacheError
+from sfn_cache.cli_wrap import options_from_command_line, selection_options
+from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.loader import load_text, read_source
 from sfn_cache.options import WrapOptions
 
@@ -107,7 +108,7 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
         if not verdicts:
             raise SfnCacheError("no state machine could be verified", file=definition)
     except SfnCacheError as exc:
-        fail(exc)
+        exit_with(exc)
     if as_json:
         click.echo(json.dumps([verdict.as_json() for verdict in verdicts], indent=2))
     else:
@@ -181,13 +182,15 @@ def run_command(definition: str, input_file: str, tasks_file: str | None, twice:
                 detail = json.dumps(outcome.output) if outcome.status == "SUCCEEDED" else f"{outcome.error}: {outcome.cause}"
                 click.echo(f"{outcome.status}: {detail}")
     except SfnCacheError as exc:
-        fail(exc)
+        exit_with(exc)
 
 
 class LiveLines:
-    """Turns history events and the caching Lambda's answers into one line per state, as they happen."""
+    """Turns history events and the caching Lambda's answers into one line per state, as they happen
+    (Map iterations and Parallel branches report from their own threads: one line at a time)."""
 
     def __init__(self, wrapped: dict):
+        self.lock = threading.Lock()
         from sfn_cache.model import parse, walk
         from sfn_cache.select import cache_operation, cache_payload, generated_states
 
@@ -205,13 +208,17 @@ class LiveLines:
                 line = f"cache hit (key {key}): task skipped"
             else:
                 line = f"cache miss (key {key}){', forced' if answer.get('forced') else ''}"
-            click.echo(f"  {state}: {line}")
+            self.say(f"  {state}: {line}")
         elif event_type.endswith("StateEntered"):
             name = details.get("stateEnteredEventDetails", {}).get("name") or details.get("name")
             if name in self.wrapped_tasks:
-                click.echo(f"  {name}: task ran")
+                self.say(f"  {name}: task ran")
             elif name not in self.generated:
-                click.echo(f"  {name}: entered")
+                self.say(f"  {name}: entered")
+
+    def say(self, line: str) -> None:
+        with self.lock:
+            click.echo(line)
 
 
 verify_commands = [verify_command, run_command]

@@ -37,6 +37,7 @@ def local_session(tasks: TaskTable = NO_TASKS) -> Iterator[Engine]:
 
     with tempfile.TemporaryDirectory(prefix="sfn-cache-local-") as root, Patcher() as patcher, \
             local_aws(patcher, Path(root) / "disdat"):
+        patcher.setenv("SFN_CACHE_METRICS", "off")  # the handler's EMF lines would land in the command's output
         engine = Engine({}, lambda_handler)
         answering(engine, tasks)
         install_seams(patcher, engine)
