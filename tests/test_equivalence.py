@@ -474,7 +474,10 @@ def test_fail_closed_stops_the_execution(make_engine):
     assert engine.calls["compute"] == 0
 
 
-def test_push_failure_keeps_the_task_output(make_engine):
+def test_push_failure_keeps_the_task_output(make_engine, pattern):
+    if pattern == "classic":
+        pytest.xfail("classic cache_push reads $.cache.t, absent after a failed pull: a States.Runtime that moto let "
+                     "the fail-open Catch take; under AWS's rule (sfn_cache/local/seams.py, seam 4) it fails the run")
     def pull_only(event, context):
         if event["sfn_cache"] == "push":
             raise PermissionError("AccessDenied")
