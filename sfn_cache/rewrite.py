@@ -21,7 +21,7 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
-from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator, variable_name
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION
 
@@ -60,8 +60,8 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     choice_name = names.allocate("use_cache_", name)
     push_name = names.allocate("cache_push_", name)
     hit_name = names.allocate("cache_hit_", name)
-    var = variable_name(name)
-    result_var = variable_name(name, "_result")
+    var = names.variable(name)
+    result_var = var + "_result"
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
     assign_then_select = dialect is not Jsonata and "ResultSelector" in original and "Assign" in original
     assign_name = names.allocate("cache_assign_", name) if assign_then_select else None
@@ -149,8 +149,11 @@ def _jsonata_hit(name: str, original: dict, var: str) -> dict:
 
 
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
-    fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name,
-              "bundle": opts.bundle_name, "ttl": opts.ttl}
+    fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name}
+    if opts.bundle_name != name:  # the runtime defaults the rest (docs/protocol.md): fewer bytes per task
+        fields["bundle"] = opts.bundle_name
+    if opts.ttl is not None:
+        fields["ttl"] = opts.ttl
     if options.bucket:
         fields["bucket"] = options.bucket
     if options.context:
@@ -163,10 +166,12 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
-    if opts.cache_version:  # absent means "" (docs/protocol.md)
+    if opts.cache_version:
         payload["cache_version"] = opts.cache_version
-    payload["form"] = form
-    payload["force"] = opts.force
+    if form != "raw":
+        payload["form"] = form
+    if opts.force:
+        payload["force"] = True
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
     for field in ("execution", "state_machine"):

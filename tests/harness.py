@@ -20,6 +20,15 @@ definitions call services that moto cannot run:
    ``retrier_decl``) return at once, so a definition that polls every 5 minutes runs in
    milliseconds. What the states do is unchanged; only the sleeping is skipped.
 
+One correction makes moto agree with AWS where it knowingly departs from it:
+
+5. Reference paths. AWS resolves a definite path such as ``$.models[0].auc`` (no wildcard, slice,
+   filter or ``..``) to the one value it names; moto's ``extract_json`` returns ``[value]`` whenever an
+   index occurs before the last step (its fix for moto#7825), so the example pipeline's Choice compared
+   a list with 0.8 and every run ended in its failure branch. ``_is_singleton_array_access``, which moto
+   asks whether to unpack a single match, answers for every definite path instead of only for paths
+   ending in ``[n]``.
+
 Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel, errors -- is
 moto's own interpreter, unchanged.
 """
@@ -196,11 +205,23 @@ def _function_error(error: str, message: str) -> dict:
             "Payload": {"errorType": error, "errorMessage": message}}
 
 
+_INDEFINITE_PATH = re.compile(r"\[[^\]]*[*:?,][^\]]*\]|\.\.|\.\*")
+
+
+def definite_path(path: str) -> bool:
+    """True for a JSONPath that names at most one value (AWS returns that value, not a list)."""
+    return not _INDEFINITE_PATH.search(path)
+
+
 def install_seams(monkeypatch, engine: Engine) -> None:
-    """Point moto's two external calls (JSONata, Lambda) at the implementations described above."""
+    """Point moto's two external calls (JSONata, Lambda) at the implementations described above,
+    and apply correction 5 (definite reference paths)."""
     import jsonata
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+    from moto.stepfunctions.parser.asl.utils import json_path as moto_json_path
+
+    monkeypatch.setattr(moto_json_path, "_is_singleton_array_access", definite_path)
 
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata",
                         lambda expression: jsonata.Jsonata(expression).evaluate(None))
@@ -242,3 +263,19 @@ def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool
         return False
     named = re.sub(r"state 'cache_(?:pull|out|hit)_([^']*)'", r"state '\1'", wrapped.cause or "")
     return named == original.cause
+
+
+# The bundled example (examples/ml_pipeline.asl.json) with every task stubbed: one input and the two
+# stubs that make it take its success path (auc 0.9 >= 0.8), shared by its test and benchmarks.
+EXAMPLE_INPUT = {"dataset": {"uri": "s3://data/2026-11-01", "snapshot": "v7"}, "regions": ["eu", "us"],
+                 "hyperparameters": {"depth": 6}, "run_date": "2026-11-01"}
+
+
+def example_task(event: Any) -> dict:
+    """Every Lambda task of the example: a trained, evaluated model."""
+    return {"ok": True, "metrics": {"auc": 0.9}, "model_uri": "s3://m", "echo": event}
+
+
+def example_service(resource: str, parameters: Any) -> dict:
+    """Every service integration of the example (its Glue job run)."""
+    return {"Id": "jr_1", "JobRunState": "SUCCEEDED"}
