@@ -32,7 +32,8 @@ COMMANDS = {
     "doctor": ("sfn_cache.cli_cache", "doctor_command",
                "Check that the cache works from your credentials: bucket, a real round trip, the function's settings."),
     "build-lambda": ("sfn_cache.cli_build", "build_lambda_command",
-                     "Build the caching Lambda from pip's manylinux wheels (no Docker); byte-identical on every build."),
+                     "Build the caching Lambda from pip's manylinux wheels (no Docker); "
+                     "byte-identical on every build."),
 }
 
 

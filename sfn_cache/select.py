@@ -72,8 +72,8 @@ def generated_states(top: Scope) -> set[str]:
     """
     wrapped = already_wrapped_tasks(top)
     by_digest = {short_digest(task): task for task in wrapped}
-    return {ref.name for ref in walk(top)
-            if cache_operation(ref.state) or _generated_comment(ref.state) or _names_a_wrapped_task(ref.name, wrapped, by_digest)}
+    return {ref.name for ref in walk(top) if cache_operation(ref.state) or _generated_comment(ref.state)
+            or _names_a_wrapped_task(ref.name, wrapped, by_digest)}
 
 
 def _names_a_wrapped_task(name: str, wrapped: set[str], by_digest: dict[str, str]) -> bool:
