@@ -22,7 +22,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from harness import (CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, EXAMPLE_INPUT, REGION, Engine,  # noqa: E402
-                     example_service, example_task, install_corpus_seams, install_seams)
+                     example_service, example_task, install_aws_paths, install_corpus_seams, install_seams)
 from sfn_cache.options import WrapOptions  # noqa: E402
 from sfn_cache.runtime.handler import lambda_handler  # noqa: E402
 from sfn_cache.wrap import wrap_definition  # noqa: E402
@@ -56,6 +56,7 @@ def main() -> int:
             engine = Engine({}, lambda_handler, default_task=example_task)
             install_seams(patch, engine)
             install_corpus_seams(patch, example_service)
+            install_aws_paths(patch)
             options = WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)
             wrapped = wrap_definition(definition, options).definition
             expected = None

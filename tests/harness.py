@@ -20,7 +20,8 @@ definitions call services that moto cannot run:
    ``retrier_decl``) return at once, so a definition that polls every 5 minutes runs in
    milliseconds. What the states do is unchanged; only the sleeping is skipped.
 
-One correction makes moto agree with AWS where it knowingly departs from it:
+One correction, opt-in (``install_aws_paths``), makes moto agree with AWS where it knowingly departs
+from it; the example's test and benchmarks/transitions.py use it:
 
 5. Reference paths. AWS resolves a definite path such as ``$.models[0].auc`` (no wildcard, slice,
    filter or ``..``) to the one value it names; moto's ``extract_json`` returns ``[value]`` whenever an
@@ -213,15 +214,18 @@ def definite_path(path: str) -> bool:
     return not _INDEFINITE_PATH.search(path)
 
 
-def install_seams(monkeypatch, engine: Engine) -> None:
-    """Point moto's two external calls (JSONata, Lambda) at the implementations described above,
-    and apply correction 5 (definite reference paths)."""
-    import jsonata
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+def install_aws_paths(monkeypatch) -> None:
+    """Correction 5 (see the module docstring): a definite reference path resolves to one value."""
     from moto.stepfunctions.parser.asl.utils import json_path as moto_json_path
 
     monkeypatch.setattr(moto_json_path, "_is_singleton_array_access", definite_path)
+
+
+def install_seams(monkeypatch, engine: Engine) -> None:
+    """Point moto's two external calls (JSONata, Lambda) at the implementations described above."""
+    import jsonata
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata",
                         lambda expression: jsonata.Jsonata(expression).evaluate(None))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import CACHE_ARN, CACHE_FUNCTION, EXAMPLE_INPUT, example_service, example_task, install_corpus_seams
+from harness import (CACHE_ARN, CACHE_FUNCTION, EXAMPLE_INPUT, example_service, example_task, install_aws_paths,
+                     install_corpus_seams)
 from sfn_cache.options import WrapOptions
 from sfn_cache.wrap import wrap_definition
 
@@ -22,6 +23,7 @@ EXAMPLE = json.loads((Path(__file__).resolve().parents[1] / "examples" / "ml_pip
 def test_example_succeeds_uncached_on_a_miss_and_on_a_hit(make_engine, monkeypatch, pattern):
     engine = make_engine({}, default_task=example_task)
     install_corpus_seams(monkeypatch, example_service)
+    install_aws_paths(monkeypatch)  # $.models[0].auc is one number on AWS; moto would give a list
     wrapped = wrap_definition(EXAMPLE, WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)).definition
 
     original = engine.run(EXAMPLE, EXAMPLE_INPUT)
