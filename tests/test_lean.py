@@ -18,7 +18,7 @@ from sfn_cache.cli import COMMANDS, cli
 from sfn_cache.naming import GENERATED_COMMENT
 from sfn_cache.options import WrapOptions
 from sfn_cache.runtime.handler import lambda_handler
-from sfn_cache.select import cache_operation
+from sfn_cache.select import cache_operation, cache_payload
 from sfn_cache.wrap import wrap_definition
 
 DEFINITION = {"StartAt": "Work", "States": {
@@ -87,14 +87,10 @@ def test_generated_states_carry_a_comment_only_when_asked():
 
 def test_payloads_leave_out_what_the_runtime_defaults():
     wrapped = wrap_definition(DEFINITION, WrapOptions(lambda_arn=CACHE_ARN)).definition
-    payloads = {cache_operation(state): state["Parameters"] for state in wrapped["States"].values()
-                if cache_operation(state) and state["Parameters"]["state"] == "Work"}
-    assert set(payloads["pull"]) == {"sfn_cache", "protocol", "state", "resource", "input.$", "execution.$",
-                                     "state_machine.$", "run.$"}
-    assert set(payloads["push"]) == {"sfn_cache", "protocol", "state", "key.$", "material.$", "result.$", "pulled.$",
-                                     "execution.$", "state_machine.$"}
-    retry, = next(state for state in wrapped["States"].values() if cache_operation(state) == "pull")["Retry"]
-    assert set(retry) == {"ErrorEquals"}  # IntervalSeconds 1, MaxAttempts 3, BackoffRate 2.0: ASL defaults
+    payloads = {cache_operation(state): cache_payload(state) for state in wrapped["States"].values()
+                if cache_operation(state) and cache_payload(state)["state"] == "Work"}
+    assert set(payloads) == {"pull", "push"} and not {"bundle", "ttl", "cache_version", "form", "force"} & (
+        set(payloads["pull"]) | set(payloads["push"]))  # defaults: left to the runtime
     named = wrap_definition(DEFINITION, WrapOptions(lambda_arn=CACHE_ARN, ttl=60, cache_version="v2",
                                                     force=True)).definition
     pull = named["States"]["cache_pull_Work"]["Parameters"]
@@ -111,15 +107,15 @@ def test_runtime_defaults_give_the_key_and_answer_of_the_explicit_fields(aws):
     miss = answer(short)
     assert miss == answer(explicit) and miss["hit"] is False
     stored = lambda_handler({"sfn_cache": "push", "protocol": 2, "state": "Work", "key": miss["key"],
-                             "material": miss["material"], "result": {"v": 1}, "execution": "arn:exec:1"})
+                             "result": {"v": 1}, "execution": "arn:exec:1"})
     assert stored["stored"] is True
     hit = answer(explicit)
     assert hit["hit"] is True and hit["data"] == {"v": 1} and answer(short) == hit
 
 
 @pytest.mark.parametrize("failures,pull_ran", [(3, True), (4, False)])
-def test_cache_retry_defaults_retry_a_throttled_pull_three_times(make_engine, monkeypatch, failures, pull_ran):
-    """ASL's defaults (MaxAttempts 3) are what the generated Retry relies on: four tries, then fail-open."""
+def test_cache_retry_retries_a_throttled_pull_three_times(make_engine, monkeypatch, failures, pull_ran):
+    """The cache Retry: four tries on a throttled pull, then fail-open."""
     from sfn_cache.runtime.handler import lambda_handler as real
 
     attempts = {"pull": 0}
