@@ -36,7 +36,7 @@ event = json.loads(sys.argv[1])
 answer = lambda_handler(event)
 stored = None
 if sys.argv[2] == "miss-then-push":
-    stored = lambda_handler({**event, "sfn_cache": "push", "key": answer["key"], "material": answer["material"],
+    stored = lambda_handler({**event, "sfn_cache": "push", "key": answer["key"], "base": answer["base"],
                              "result": {"fresh": True}})["stored"]
 done = time.perf_counter()
 print(json.dumps({"import": imported - start, "total": done - start, "hit": answer["hit"], "stored": stored,

@@ -93,8 +93,7 @@ def empty_locally(context: str) -> None:
 def push(lambda_handler: Callable, context: str, which: str, result: dict) -> str:
     """Store ``result`` for input ``which`` with a real miss and push through the handler. Return the uuid."""
     miss = lambda_handler(pull_event(context, which))
-    pushed = lambda_handler(event("push", context, which, key=miss["key"], material=miss["material"],
-                                  result=result))
+    pushed = lambda_handler(event("push", context, which, key=miss["key"], base=miss["base"], result=result))
     return pushed["uuid"]
 
 

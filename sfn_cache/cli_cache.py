@@ -95,13 +95,15 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
     """Show one cached result: its key material, the result itself and its lineage."""
     try:
         config = cache_location(bucket, context, config_path, no_config)
-        entry = inventory.find(boto3.client("s3"), config, key, bundle)
+        s3 = boto3.client("s3")
+        entry = inventory.find(s3, config, key, bundle)
         result = inventory.result_of(config, entry)
+        upstream = inventory.lineage_of(s3, config, entry)
     except SfnCacheError as error:
         exit_with(error)
     document = {**entry.summary(inventory.now()), "material": entry.record.get("material"),
                 "execution": entry.record.get("execution"), "result": result,
-                "lineage": inventory.lineage_of(config, entry)}
+                "lineage": upstream}
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return

@@ -34,7 +34,7 @@ def split_assignment(value: str, option: str) -> tuple[str, str]:
 def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
                   exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
                   ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
-                  pattern: str = "variables") -> WrapOptions:
+                  pattern: str = "variables", concurrent: str = "run", allow_context_reads: tuple = ()) -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
     if bucket is not None:
         try:
@@ -55,6 +55,7 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
 
     force_all = "*" in force_rerun
     rules.extend(StateRule(pattern=s, force=True) for s in force_rerun if s != "*")
+    rules.extend(StateRule(pattern=s, allow_context_reads=True) for s in allow_context_reads if s != "*")
 
     ttl = None
     for value in ttls:
@@ -76,7 +77,7 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
                        fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
-                       rules=tuple(rules))
+                       concurrent=concurrent, allow_context_reads="*" in allow_context_reads, rules=tuple(rules))
 
 
 def render(document: dict, fmt: str, compact: bool = False) -> str:
@@ -116,6 +117,10 @@ def selection_options(command):
                      help="Build STATE's cache key from these input fields instead of its whole effective input."),
         click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
                      help="Always run (and re-store) every task, or only STATE (repeatable)."),
+        click.option("--allow-context-reads", "allow_context_reads", multiple=True, is_flag=False,
+                     flag_value="*", metavar="[STATE]",
+                     help="Cache tasks whose ResultSelector/OutputPath/Assign/Output read $$.State or $$.Task "
+                          "(a hit reads the hit state's), every task or only STATE (repeatable)."),
         click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
                      help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state."),
         click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
@@ -123,6 +128,9 @@ def selection_options(command):
         click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables",
                      show_default=True,
                      help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables)."),
+        click.option("--concurrent", type=click.Choice(["run", "wait"]), default="run", show_default=True,
+                     help="On a miss another execution is already computing: 'run' the task anyway, or "
+                          "'wait' for its result (a bounded Wait + re-pull loop; README: Cache runtime)."),
         click.option("--fail-closed", is_flag=True,
                      help="Fail the execution when the cache fails (default: run uncached)."),
         click.option("--no-runtime-force", "runtime_force", is_flag=True, flag_value=False, default=True,
@@ -139,8 +147,8 @@ def selection_options(command):
 
 
 SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "ttls", "cache_versions", "pattern", "fail_closed", "runtime_force",
-                    "config_path", "no_config")
+                    "force_rerun", "allow_context_reads", "ttls", "cache_versions", "pattern", "concurrent",
+                    "fail_closed", "runtime_force", "config_path", "no_config")
 
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
@@ -167,9 +175,11 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
         exclude=params["exclude"] or tuple(settings.get("exclude", ())),
         bundle_names=params["bundle_names"], key_paths=params["key_paths"],
         force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
+        allow_context_reads=params["allow_context_reads"]
+        or (("*",) if settings.get("allow-context-reads") else ()),
         ttls=params["ttls"], cache_versions=params["cache_versions"],
         fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
-        pattern=pick("pattern", "pattern"))
+        pattern=pick("pattern", "pattern"), concurrent=pick("concurrent", "concurrent"))
     if config:
         has_global_ttl = any("=" not in value for value in params["ttls"])
         has_global_version = any("=" not in value for value in params["cache_versions"])
@@ -202,6 +212,8 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
             if state:
                 found.append((f"{option} {value}", state, None))
     found += [(f"--force-rerun {state}", state, None) for state in params["force_rerun"] if state != "*"]
+    found += [(f"--allow-context-reads {state}", state, None)
+              for state in params["allow_context_reads"] if state != "*"]
     if config:
         for key in ("include", "exclude"):
             if not params[key]:

@@ -1,7 +1,10 @@
 """What ``build-lambda`` writes beside the zips: least-privilege IAM policies and a SAM snippet.
 
 The policies are limited to the cache prefix: the runtime reads and writes objects under it (index
-entries, lineage logs, hit counts, disdat bundles) and lists only keys under it. disdat uploads every
+entries, lineage logs, hit counts, disdat bundles), deletes only its own leases, and lists only keys
+under it. Every listing names the prefix and the runtime never calls HeadBucket (which AWS
+authorises as a ListBucket without a prefix), so the listing grant needs no ``IfExists``: a
+ListObjects naming no prefix, or another team's, is denied. disdat uploads every
 bundle object with the canned ACL ``bucket-owner-full-control``; AWS authorises a PutObject that
 carries ACL headers as ``s3:PutObject`` *and* ``s3:PutObjectAcl``, so the function gets
 ``s3:PutObjectAcl`` for exactly that one canned ACL (which buckets with ACLs disabled, Object
@@ -22,15 +25,15 @@ BUNDLE_ACL = "bucket-owner-full-control"
 
 def iam_policy(bucket_url: str) -> dict:
     """The caching function's policy: GetObject/PutObject on ``prefix/*`` (PutObjectAcl only for
-    disdat's canned ACL); ListBucket on the bucket, for listings under the prefix."""
+    disdat's canned ACL), DeleteObject on the leases, ListBucket for listings under the prefix only.
+    ``parse_s3_url`` refuses ``*``, ``?`` and ``${`` (wildcards in an ARN)."""
     bucket, prefix = parse_s3_url(bucket_url)
-    objects = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    under = f"{bucket}/{prefix}/" if prefix else f"{bucket}/"
+    objects = f"arn:aws:s3:::{under}*"
     statement_list = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
                       "Resource": f"arn:aws:s3:::{bucket}"}
     if prefix:
-        # IfExists: disdat checks the bucket with HeadBucket, which AWS authorises as s3:ListBucket
-        # and which carries no s3:prefix; every listing the runtime makes names the prefix.
-        statement_list["Condition"] = {"StringLikeIfExists": {"s3:prefix": [prefix, f"{prefix}/*"]}}
+        statement_list["Condition"] = {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -38,6 +41,8 @@ def iam_policy(bucket_url: str) -> dict:
              "Resource": objects},
             {"Sid": "UploadWithBundleAcl", "Effect": "Allow", "Action": "s3:PutObjectAcl", "Resource": objects,
              "Condition": {"StringEquals": {"s3:x-amz-acl": BUNDLE_ACL}}},
+            {"Sid": "ReleaseLeases", "Effect": "Allow", "Action": "s3:DeleteObject",
+             "Resource": f"arn:aws:s3:::{under}sfn-cache/leases/*"},
             statement_list,
         ],
     }
@@ -56,7 +61,7 @@ def operator_policy(bucket_url: str) -> dict:
 def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str) -> str:
     """A SAM template that deploys the function and hands its ARN to a wrapped state machine."""
     bucket, prefix = parse_s3_url(bucket_url)
-    objects = f"${{CacheBucket}}/{prefix}/*" if prefix else "${CacheBucket}/*"
+    under = f"${{CacheBucket}}/{prefix}/" if prefix else "${CacheBucket}/"
     function_zip = next((z for z in zips if "-function-" in z), None)
     layer_zip = next((z for z in zips if "-layer-" in z), None)
     code = f"      CodeUri: {function_zip}\n" if function_zip else "      InlineCode: ' '  # the handler is in the layer\n"
@@ -73,7 +78,7 @@ def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: st
         layer_ref = "      Layers:\n        - !Ref SfnCacheLayer\n"
     condition = f"""
               Condition:
-                StringLikeIfExists:
+                StringLike:
                   s3:prefix: ['{prefix}', '{prefix}/*']""" if prefix else ""
     return f"""# SAM template written by `sfn-cache build-lambda` ({layout} layout, {target.runtime}, {target.arch}).
 # Deploy:  sam deploy --guided --template-file template.yaml
@@ -106,10 +111,13 @@ Resources:
           Statement:
             - Effect: Allow
               Action: ['s3:GetObject', 's3:PutObject']
-              Resource: !Sub 'arn:aws:s3:::{objects}'
+              Resource: !Sub 'arn:aws:s3:::{under}*'
+            - Effect: Allow
+              Action: s3:DeleteObject
+              Resource: !Sub 'arn:aws:s3:::{under}sfn-cache/leases/*'
             - Effect: Allow
               Action: s3:PutObjectAcl
-              Resource: !Sub 'arn:aws:s3:::{objects}'
+              Resource: !Sub 'arn:aws:s3:::{under}*'
               Condition:
                 StringEquals:
                   s3:x-amz-acl: {BUNDLE_ACL}

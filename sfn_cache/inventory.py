@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.runtime import hit_log
+from sfn_cache.runtime import hit_log, lineage
 from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
 from sfn_cache.runtime.index import INDEX_DIR, bundle_slug, material_key
@@ -106,9 +106,13 @@ def result_of(config: CacheConfig, entry: Entry):
     return json.loads(read_bundle(config, entry.uuid))
 
 
-def lineage_of(config: CacheConfig, entry: Entry) -> list[dict]:
-    """The bundles this result's bundle depends on (recorded by the runtime at push time)."""
-    return list(entry.record.get("lineage") or [])
+def lineage_of(s3, config: CacheConfig, entry: Entry) -> list[dict]:
+    """The bundles the same execution produced or reused before this result, oldest first: read from
+    the execution's lineage log the entry refers to (entries hold a reference, never the list)."""
+    reference = entry.record.get("lineage")
+    if not isinstance(reference, dict) or not isinstance(reference.get("after"), str):
+        return []
+    return lineage.earlier(s3, config, entry.record.get("execution"), limit=1000, after=reference["after"])
 
 
 def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
@@ -127,7 +131,14 @@ def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
             keys += [key for key in _listed(s3, config, config.s3_key(EXECUTIONS_DIR) + "/")
                      if lineage_uuid(key) in removed]
         for start in range(0, len(keys), 1000):
-            s3.delete_objects(Bucket=config.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+            answer = s3.delete_objects(Bucket=config.bucket,
+                                       Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+            if answer.get("Errors"):  # DeleteObjects answers 200 and lists the keys it refused
+                first = answer["Errors"][0]
+                raise SfnCacheError(f"{config.remote_url}: {first.get('Code')}: {len(answer['Errors'])} object(s) "
+                                    f"not deleted, e.g. {first.get('Key')}: {first.get('Message')}")
+    except SfnCacheError:
+        raise
     except Exception as error:
         raise s3_error(error, config) from None
     return len(keys)

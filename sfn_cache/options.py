@@ -8,28 +8,14 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import re
 from dataclasses import dataclass, field, replace
 
-from sfn_cache.runtime.config import parse_s3_url
+# one duration parser for wrap --ttl and the Lambda's SFN_CACHE_TTL
+from sfn_cache.runtime.config import parse_duration, parse_s3_url
 
 DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
 PATTERNS = ("variables", "classic")
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str | int) -> int:
-    """Seconds in ``30``, ``30s``, ``15m``, ``12h``, ``7d`` or ``2w``; ValueError otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text < 0:
-            raise ValueError(f"duration must not be negative: {text}")
-        return text
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 3600, 90m, 12h, 7d, 2w)")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+CONCURRENT = ("run", "wait")  # what an execution does on a miss another one is computing
 
 
 def parse_ttl(text: str | int) -> int:
@@ -46,7 +32,9 @@ def check_bucket(url: str) -> str:
     """``url`` if it is ``s3://bucket[/prefix]``; ValueError saying what is expected otherwise."""
     try:
         parse_s3_url(url)
-    except ValueError:
+    except ValueError as error:
+        if url.startswith("s3://") and len(url) > 5:  # well formed but refused (wildcards): say why
+            raise ValueError(str(error)) from None
         hint = f" (did you mean s3://{url}?)" if "://" not in url and url else ""
         raise ValueError(f"expected s3://bucket[/prefix], got {url!r}{hint}") from None
     return url
@@ -73,6 +61,7 @@ class StateRule:
     cache_version: str | None = None
     force: bool | None = None
     origin: str | None = None  # where the rule was written, for explain's reasons
+    allow_context_reads: bool | None = None
 
     def matches(self, state_name: str) -> bool:
         return state_name == self.pattern or fnmatch.fnmatchcase(state_name, self.pattern)
@@ -93,6 +82,7 @@ class StateOptions:
     ttl: int | None
     cache_version: str
     force: bool
+    allow_context_reads: bool = False  # cache even when T's Assign/Output/... read State or Task context
 
 
 @dataclass(frozen=True)
@@ -102,12 +92,14 @@ class WrapOptions:
     context: str | None = None
     pattern: str = "variables"
     fail_closed: bool = False
+    concurrent: str = "run"
     runtime_force: bool = True
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     force: bool = False
     ttl: int | None = None
     cache_version: str = ""
+    allow_context_reads: bool = False
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
     include_origin: str = "--include {}"  # where include/exclude came from, for explain's reasons
     exclude_origin: str = "--exclude {}"
@@ -147,4 +139,5 @@ class WrapOptions:
             ttl=pick("ttl", self.ttl),
             cache_version=str(pick("cache_version", self.cache_version)),
             force=bool(pick("force", self.force)),
+            allow_context_reads=bool(pick("allow_context_reads", self.allow_context_reads)),
         )

@@ -25,7 +25,7 @@ from typing import Any
 
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.loader import load_text
-from sfn_cache.options import PATTERNS, StateRule, check_bucket, parse_ttl
+from sfn_cache.options import CONCURRENT, PATTERNS, StateRule, check_bucket, parse_ttl
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,11 +33,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 YAML_NAME = "sfn-cache.yaml"
-GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "fail-closed": bool,
-               "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
-               "cache-version": (str, int), "force-rerun": bool, "states": dict}
+GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "concurrent": str,
+               "fail-closed": bool, "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
+               "cache-version": (str, int), "force-rerun": bool, "allow-context-reads": bool, "states": dict}
 STATE_KEYS = {"include": bool, "exclude": bool, "bundle-name": str, "key-paths": list, "ttl": (str, int),
-              "cache-version": (str, int), "force": bool}
+              "cache-version": (str, int), "force": bool, "allow-context-reads": bool}
 
 
 @dataclass
@@ -114,6 +114,8 @@ def load_config(path: Path) -> ProjectConfig:
             check_bucket(raw["bucket"])
         except ValueError as error:
             raise config.error(f"{prefix}bucket: {error}") from None
+    if raw.get("concurrent") is not None and raw["concurrent"] not in CONCURRENT:
+        raise config.error(f"{prefix}concurrent: must be one of {', '.join(CONCURRENT)}")
     config.settings = {k: v for k, v in raw.items() if k != "states"}
     for pattern, options in (raw.get("states") or {}).items():
         where = f"{prefix}states.{pattern}"
@@ -159,4 +161,5 @@ def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> Sta
         cache_version=str(options["cache-version"]) if "cache-version" in options else None,
         force=options.get("force"),
         origin=f"{where} in {config.path}",
+        allow_context_reads=options.get("allow-context-reads"),
     )

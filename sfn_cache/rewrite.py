@@ -21,6 +21,7 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
+from sfn_cache.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION
@@ -38,7 +39,9 @@ CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
 PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
-PULL_FAILED = {"hit": False, "key": None, "t": None}
+PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}
+DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
+POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,12 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     var = names.variable(name)
     result_var = var + "_result"
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
-    assign_then_select = dialect is not Jsonata and "ResultSelector" in original and "Assign" in original
+    catching = catches_result_errors(original)
+    jsonpath_assign = dialect is not Jsonata and "Assign" in original
+    assign_then_select = jsonpath_assign and "ResultSelector" in original and not catching
     assign_name = names.allocate("cache_assign_", name) if assign_then_select else None
+    apply_name = names.allocate("cache_apply_", name) if catching else None
+    assign_after = names.allocate("cache_assign_", name) if catching and jsonpath_assign else None
     done_name = names.allocate("cache_done_", name) if ("End" in exit_fields and not options.fail_closed) else None
 
     pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
@@ -84,6 +91,9 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     choice = {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{name}' on a cache hit",
               "Choices": [{**dialect.is_hit(var), "Next": assign_name or hit_name}], "Default": name}
+    wait = follower_wait(name, original, options, names, pull_name)
+    if wait:
+        choice["Choices"].append({**dialect.is_hit(var, "wait"), "Next": next(iter(wait))})
 
     user_task = copy.deepcopy(original)
     user_task.pop("End", None)
@@ -93,7 +103,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
             "Arguments": guarded_push_payload(name, opts, options, key=f"${var}.key", result=f"${result_var}",
-                                              pulled=f"${var}.t")}
+                                              pulled=f"${var}.t", base=f"${var}.base")}
     Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -104,10 +114,13 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
         push["Catch"] = [catcher]
     push.update(exit_fields)
 
-    hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(name, original, var, assign_then_select)
-    hit.update(exit_fields)
+    hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(
+        name, original, var, assign_then_select or catching)
+    if catching:
+        hit = _catching(name, apply_name, hit, original, language, scope_language)
+    hit.update({"Next": assign_after} if assign_after else exit_fields)
 
-    states = {pull_name: pull, choice_name: choice}
+    states = {pull_name: pull, choice_name: choice, **wait}
     if assign_name:
         states[assign_name] = {
             "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
@@ -117,6 +130,12 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     states[name] = user_task
     states[push_name] = push
     states[hit_name] = hit
+    if assign_after:
+        states[assign_after] = {
+            "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
+            "InputPath": f"${var}.data", "ResultPath": None,
+            "Assign": copy.deepcopy(original["Assign"]), **exit_fields,
+        }
     if done_name:
         states[done_name] = {"Type": "Succeed",
                              "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
@@ -139,6 +158,22 @@ def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -
     return hit
 
 
+def _catching(name: str, apply_name: str, hit: dict, original: dict, language: str, scope_language: str) -> dict:
+    """``hit`` (a Pass) as a Parallel that gives its errors to T's Catch (sfn_cache/hit_catch.py)."""
+    if language == "JSONPath":
+        apply = hit
+    else:  # Output and Assign stay on the Parallel: its own Catch handles their errors, as T's does
+        apply = {"Type": "Pass", "Comment": hit["Comment"], "Output": None}
+    if scope_language != language:
+        apply["QueryLanguage"] = language
+    state = catching_hit(name, apply_name, apply, original, copy.deepcopy(original["Catch"]), language)
+    if language != "JSONPath":
+        state = {**{k: v for k, v in state.items() if k not in ("Retry", "Catch")},
+                 **{k: hit[k] for k in ("Output", "Assign") if k in hit},
+                 **{k: state[k] for k in ("Retry", "Catch") if k in state}}
+    return state
+
+
 def _jsonata_hit(name: str, original: dict, var: str) -> dict:
     cached_result = f"${var}.data"
     hit = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' from the cache",
@@ -148,12 +183,32 @@ def _jsonata_hit(name: str, original: dict, var: str) -> dict:
     return hit
 
 
+def lease_seconds(task: dict) -> int:
+    """A leader holds its key for the task's own TimeoutSeconds, or a default when it has none."""
+    timeout = task.get("TimeoutSeconds")
+    return timeout if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0 \
+        else DEFAULT_LEASE_SECONDS
+
+
+def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAllocator, pull_name: str) -> dict:
+    """``--concurrent wait``: the Wait state a follower loops through before pulling again (none
+    otherwise). The loop is bounded: the Lambda answers "wait" only while a live lease exists."""
+    if options.concurrent != "wait":
+        return {}
+    seconds = max(1, min(300, lease_seconds(task) // POLLS_PER_LEASE))
+    return {names.allocate("cache_wait_", name): {
+        "Type": "Wait", "Comment": f"{GENERATED_COMMENT}another execution is computing '{name}'",
+        "Seconds": seconds, "Next": pull_name}}
+
+
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
     fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name}
     if opts.bundle_name != name:  # the runtime defaults the rest (docs/protocol.md): fewer bytes per task
         fields["bundle"] = opts.bundle_name
     if opts.ttl is not None:
         fields["ttl"] = opts.ttl
+    if options.concurrent == "wait":
+        fields["concurrent"] = "wait"
     if options.bucket:
         fields["bucket"] = options.bucket
     if options.context:
@@ -172,6 +227,8 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
         payload["form"] = form
     if opts.force:
         payload["force"] = True
+    if options.concurrent == "wait":
+        payload["lease"] = lease_seconds(task)
     key, value = dialect.key_input(task, opts.key_paths)
     payload[key] = value
     for field in ("execution", "state_machine"):
@@ -184,7 +241,7 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *, key: str, result: str,
-                         pulled: str) -> dict:
+                         pulled: str, base: str) -> dict:
     """The push payload in JSONata (whatever T's language: it reads only variables), with the result
     left out when it is over PUSH_RESULT_MAX_BYTES, so that the push never exceeds the payload quota.
 
@@ -193,18 +250,19 @@ def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *,
     size = (f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))")
     fits = f"{size} <= {PUSH_RESULT_MAX_BYTES}"
     payload = push_payload(name, opts, options, Jsonata, key=key, result=f"{fits} ? {result} : null",
-                           pulled=pulled)
+                           pulled=pulled, base=base)
     payload["fits"] = "{% " + fits + " %}"
     return payload
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 result: str, pulled: str) -> dict:
-    """The cache_push payload; ``key``, ``result`` and ``pulled`` (the pull's clock, for the task's
-    duration) say where to read them from. No key material: the pull kept it in S3, so the push stays
-    within the task's own payload size (docs/protocol.md)."""
+                 result: str, pulled: str, base: str) -> dict:
+    """The cache_push payload; ``key``, ``result``, ``pulled`` (the pull's clock, for the task's
+    duration) and ``base`` (the index entry the pull saw, for the conditional write) say where to read
+    them from. No key material: the pull kept it in S3, so the push stays within the task's own
+    payload size (docs/protocol.md)."""
     payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("result", result), ("pulled", pulled),
+    for field, expression in (("key", key), ("base", base), ("result", result), ("pulled", pulled),
                               ("execution", dialect.context["execution"]),
                               ("state_machine", dialect.context["state_machine"])):
         entry, value = dialect.ref(field, expression)

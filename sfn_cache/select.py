@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sfn_cache.context_reads import differing_context_reads
 from sfn_cache.dialects import DIALECTS, Jsonata
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, StateRef, walk
@@ -169,6 +170,11 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
         report.action, report.reason = "excluded", opts.reason
     elif (refusal := _refusal(ref, options.pattern)) is not None:
         report.action, report.reason = "refused", refusal
+    elif ((context := differing_context_reads(ref.state, ref.query_language, options.pattern))
+          and not opts.allow_context_reads):
+        report.action, report.reason = "refused", (
+            f"reads {context[0]} after the task, which a cache hit would read in a generated state; "
+            f"--allow-context-reads '{ref.name}' caches it anyway")
     if report.action != "wrapped":
         report.bundle_name = None
         return report, opts, warnings
@@ -181,8 +187,9 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
                 f"{source}: state '{ref.name}': the cache key reads {json.dumps(reads[0])}, which changes "
                 f"between runs, so this task may never hit; choose the key fields with "
                 f"--key-path '{ref.name}=$.field'")
-    if _nondeterministic_reads(ref.state.get("ResultSelector")):
+    context = differing_context_reads(ref.state, ref.query_language, options.pattern)
+    if context:
         warnings.append(
-            f"{source}: state '{ref.name}': ResultSelector reads the context object or States.UUID; "
-            f"a cache hit re-applies it in another state, so those values differ on a hit")
+            f"{source}: state '{ref.name}': cached although it reads {', '.join(context)} after the task "
+            f"(--allow-context-reads): on a hit these are the generated state's values")
     return report, opts, warnings

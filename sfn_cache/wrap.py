@@ -65,6 +65,8 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
     if any(report.action == "wrapped" for report in reports):
         validate(parse(document, source), source)
     _refuse_when_nothing_cacheable(reports, source)
+    if not reports:  # nothing to cache is not an error (a CI step may wrap every file); say so
+        warnings.append(f"{source}: no Task state: nothing to cache; written unchanged")
     return WrapResult(definition=document, tasks=reports, warnings=warnings)
 
 

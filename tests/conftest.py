@@ -24,7 +24,10 @@ def fresh_aws_clients(monkeypatch) -> None:
     they were made for; each test gets new ones (a Lambda process only ever has one endpoint)."""
     from disdat.utility import aws_s3
 
+    from sfn_cache.runtime import clients
+
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setattr(clients, "_CLIENTS", {})
     monkeypatch.setattr(aws_s3.get_s3_client, "_s3_client", None)
     monkeypatch.setattr(aws_s3.get_s3_resource, "_s3_resource", None)
 

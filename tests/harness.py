@@ -1,6 +1,6 @@
 """Run state machines for real: moto's Step Functions interpreter (a port of LocalStack's ASL engine).
 
-Every seam between the interpreter and this project is in this module, and there are exactly two:
+Every seam between the interpreter and this project is in this module; the two main ones:
 
 1. JSONata. moto evaluates JSONata, and the workflow-variable references of JSONPath states, through a
    JVM bridge that is not installed here (``moto...jsonata._eval_jsonata`` is left as ``None``). We set
@@ -30,7 +30,10 @@ from it; the example's test and benchmarks/transitions.py use it:
    asks whether to unpack a single match, answers for every definite path instead of only for paths
    ending in ``[n]``.
 
-Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel, errors -- is
+Where moto's errors are not AWS's, ``install_seams`` also makes them AWS's (``install_aws_error_seams``:
+ResultPathMatchFailure, QueryEvaluationError, a Parallel re-raising its branch's error).
+
+Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel -- is
 moto's own interpreter, unchanged.
 """
 
@@ -230,6 +233,85 @@ def install_seams(monkeypatch, engine: Engine) -> None:
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata",
                         lambda expression: jsonata.Jsonata(expression).evaluate(None))
     monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
+    install_aws_error_seams(monkeypatch)
+
+
+def install_aws_error_seams(monkeypatch) -> None:
+    """Where moto's errors are not AWS's, make them AWS's (docs: concepts-error-handling).
+
+    - A ResultPath that cannot be applied (``$.a.b`` when ``a`` is a string) fails the state with
+      ``States.ResultPathMatchFailure``, which Catch can handle. moto raises a Python TypeError instead
+      ("Exception" from a Task, an uncatchable States.Runtime from a Pass).
+    - A JSONata expression that fails to evaluate in a Task or Parallel (Arguments, Assign, Output)
+      fails the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
+      States.Runtime (the cause, the evaluator's message, is kept) and evaluates Output outside Catch.
+    - A Parallel state of one branch whose branch fails, fails with the branch's error and cause
+      (States.Runtime aside, see branch_error_name). moto refuses to
+      re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
+      States.Runtime whatever the Parallel's Catch says).
+    The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent, FailureEventException)
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from jsonata.jexception import JException
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    apply_result_path = ResultPath._eval_body
+
+    def result_path_or_match_failure(self, env) -> None:
+        try:
+            apply_result_path(self, env)
+        except (TypeError, KeyError, IndexError, AttributeError):
+            error = StatesErrorNameType.StatesResultPathMatchFailure
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(),
+                    cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
+
+    one_branch = threading.local()
+    run_branches = branches_decl.BranchesDecl._eval_body
+
+    def note_branch_count(self, env) -> None:
+        one_branch.value = len(self.programs) == 1  # read below, in this thread, after the branches end
+        run_branches(self, env)
+
+    def branch_error_name(error_name: str | None):
+        # Only for one branch: with several failing branches, the one reported is whichever failed first
+        # (a race between threads, on AWS too), so no two runs compare. States.Runtime keeps moto's way
+        # (the execution fails with it; AWS ends the execution at once).
+        if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX) \
+                and error_name != "States.Runtime" and getattr(one_branch, "value", False):
+            return StatesErrorName.from_name(error_name)
+        return custom_error_name.CustomErrorName(error_name)
+
+    evaluate = ExecutionState._evaluate_with_timeout
+
+    def query_evaluation_error(self, env) -> None:
+        try:
+            evaluate(self, env)
+            if self.output is not None and not self._is_language_query_jsonpath():
+                self.output.jsonata_template_value.eval(env=env)  # only to raise its error here,
+                env.stack.pop()  # under the state's Retry/Catch; moto evaluates Output again after
+        except JException as ex:
+            error = StatesErrorNameType.StatesQueryEvaluationError
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(), cause=str(ex))))) from None
+
+    monkeypatch.setattr(ResultPath, "_eval_body", result_path_or_match_failure)
+    monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", query_evaluation_error)
+    monkeypatch.setattr(branches_decl, "CustomErrorName", branch_error_name)
+    monkeypatch.setattr(branches_decl.BranchesDecl, "_eval_body", note_branch_count)
 
 
 def install_corpus_seams(monkeypatch, service_stub: Callable[[str, Any], Any]) -> None:
@@ -260,12 +342,16 @@ def install_corpus_seams(monkeypatch, service_stub: Callable[[str, Any], Any]) -
 
 def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool:
     """True when both failed with the same uncatchable States.Runtime and the same cause text, except
-    that the wrapped machine's cause names the generated state that evaluated the failing path
-    (cache_pull_T reads T's InputPath/Parameters first; the classic pattern's cache_out_T/cache_hit_T
-    apply T's ResultPath). The one difference docs/architecture.md lists."""
+    for the known differences the README lists: the wrapped machine's cause names the generated state
+    that evaluated the failing path (cache_pull_T reads T's InputPath/Parameters first; cache_hit_T,
+    and the classic pattern's cache_out_T, apply T's OutputPath), and in the classic pattern's
+    cache_out_T/cache_hit_T the path is re-rooted under $.input."""
     if (wrapped.status, wrapped.error, wrapped.output) != (original.status, "States.Runtime", original.output):
         return False
     named = re.sub(r"state 'cache_(?:pull|out|hit)_([^']*)'", r"state '\1'", wrapped.cause or "")
+    if re.search(r"state 'cache_(?:out|hit)_", wrapped.cause or "") and named != original.cause:
+        named = re.sub(r"'\$\.input([.\[][^']*)?'", lambda m: "'$" + (m.group(1) or "") + "'", named)
+        named = named.replace("$['input.", "$['")  # the same path as the interpreter repeats it
     return named == original.cause
 
 

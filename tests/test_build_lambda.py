@@ -89,7 +89,7 @@ for name, result in (("small", {"ok": 1}), ("large", {"rows": list(range(2000))}
     pull = {"resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
             "input": {"which": name}}
     miss = lambda_handler(event("pull", **pull))
-    lambda_handler(event("push", key=miss["key"], result=result))
+    lambda_handler(event("push", key=miss["key"], base=miss["base"], result=result))
     hit = lambda_handler(event("pull", **pull))
     report[name] = {"miss": miss["hit"], "hit": hit["hit"], "same": hit.get("data") == result}
 try:
@@ -222,6 +222,14 @@ def test_cross_build_picks_wheels_for_the_target(tmp_path):
     assert template["Resources"]["SfnCacheLayer"]["Properties"]["ContentUri"] == layer.name
 
 
+def test_a_wildcard_bucket_is_refused_in_one_line_before_anything_is_written(tmp_path):
+    out = tmp_path / "out"
+    done = build("-o", str(out), "--bucket", "s3://cache/team*")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "wildcard" in done.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_compile_for_another_python_is_refused_before_anything_is_written(tmp_path):
     out = tmp_path / "out"
     other = "3.12" if RUNNING.python != "3.12" else "3.13"
@@ -272,7 +280,7 @@ def test_iam_policy_is_limited_to_the_cache_prefix(tmp_path):
     assert by_sid["ReadWriteCacheObjects"]["Resource"] == "arn:aws:s3:::cache-bucket/team/ml/*"
     assert sorted(by_sid["ReadWriteCacheObjects"]["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert by_sid["ListCachePrefix"]["Resource"] == "arn:aws:s3:::cache-bucket"
-    assert by_sid["ListCachePrefix"]["Condition"]["StringLikeIfExists"]["s3:prefix"] == ["team/ml", "team/ml/*"]
+    assert by_sid["ListCachePrefix"]["Condition"]["StringLike"]["s3:prefix"] == ["team/ml", "team/ml/*"]
     assert not any("*" == a or a.endswith(":*") for s in policy["Statement"] for a in
                    ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
 

@@ -43,7 +43,8 @@ def store(bundle: str, state: str, value, x: int = 1) -> str:
             "input": {"x": x}, "execution": "arn:exec:7"}
     answer = lambda_handler(pull)
     lambda_handler({"sfn_cache": "push", "protocol": 2, "state": state, "bundle": bundle, "ttl": None,
-                    "key": answer["key"], "result": value, "execution": "arn:exec:7"})
+                    "key": answer["key"], "base": answer["base"],
+                    "result": value, "execution": "arn:exec:7"})
     return answer["key"]
 
 

@@ -138,7 +138,7 @@ def test_the_push_counts_utf8_bytes_from_above(result):
     from sfn_cache.rewrite import guarded_push_payload
 
     opts = StateOptions(True, "", "B", (), None, "", False)
-    fits = guarded_push_payload("T", opts, WrapOptions(), key="$k", result="$r", pulled="$t")["fits"]
+    fits = guarded_push_payload("T", opts, WrapOptions(), key="$k", result="$r", pulled="$t", base="$b")["fits"]
     size_expression = fits.strip("{% }").rsplit(" <= ", 1)[0]
     counted = jsonata.Jsonata(size_expression).evaluate(None, {"r": result})
     exact = len(json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

@@ -31,7 +31,7 @@ def pull_event(**fields):
 
 def push_event(answer, result, **fields):
     event = {"sfn_cache": "push", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
-             "key": answer["key"], "result": result,
+             "key": answer["key"], "base": answer.get("base"), "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
     return event
@@ -52,7 +52,7 @@ def s3():
 def test_miss_push_hit_inline(aws):
     answer, stored = store({"auc": 0.91, "uri": "s3://models/1"})
     assert answer | {"t": None} == {"hit": False, "key": cache_key(key_material(pull_event())), "forced": False,
-                                    "t": None}
+                                    "t": None, "base": None, "wait": False}
     hit = lambda_handler(pull_event())
     assert hit == {"hit": True, "data": {"auc": 0.91, "uri": "s3://models/1"}}, "only what the machine needs"
     entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
@@ -126,10 +126,10 @@ def test_numbers_have_one_spelling(aws):
 
 def test_ttl_expiry(aws, monkeypatch):
     store({"v": 1}, ttl=60)
-    assert lambda_handler(pull_event())["hit"] is True
+    assert lambda_handler(pull_event(ttl=60))["hit"] is True
     real_time = runtime.time.time
     monkeypatch.setattr(runtime.time, "time", lambda: real_time() + 61)
-    assert lambda_handler(pull_event())["hit"] is False
+    assert lambda_handler(pull_event(ttl=60))["hit"] is False
 
 
 def test_ttl_default_from_the_environment(aws, monkeypatch):
@@ -142,8 +142,11 @@ def test_ttl_default_from_the_environment(aws, monkeypatch):
 
 def test_force_at_wrap_time_and_at_run_time(aws):
     store({"v": 1})
-    assert lambda_handler(pull_event(force=True)) | {"t": None} == {
-        "hit": False, "key": cache_key(key_material(pull_event())), "forced": True, "t": None}
+    forced = lambda_handler(pull_event(force=True))
+    assert forced | {"base": None, "t": None} == {
+        "hit": False, "key": cache_key(key_material(pull_event())), "forced": True,
+        "base": None, "wait": False, "t": None}
+    assert forced["base"], "a forced miss names the entry it will replace"
     assert lambda_handler(pull_event(run_force=True))["forced"] is True
     assert lambda_handler(pull_event(run_force=["Train"]))["forced"] is True
     assert lambda_handler(pull_event(run_force=["model"]))["forced"] is True
@@ -243,8 +246,9 @@ def test_a_hit_on_an_inlined_result_never_imports_disdat(tmp_path):
             s3 = boto3.client("s3", region_name="{REGION}")
             s3.create_bucket(Bucket="{CACHE_BUCKET}")
             material = key_material(event)
-            KeyIndex(s3, config_for(event)).put({{"v": 1, "key": cache_key(material), "bundle": "model",
-                "material": material, "uuid": "u-1", "expires": None, "inline": {{"auc": 1}}}})
+            KeyIndex(s3, config_for(event)).put({{"v": 2, "key": cache_key(material), "bundle": "model",
+                "material": material, "uuid": "00000000-0000-4000-8000-000000000001", "created": 1.0,
+                "size": 10, "inline": {{"auc": 1}}}}, None)
             answer = lambda_handler(event)
         print(json.dumps([answer["hit"], answer["data"], "disdat" in sys.modules, "pandas" in sys.modules]))
     """)

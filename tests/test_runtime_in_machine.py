@@ -14,7 +14,9 @@ import pytest
 from disdat.hyperframe_pb2 import HyperFrame
 
 from harness import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
+from sfn_cache import inventory
 from sfn_cache.options import WrapOptions
+from sfn_cache.runtime.config import config_for
 from sfn_cache.wrap import wrap_definition
 
 
@@ -65,7 +67,11 @@ def test_lineage_of_a_three_task_chain(make_engine):
     assert frame_dependencies(s3, extract) == set()
     assert frame_dependencies(s3, clean) == {extract}
     assert frame_dependencies(s3, train) == {extract, clean}
-    assert [d["uuid"] for d in entries["Train"]["lineage"]] == [extract, clean]
+    # the index entry holds a reference to the execution's lineage log, never the list itself
+    assert set(entries["Train"]["lineage"]) == {"log", "after"}
+    train_entry = inventory.Entry(s3_key="", key=entries["Train"]["key"], bundle="Train", state="Train", uuid=train,
+                                  created=0, expires=None, size=0, inline=True, record=entries["Train"])
+    assert [d["uuid"] for d in inventory.lineage_of(s3, config_for({}), train_entry)] == [extract, clean]
 
     # a second execution reuses Extract and Clean (hits) and computes a new Train: its bundle
     # names the reused bundles, not bundles of the first execution's Train

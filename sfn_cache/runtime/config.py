@@ -8,7 +8,29 @@ from dataclasses import dataclass
 
 
 class CacheConfigError(ValueError):
-    """The cache has no bucket, or a malformed one."""
+    """The cache has no bucket, or a malformed one, or a malformed setting."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# IAM reads these in a policy ARN as wildcards or policy variables: a prefix holding them would
+# grant more than the cache (issue 12 point 14), so they are refused wherever a cache URL is read.
+_POLICY_SPECIAL = ("*", "?", "${")
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds in ``30``, ``30s``, ``15m``, ``12h``, ``7d`` or ``2w``; ValueError otherwise.
+
+    Shared by ``wrap --ttl`` and the Lambda's ``SFN_CACHE_TTL`` so both accept the same spellings.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"duration must not be negative: {text}")
+        return text
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 3600, 90m, 12h, 7d, 2w)")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 @dataclass(frozen=True)
@@ -16,7 +38,7 @@ class CacheConfig:
     bucket: str
     prefix: str  # no leading or trailing slash; may be ""
     context: str
-    ttl: int | None
+    ttl: int | None  # seconds a stored result may be served; 0 = never served; None = no limit
     inline_max_bytes: int
     local_root: str
 
@@ -32,6 +54,10 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     """(bucket, prefix) of ``s3://bucket[/prefix]``; a prefix with empty, ``.`` or ``..`` parts is refused."""
     if not isinstance(url, str) or not url.startswith("s3://") or len(url) <= 5:
         raise CacheConfigError(f"cache bucket must look like s3://bucket[/prefix], got {url!r}")
+    special = [mark for mark in _POLICY_SPECIAL if mark in url]
+    if special:
+        raise CacheConfigError(f"cache bucket {url!r} contains {' and '.join(special)}: IAM would read it as a "
+                               "wildcard or policy variable and grant more than the cache; choose a plain prefix")
     bucket, _, prefix = url[5:].partition("/")
     prefix = prefix.strip("/")
     if not bucket:
@@ -72,19 +98,41 @@ def check_bucket_override(url: str, environ=os.environ) -> None:
                                f"{places}; add it to SFN_CACHE_ALLOWED_BUCKETS in the function's environment")
 
 
+def environment_ttl(environ=os.environ) -> int | None:
+    """``SFN_CACHE_TTL`` in seconds (same durations as ``wrap --ttl``), or None when unset."""
+    text = environ.get("SFN_CACHE_TTL", "").strip()
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise CacheConfigError(f"SFN_CACHE_TTL={text!r} is not a duration: expected seconds or a number with "
+                               "s, m, h, d or w (e.g. 3600, 12h, 7d); 0 means never serve a stored result") from error
+
+
+def effective_ttl(event_ttl, environ=os.environ) -> int | None:
+    """The shorter of the state's TTL (from the event) and the Lambda's default: a per-state TTL can
+    shorten the global one, never lengthen it past the Lambda's limit."""
+    limits = [environment_ttl(environ)]
+    if event_ttl is not None:
+        try:
+            limits.append(parse_duration(event_ttl))
+        except ValueError as error:
+            raise CacheConfigError(f"ttl {event_ttl!r} in the event is not a duration") from error
+    known = [limit for limit in limits if limit is not None]
+    return min(known) if known else None
+
+
 def config_for(event: dict, environ=os.environ) -> CacheConfig:
     url = event.get("bucket") or environ.get("SFN_CACHE_BUCKET")
     if not url:
         raise CacheConfigError("no cache bucket: set SFN_CACHE_BUCKET on the Lambda or wrap with --bucket")
     bucket, prefix = parse_s3_url(url)
-    ttl = event.get("ttl")
-    if ttl is None and environ.get("SFN_CACHE_TTL"):
-        ttl = int(environ["SFN_CACHE_TTL"])
     return CacheConfig(
         bucket=bucket,
         prefix=prefix,
         context=event.get("context") or environ.get("SFN_CACHE_CONTEXT") or "sfn-cache",
-        ttl=int(ttl) if ttl is not None else None,
+        ttl=effective_ttl(event.get("ttl"), environ),
         inline_max_bytes=int(environ.get("SFN_CACHE_INLINE_MAX_BYTES", "32768")),
         local_root=environ.get("SFN_CACHE_LOCAL_ROOT", "/tmp/sfn-cache"),
     )

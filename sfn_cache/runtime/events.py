@@ -62,6 +62,9 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "context": (_context, "a disdat context name ([A-Za-z0-9_.-], at most 128 characters, no '..'), or null"),
     "execution": (_optional_text, "a string (the execution ARN) or null"),
     "state_machine": (_optional_text, "a string (the state machine ARN) or null"),
+    "base": (_optional_text, "the ETag string the pull answered, or null"),
+    "concurrent": (lambda v: v is None or v in ("run", "wait"), "\"run\", \"wait\" or null"),
+    "lease": (_seconds, "a whole number of seconds >= 0, or null"),
     "key": (_key, "the pull's key ([A-Za-z0-9_-], at most 128 characters) or null"),
 }
 REQUIRED = {  # "bundle" may be left out: it is then the state name (docs/protocol.md)

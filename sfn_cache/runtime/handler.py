@@ -5,7 +5,9 @@ the Lambda runtime provides); disdat is imported lazily, only when a bundle is w
 hit's result is too large to sit inline in the key index.
 
 An error raises: the state machine's Catch turns it into a miss (fail-open, the default) or a failed
-execution (--fail-closed). A corrupted index entry is a miss, never an error.
+execution (--fail-closed). Once a pull knows its key, anything wrong with what is stored (a
+malformed, oversized or foreign entry, a bundle that cannot be read or names another key) is a
+miss that carries the key, so the push after the task repairs the entry.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ import logging
 import time
 from typing import Any
 
-import boto3
-
-from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for
+from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics
+from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for, environment_ttl
 from sfn_cache.runtime.events import CacheEventError, validate_event
-from sfn_cache.runtime import hit_log, lineage, metrics
-from sfn_cache.runtime.index import ENTRY_VERSION, KeyIndex, bundle_slug
+from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug, entry_duration
 from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 LOG = logging.getLogger(__name__)
@@ -30,13 +30,15 @@ __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
 # Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
 PAYLOAD_QUOTA_BYTES = 256 * 1024
 
+environment_ttl()  # cold start: a malformed SFN_CACHE_TTL fails the Lambda's init with a clear message
+
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
     operation = validate_event(event)
     if event.get("bucket"):
         check_bucket_override(event["bucket"])
     config = config_for(event)
-    s3 = boto3.client("s3")
+    s3 = clients.client("s3")
     if operation == "pull":
         try:
             answer = pull(event, config, s3)
@@ -71,6 +73,13 @@ def forced(event: dict) -> bool:
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
 
 
+
+
+def entry_limit(config: CacheConfig, material: dict) -> int:
+    """The largest index entry a legitimate push writes for ``material``: read no more than that."""
+    return config.inline_max_bytes + 2 * len(canonical_json(material).encode("utf-8")) + ENTRY_OVERHEAD_BYTES
+
+
 def hit_answer_bytes(result: Any) -> int:
     """The size of the hit answer that would carry ``result``, as the Lambda runtime serialises it
     (default separators: an over-estimate of the compact form, so the check errs on the safe side)."""
@@ -79,35 +88,54 @@ def hit_answer_bytes(result: Any) -> int:
 
 def pull(event: dict, config: CacheConfig, s3) -> dict:
     """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
-    Miss: ``{"hit": false, "key", "forced", "t"}``; the key material stays in S3 for the push."""
+    Miss: ``{"hit": false, "key", "forced", "t", "base", "wait"}``; the key material stays in S3 for
+    the push, ``base`` is the index entry's ETag the push's conditional write expects."""
     material = key_material(event)
     key = cache_key(material)
     index = KeyIndex(s3, config)
-    miss = {"hit": False, "key": key, "forced": False, "t": round(time.time(), 3)}
+    found = index.get(event["bundle"], key, entry_limit(config, material))
+    miss = {"hit": False, "key": key, "forced": False, "t": round(time.time(), 3), "base": found.etag,
+            "wait": False}
     if forced(event):
         index.put_material(event["bundle"], key, material)
         return {**miss, "forced": True}
-    entry = index.get(event["bundle"], key)
-    if entry is not None and canonical_json(entry.get("material")) != canonical_json(material):
-        LOG.warning("sfn-cache: index entry %s holds other key material: treated as a miss", key)
-        entry = None
-    if entry is not None and entry.get("expires") is not None and time.time() >= entry["expires"]:
-        entry = None
-    if entry is None:
-        index.put_material(event["bundle"], key, material)
-        return miss
-    if "inline" in entry:
-        data = entry["inline"]
-    else:
-        from sfn_cache.runtime.bundles import read_bundle
+    data = _served(found, key, material, config)
+    if data is not None:
+        if lineage.enabled():
+            lineage.record(s3, config, event.get("execution"), found.entry["uuid"],
+                           f"{bundle_slug(event['bundle'])}_{key}")
+        hit_log.record(s3, config, event["bundle"], key)
+        return {"hit": True, "data": data[0],  # "saved" is for the metrics; lambda_handler removes it
+                "saved": entry_duration(found.entry) or 0.0}
+    if event.get("concurrent") == "wait":
+        seconds = int(event.get("lease") or leases.DEFAULT_SECONDS)
+        claim = leases.claim(s3, config, event["bundle"], key, event.get("execution"), seconds,
+                             leases.execution_running(clients.client("stepfunctions")))
+        if not claim.lead:
+            return {**miss, "wait": True}
+    index.put_material(event["bundle"], key, material)
+    return miss
 
-        data = json.loads(read_bundle(config, entry["uuid"]))
-    if lineage.enabled():
-        lineage.record(s3, config, event.get("execution"), entry["uuid"], f"{bundle_slug(event['bundle'])}_{key}")
-    hit_log.record(s3, config, event["bundle"], key)
-    saved = entry.get("duration")
-    return {"hit": True, "data": data,  # "saved" is for the metrics; lambda_handler removes it
-            "saved": float(saved) if isinstance(saved, (int, float)) and saved > 0 else 0.0}
+
+def _served(found: Lookup, key: str, material: dict, config: CacheConfig) -> tuple[Any] | None:
+    """``(data,)`` when the entry may be served; None (logged) when it is a miss."""
+    entry = found.entry
+    if entry is None:
+        return None
+    if canonical_json(entry["material"]) != canonical_json(material):
+        LOG.warning("sfn-cache: index entry %s holds other key material: treated as a miss", key)
+        return None
+    if config.ttl is not None and time.time() - entry["created"] >= config.ttl:
+        return None  # the TTL of this pull decides, not the one in force when the result was stored
+    if "inline" in entry:
+        return (entry["inline"],)
+    from sfn_cache.runtime.bundles import read_bundle
+
+    try:
+        return (json.loads(read_bundle(config, entry["uuid"], key)),)
+    except Exception as error:  # a lost, partial or foreign bundle: the next push repairs the entry
+        LOG.warning("sfn-cache: bundle %s of entry %s unreadable (%s): treated as a miss", entry["uuid"], key, error)
+        return None
 
 
 def task_duration(event: dict, now: float) -> float | None:
@@ -120,8 +148,11 @@ def task_duration(event: dict, now: float) -> float | None:
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
     key = event["key"]
+    received = time.time()  # the task ended before this push: storing it is not task time
     if key is None:
         return {"stored": False, "reason": "no key"}
+    if not isinstance(key, str) or not KEY.match(key):
+        raise CacheEventError(f"field 'key': expected the pull's key (64 hex digits), got {key!r}")
     if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
         LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
                     "quota: not cached, the task runs uncached for this input", event["state"])
@@ -141,30 +172,35 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
+    execution = event.get("execution")
     tags = {
         "sfn_cache_key": key,
         "state": str(event["state"]),
         "bundle": str(event["bundle"]),
         "cache_version": str(material.get("cache_version", "")),
-        "execution": str(event.get("execution") or ""),
+        "execution": str(execution or ""),
         "state_machine": str(event.get("state_machine") or ""),
     }
-    upstream = lineage.earlier(s3, config, event.get("execution")) if lineage.enabled() else []
+    tracked = lineage.enabled() and bool(execution)
+    upstream = lineage.earlier(s3, config, execution) if tracked else []
     uuid = write_bundle(s3, config, bundle=event["bundle"], key=key, result_json=result_json, tags=tags,
                         dependencies=upstream)
-    if lineage.enabled():
-        lineage.record(s3, config, event.get("execution"), uuid, processing_name(event["bundle"], key))
+    rank = lineage.record(s3, config, execution, uuid, processing_name(event["bundle"], key)) if tracked else None
     now = time.time()
     entry = {
         "v": ENTRY_VERSION, "key": key, "bundle": event["bundle"], "state": event["state"], "uuid": uuid,
         "material": material, "created": now,
-        "expires": now + config.ttl if config.ttl else None,
-        "execution": event.get("execution"), "state_machine": event.get("state_machine"),
+        "execution": execution, "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
-        "duration": task_duration(event, now),
-        "lineage": [{"uuid": d["uuid"], "processing_name": d["processing_name"]} for d in upstream],
+        "duration": task_duration(event, received),
+        "lineage": {"log": lineage.log_prefix(config, execution), "after": rank} if rank else None,
     }
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
-    index.put(entry)
+    stored = index.put(entry, event.get("base"))
+    if event.get("concurrent") == "wait":
+        leases.release(s3, config, event["bundle"], key, execution)
+    if not stored:
+        LOG.info("sfn-cache: entry %s changed since this execution's pull: the newer result stays", key)
+        return {"stored": False, "reason": "superseded", "key": key, "uuid": uuid}
     return {"stored": True, "key": key, "uuid": uuid}

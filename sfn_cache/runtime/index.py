@@ -4,6 +4,12 @@ It makes a lookup cost one GET however many versions exist (disdat's own search 
 and carries small results inline so that a hit on them needs neither disdat nor pandas.
 
     s3://<bucket>/<prefix>/sfn-cache/index/<bundle slug>/<key>.json
+    s3://<bucket>/<prefix>/sfn-cache/material/<bundle slug>/<key>.json   a miss's key material, for its push
+
+An entry is trusted only after its shape is checked (a wrong field type is a miss, never an error),
+and it is read with a bounded GET: a legitimate entry is at most the inline limit plus the key
+material. Writes are conditional (``If-None-Match: *`` when the pull saw no entry, ``If-Match:
+<ETag>`` otherwise), so a result computed from an older pull never replaces a newer one.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,7 +29,21 @@ from sfn_cache.runtime.config import CacheConfig
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
 MATERIAL_DIR = "sfn-cache/material"
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
+ENTRY_OVERHEAD_BYTES = 8192  # every field of an entry but the inline result and the key material
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KEY = re.compile(r"^[0-9a-f]{64}$")
+_FIELD_TYPES = {"v": int, "key": str, "bundle": str, "uuid": str, "material": dict, "created": (int, float),
+                "size": int}
+
+
+def entry_duration(entry: dict) -> float | None:
+    """The task's run time an entry stores, if it is a usable number: older entries have none, and a
+    corrupt one (``1e999`` reads as infinity) must not reach a metric or a total."""
+    value = entry.get("duration")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
 
 
 def bundle_slug(bundle: str) -> str:
@@ -34,6 +56,29 @@ def entry_key(config: CacheConfig, bundle: str, key: str) -> str:
     return config.s3_key(INDEX_DIR, bundle_slug(bundle), f"{key}.json")
 
 
+def error_code(error: Exception) -> str:
+    return error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the index holds for a key: the entry if it is well formed, and the object's ETag either
+    way (a broken entry's ETag lets the next push replace it: repair)."""
+
+    entry: dict | None
+    etag: str | None
+
+
+def well_formed(entry: Any, key: str) -> bool:
+    """Right version, right key, every field of the right type, a uuid disdat cannot misread."""
+    if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
+        return False
+    if any(not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool)
+           for name, kind in _FIELD_TYPES.items()):
+        return False
+    return bool(UUID.match(entry["uuid"]))
+
+
 def material_key(config: CacheConfig, bundle: str, key: str) -> str:
     return config.s3_key(MATERIAL_DIR, bundle_slug(bundle), f"{key}.json")
 
@@ -43,34 +88,44 @@ class KeyIndex:
         self.s3 = s3
         self.config = config
 
-    def _read(self, s3_key: str) -> bytes | None:
-        """The object's bytes, or None when it does not exist (any other S3 error raises)."""
+    def get(self, bundle: str, key: str, max_bytes: int) -> Lookup:
+        """The entry for ``key`` (None when absent, oversized or malformed: logged, a miss)."""
         try:
-            return self.s3.get_object(Bucket=self.config.bucket, Key=s3_key)["Body"].read()
+            answer = self.s3.get_object(Bucket=self.config.bucket, Key=entry_key(self.config, bundle, key),
+                                        Range=f"bytes=0-{max_bytes}")
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
+            if error_code(error) in ("NoSuchKey", "404"):
+                return Lookup(None, None)
             raise
-
-    def get(self, bundle: str, key: str) -> dict | None:
-        """The entry for ``key``, or None when there is none or it cannot be read (logged, a miss)."""
-        body = self._read(entry_key(self.config, bundle, key))
-        if body is None:
-            return None
+        etag = answer.get("ETag")
+        total = int(str(answer.get("ContentRange", "")).rpartition("/")[2] or answer.get("ContentLength", 0))
+        if total > max_bytes:
+            LOG.warning("sfn-cache: index entry for %s/%s is %d bytes (limit %d): treated as a miss",
+                        bundle, key, total, max_bytes)
+            return Lookup(None, etag)
         try:
-            entry = json.loads(body)
+            entry = json.loads(answer["Body"].read())
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             LOG.warning("sfn-cache: unreadable index entry for %s/%s (%s): treated as a miss", bundle, key, error)
-            return None
-        if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
+            return Lookup(None, etag)
+        if not well_formed(entry, key):
             LOG.warning("sfn-cache: malformed index entry for %s/%s: treated as a miss", bundle, key)
-            return None
-        return entry
+            return Lookup(None, etag)
+        return Lookup(entry, etag)
 
-    def put(self, entry: dict[str, Any]) -> None:
+    def put(self, entry: dict[str, Any], base: str | None) -> bool:
+        """Write ``entry`` if the index still holds what the pull saw (``base``: its ETag, or None for
+        no entry). False when a newer push got there first: that result stays."""
         body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self.s3.put_object(Bucket=self.config.bucket, Key=entry_key(self.config, entry["bundle"], entry["key"]),
-                           Body=body, ContentType="application/json")
+        condition = {"IfMatch": base} if base else {"IfNoneMatch": "*"}
+        try:
+            self.s3.put_object(Bucket=self.config.bucket, Key=entry_key(self.config, entry["bundle"], entry["key"]),
+                               Body=body, ContentType="application/json", **condition)
+        except ClientError as error:
+            if error_code(error) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"):
+                return False
+            raise
+        return True
 
     def put_material(self, bundle: str, key: str, material: dict) -> None:
         """Keep a miss's key material in S3 for its push, so the push payload need not carry it.
@@ -83,8 +138,13 @@ class KeyIndex:
 
     def get_material(self, bundle: str, key: str) -> Any:
         """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
-        body = self._read(material_key(self.config, bundle, key))
         try:
-            return None if body is None else json.loads(body)
+            body = self.s3.get_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key))["Body"].read()
+        except ClientError as error:
+            if error_code(error) in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return None
