@@ -1,4 +1,8 @@
-"""``sfn-cache wrap``: load -> wrap -> emit, with one-line errors (exit 2) and no partial output."""
+"""``sfn-cache wrap``: load -> wrap -> emit, with one-line errors (exit 2) and no partial output.
+
+The loading, wrapping and emitting modules are imported inside the functions that use them, so that
+``sfn-cache wrap --help`` costs little more than click itself (benchmarks/cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,17 @@ import difflib
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 
-from sfn_cache.emit import atomic_write, check_output_path, dump_json, dump_yaml
 from sfn_cache.errors import SfnCacheError, escaped, exit_with
-from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, StateRule, WrapOptions, check_bucket, closest_name, parse_ttl
-from sfn_cache.project_config import ProjectConfig, find_config, load_config
-from sfn_cache.quotas import check_definition_size
-from sfn_cache.template import is_template, machine_definitions, wrap_template
-from sfn_cache.wrap import WrapResult, state_names, wrap_definition
+
+if TYPE_CHECKING:
+    from sfn_cache.project_config import ProjectConfig
+    from sfn_cache.wrap import WrapResult
 
 
 def split_assignment(value: str, option: str) -> tuple[str, str]:
@@ -31,7 +34,7 @@ def split_assignment(value: str, option: str) -> tuple[str, str]:
 def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
                   exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
                   ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
-                  pattern: str = "variables", concurrent: str = "run") -> WrapOptions:
+                  pattern: str = "variables", concurrent: str = "run", allow_context_reads: tuple = ()) -> WrapOptions:
     """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
     if bucket is not None:
         try:
@@ -52,6 +55,7 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
 
     force_all = "*" in force_rerun
     rules.extend(StateRule(pattern=s, force=True) for s in force_rerun if s != "*")
+    rules.extend(StateRule(pattern=s, allow_context_reads=True) for s in allow_context_reads if s != "*")
 
     ttl = None
     for value in ttls:
@@ -73,10 +77,12 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
                        fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
-                       concurrent=concurrent, rules=tuple(rules))
+                       concurrent=concurrent, allow_context_reads="*" in allow_context_reads, rules=tuple(rules))
 
 
 def render(document: dict, fmt: str, compact: bool = False) -> str:
+    from sfn_cache.emit import dump_json, dump_yaml
+
     return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
 
 
@@ -111,6 +117,10 @@ def selection_options(command):
                      help="Build STATE's cache key from these input fields instead of its whole effective input."),
         click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
                      help="Always run (and re-store) every task, or only STATE (repeatable)."),
+        click.option("--allow-context-reads", "allow_context_reads", multiple=True, is_flag=False,
+                     flag_value="*", metavar="[STATE]",
+                     help="Cache tasks whose ResultSelector/OutputPath/Assign/Output read $$.State or $$.Task "
+                          "(a hit reads the hit state's), every task or only STATE (repeatable)."),
         click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
                      help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state."),
         click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
@@ -137,12 +147,14 @@ def selection_options(command):
 
 
 SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "ttls", "cache_versions", "pattern", "concurrent", "fail_closed", "runtime_force",
-                    "config_path", "no_config")
+                    "force_rerun", "allow_context_reads", "ttls", "cache_versions", "pattern", "concurrent",
+                    "fail_closed", "runtime_force", "config_path", "no_config")
 
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
     """WrapOptions from the project configuration, overridden by the flags given on the command line."""
+    from sfn_cache.project_config import find_config, load_config
+
     config = None
     if not params["no_config"]:
         path = Path(params["config_path"]) if params["config_path"] else find_config(Path.cwd())
@@ -163,6 +175,8 @@ def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig 
         exclude=params["exclude"] or tuple(settings.get("exclude", ())),
         bundle_names=params["bundle_names"], key_paths=params["key_paths"],
         force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
+        allow_context_reads=params["allow_context_reads"]
+        or (("*",) if settings.get("allow-context-reads") else ()),
         ttls=params["ttls"], cache_versions=params["cache_versions"],
         fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
         pattern=pick("pattern", "pattern"), concurrent=pick("concurrent", "concurrent"))
@@ -198,6 +212,8 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
             if state:
                 found.append((f"{option} {value}", state, None))
     found += [(f"--force-rerun {state}", state, None) for state in params["force_rerun"] if state != "*"]
+    found += [(f"--allow-context-reads {state}", state, None)
+              for state in params["allow_context_reads"] if state != "*"]
     if config:
         for key in ("include", "exclude"):
             if not params[key]:
@@ -209,6 +225,8 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
 def check_selectors(params: dict, config: ProjectConfig | None, definitions: list[tuple[dict, str]],
                     what: str) -> None:
     """A state name or glob that matches no state is a typo: the same error from a flag or the file."""
+    from sfn_cache.wrap import state_names
+
     wanted = selectors(params, config)
     if not wanted:
         return
@@ -239,9 +257,11 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
 @click.option("--compact", is_flag=True,
               help="Write a JSON definition without indentation (about 30% fewer bytes against Step Functions' "
                    "1 MB definition limit). Templates are written as they are.")
+@click.option("--comments", is_flag=True, help="Give every generated state a Comment saying what it does "
+                                                "(off by default: about 300 bytes per cached task).")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
-                 show_diff: bool, compact: bool, verbose: bool, **params) -> None:
+                 show_diff: bool, compact: bool, comments: bool, verbose: bool, **params) -> None:
     """Rewrite every selected Task state of FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -249,12 +269,20 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
     """
     if check and not output:
         raise click.UsageError("--check needs -o/--output: the file to compare with")
+    from sfn_cache.emit import atomic_write, check_output_path, dump_json
+    from sfn_cache.loader import is_template, load_text, looks_like_json, read_source
+    from sfn_cache.quotas import check_definition_size
+    from sfn_cache.wrap import wrap_definition
+
     source = "<stdin>" if definition == "-" else definition
     try:
         options, config = options_from_command_line(params)
+        options = replace(options, comments=comments)
         text = read_source(definition)
         document = load_text(text, source)
         if is_template(document):
+            from sfn_cache.template import machine_definitions, wrap_template  # ruamel: only for templates
+
             readable = [d for _, d in machine_definitions(text, source, params["resource"]) if isinstance(d, dict)]
             check_selectors(params, config, [(d, source) for d in readable], source)
             result = wrap_template(text, source, options, resource=params["resource"],

@@ -98,10 +98,10 @@ def _jsonpath_to_jsonata(path: str) -> str:
     return match.group(1)
 
 
-def _states_result_spans(expression: str) -> list[tuple[int, int]]:
-    """(start, end) of every ``$states.result`` path step in a JSONata expression, found by JSONata's
-    own tokenizer: string literals, comments, regular expressions and names like ``$states.results``
-    are never touched. A ``/`` opens a regular expression only where a value is expected."""
+def jsonata_tokens(expression: str) -> list:
+    """The tokens of a JSONata expression, by JSONata's own tokenizer: string literals, comments and
+    regular expressions are single tokens. A ``/`` opens a regular expression only where a value is
+    expected."""
     from jsonata.tokenizer import Tokenizer
 
     tokenizer = Tokenizer(expression)
@@ -111,8 +111,14 @@ def _states_result_spans(expression: str) -> list[tuple[int, int]]:
         infix = previous is not None and (previous.type != "operator" or previous.value in (")", "]", "}"))
         token = tokenizer.next(infix)  # (argument as in jsonata-js: a '/' after a value divides)
         if token is None:
-            break
+            return tokens
         tokens.append(token)
+
+
+def _states_result_spans(expression: str) -> list[tuple[int, int]]:
+    """(start, end) of every ``$states.result`` path step in a JSONata expression (names like
+    ``$states.results`` and text in literals, comments and regexes are never touched)."""
+    tokens = jsonata_tokens(expression)
     spans = []
     for first, dot, name in zip(tokens, tokens[1:], tokens[2:]):
         if ((first.type, first.value) == ("variable", "states") and (dot.type, dot.value) == ("operator", ".")

@@ -16,6 +16,7 @@ from sfn_cache import inventory
 from sfn_cache.lambda_package import HANDLER
 from sfn_cache.options import parse_duration
 from sfn_cache.runtime.config import CacheConfig, parse_s3_url
+from sfn_cache.runtime.index import entry_key
 from sfn_cache.runtime.metrics import describe
 
 DOCTOR_BUNDLE = "sfn-cache-doctor"
@@ -56,8 +57,10 @@ def _credentials(session) -> Check:
 
 
 def _bucket(s3, config: CacheConfig) -> Check:
+    """A listing of one key under the prefix: what the policies allow (HeadBucket names no prefix,
+    which the prefix-conditioned ListBucket grant refuses), and it fails on a missing bucket alike."""
     try:
-        s3.head_bucket(Bucket=config.bucket)
+        s3.list_objects_v2(Bucket=config.bucket, Prefix=config.s3_key(""), MaxKeys=1)
     except Exception as error:
         return Check("bucket", False, f"s3://{config.bucket}: {describe(error)}")
     return Check("bucket", True, f"s3://{config.bucket} answers")
@@ -71,24 +74,41 @@ def _round_trip(s3, config: CacheConfig) -> Check:
     event = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": DOCTOR_BUNDLE, "bundle": DOCTOR_BUNDLE,
              "resource": "sfn-cache:doctor", "cache_version": "", "force": False, "input": {"probe": probe}}
     result = {"probe": probe, "padding": "x" * (config.inline_max_bytes + 1)}  # too big to inline
-    step = "pull (miss)"
+    step, key, bundle_uuid = "pull (miss)", None, None
     try:
         miss = pull(event, config, s3)
         if miss["hit"]:
             return Check("round trip", False, f"a fresh key was a hit under {config.remote_url}")
-        step = "push"
+        step, key = "push", miss["key"]
         stored = push({**event, "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": result},
                       config, s3)
-        step = "pull (hit)"
+        step, bundle_uuid = "pull (hit)", stored.get("uuid")
         hit = pull(event, config, s3)
         if not hit["hit"] or hit["data"] != result:
+            _remove_probe(s3, config, key, bundle_uuid)
             return Check("round trip", False, f"the stored result did not come back from {config.remote_url}")
         step = "clean up"
         inventory.remove(s3, config, [inventory.find(s3, config, miss["key"], DOCTOR_BUNDLE)])
     except Exception as error:
+        if step != "clean up":
+            _remove_probe(s3, config, key, bundle_uuid or getattr(error, "uuid", None))
         return Check("round trip", False, f"{step} under {config.remote_url} failed: {describe(error)}")
     return Check("round trip", True, f"miss, store, hit (bundle {stored['uuid']}) under {config.remote_url}, "
                                      f"context {config.context}; removed again")
+
+
+def _remove_probe(s3, config: CacheConfig, key: str | None, bundle_uuid: str | None) -> None:
+    """Best effort after a failed round trip: the probe's index entry, hit counts and bundle objects
+    (whatever of them exists), so a broken cache is not also left holding a doctor bundle."""
+    if key is None:
+        return
+    probe = inventory.Entry(s3_key=entry_key(config, DOCTOR_BUNDLE, key), key=key, bundle=DOCTOR_BUNDLE,
+                            state=DOCTOR_BUNDLE, uuid=bundle_uuid or "", created=0.0, expires=None, size=0,
+                            inline=False, record={})
+    try:
+        inventory.remove(s3, config, [probe])
+    except Exception:  # the check already failed and says why; this is tidying only
+        pass
 
 
 def _function(client, arn: str, config: CacheConfig) -> list[Check]:

@@ -131,7 +131,14 @@ def remove(s3, config: CacheConfig, targets: list[Entry]) -> int:
             keys += [key for key in _listed(s3, config, config.s3_key(EXECUTIONS_DIR) + "/")
                      if lineage_uuid(key) in removed]
         for start in range(0, len(keys), 1000):
-            s3.delete_objects(Bucket=config.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+            answer = s3.delete_objects(Bucket=config.bucket,
+                                       Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+            if answer.get("Errors"):  # DeleteObjects answers 200 and lists the keys it refused
+                first = answer["Errors"][0]
+                raise SfnCacheError(f"{config.remote_url}: {first.get('Code')}: {len(answer['Errors'])} object(s) "
+                                    f"not deleted, e.g. {first.get('Key')}: {first.get('Message')}")
+    except SfnCacheError:
+        raise
     except Exception as error:
         raise s3_error(error, config) from None
     return len(keys)

@@ -61,6 +61,7 @@ class StateRule:
     cache_version: str | None = None
     force: bool | None = None
     origin: str | None = None  # where the rule was written, for explain's reasons
+    allow_context_reads: bool | None = None
 
     def matches(self, state_name: str) -> bool:
         return state_name == self.pattern or fnmatch.fnmatchcase(state_name, self.pattern)
@@ -81,6 +82,7 @@ class StateOptions:
     ttl: int | None
     cache_version: str
     force: bool
+    allow_context_reads: bool = False  # cache even when T's Assign/Output/... read State or Task context
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,11 @@ class WrapOptions:
     force: bool = False
     ttl: int | None = None
     cache_version: str = ""
+    allow_context_reads: bool = False
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
     include_origin: str = "--include {}"  # where include/exclude came from, for explain's reasons
     exclude_origin: str = "--exclude {}"
+    comments: bool = False  # a "sfn-cache: ..." Comment on every generated state (--comments)
 
     def with_rules(self, *rules: StateRule) -> "WrapOptions":
         return replace(self, rules=self.rules + tuple(rules))
@@ -135,4 +139,5 @@ class WrapOptions:
             ttl=pick("ttl", self.ttl),
             cache_version=str(pick("cache_version", self.cache_version)),
             force=bool(pick("force", self.force)),
+            allow_context_reads=bool(pick("allow_context_reads", self.allow_context_reads)),
         )

@@ -35,9 +35,9 @@ else:  # pragma: no cover - Python 3.10
 YAML_NAME = "sfn-cache.yaml"
 GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "concurrent": str,
                "fail-closed": bool, "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
-               "cache-version": (str, int), "force-rerun": bool, "states": dict}
+               "cache-version": (str, int), "force-rerun": bool, "allow-context-reads": bool, "states": dict}
 STATE_KEYS = {"include": bool, "exclude": bool, "bundle-name": str, "key-paths": list, "ttl": (str, int),
-              "cache-version": (str, int), "force": bool}
+              "cache-version": (str, int), "force": bool, "allow-context-reads": bool}
 
 
 @dataclass
@@ -161,4 +161,5 @@ def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> Sta
         cache_version=str(options["cache-version"]) if "cache-version" in options else None,
         force=options.get("force"),
         origin=f"{where} in {config.path}",
+        allow_context_reads=options.get("allow-context-reads"),
     )

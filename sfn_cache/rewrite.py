@@ -21,7 +21,8 @@ import copy
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
-from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator, variable_name
+from sfn_cache.hit_catch import catches_result_errors, catching_hit
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION
 
@@ -62,11 +63,15 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     choice_name = names.allocate("use_cache_", name)
     push_name = names.allocate("cache_push_", name)
     hit_name = names.allocate("cache_hit_", name)
-    var = variable_name(name)
-    result_var = variable_name(name, "_result")
+    var = names.variable(name)
+    result_var = var + "_result"
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
-    assign_then_select = dialect is not Jsonata and "ResultSelector" in original and "Assign" in original
+    catching = catches_result_errors(original)
+    jsonpath_assign = dialect is not Jsonata and "Assign" in original
+    assign_then_select = jsonpath_assign and "ResultSelector" in original and not catching
     assign_name = names.allocate("cache_assign_", name) if assign_then_select else None
+    apply_name = names.allocate("cache_apply_", name) if catching else None
+    assign_after = names.allocate("cache_assign_", name) if catching and jsonpath_assign else None
     done_name = names.allocate("cache_done_", name) if ("End" in exit_fields and not options.fail_closed) else None
 
     pull = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{name}'",
@@ -109,8 +114,11 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
         push["Catch"] = [catcher]
     push.update(exit_fields)
 
-    hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(name, original, var, assign_then_select)
-    hit.update(exit_fields)
+    hit = _jsonata_hit(name, original, var) if dialect is Jsonata else _jsonpath_hit(
+        name, original, var, assign_then_select or catching)
+    if catching:
+        hit = _catching(name, apply_name, hit, original, language, scope_language)
+    hit.update({"Next": assign_after} if assign_after else exit_fields)
 
     states = {pull_name: pull, choice_name: choice, **wait}
     if assign_name:
@@ -122,6 +130,12 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     states[name] = user_task
     states[push_name] = push
     states[hit_name] = hit
+    if assign_after:
+        states[assign_after] = {
+            "Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' Assign from the cached raw result",
+            "InputPath": f"${var}.data", "ResultPath": None,
+            "Assign": copy.deepcopy(original["Assign"]), **exit_fields,
+        }
     if done_name:
         states[done_name] = {"Type": "Succeed",
                              "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
@@ -142,6 +156,22 @@ def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -
     if "Assign" in original and not assign_elsewhere:
         hit["Assign"] = copy.deepcopy(original["Assign"])
     return hit
+
+
+def _catching(name: str, apply_name: str, hit: dict, original: dict, language: str, scope_language: str) -> dict:
+    """``hit`` (a Pass) as a Parallel that gives its errors to T's Catch (sfn_cache/hit_catch.py)."""
+    if language == "JSONPath":
+        apply = hit
+    else:  # Output and Assign stay on the Parallel: its own Catch handles their errors, as T's does
+        apply = {"Type": "Pass", "Comment": hit["Comment"], "Output": None}
+    if scope_language != language:
+        apply["QueryLanguage"] = language
+    state = catching_hit(name, apply_name, apply, original, copy.deepcopy(original["Catch"]), language)
+    if language != "JSONPath":
+        state = {**{k: v for k, v in state.items() if k not in ("Retry", "Catch")},
+                 **{k: hit[k] for k in ("Output", "Assign") if k in hit},
+                 **{k: state[k] for k in ("Retry", "Catch") if k in state}}
+    return state
 
 
 def _jsonata_hit(name: str, original: dict, var: str) -> dict:
@@ -172,8 +202,11 @@ def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAlloca
 
 
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
-    fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name,
-              "bundle": opts.bundle_name, "ttl": opts.ttl}
+    fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name}
+    if opts.bundle_name != name:  # the runtime defaults the rest (docs/protocol.md): fewer bytes per task
+        fields["bundle"] = opts.bundle_name
+    if opts.ttl is not None:
+        fields["ttl"] = opts.ttl
     if options.concurrent == "wait":
         fields["concurrent"] = "wait"
     if options.bucket:
@@ -188,10 +221,12 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     """The cache_pull payload: T's effective input (evaluated by Step Functions) and what names it."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
-    if opts.cache_version:  # absent means "" (docs/protocol.md)
+    if opts.cache_version:
         payload["cache_version"] = opts.cache_version
-    payload["form"] = form
-    payload["force"] = opts.force
+    if form != "raw":
+        payload["form"] = form
+    if opts.force:
+        payload["force"] = True
     if options.concurrent == "wait":
         payload["lease"] = lease_seconds(task)
     key, value = dialect.key_input(task, opts.key_paths)

@@ -24,6 +24,8 @@ import copy
 import json
 
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.hit_catch import catches_result_errors, catching_hit
+from sfn_cache.model import redirect
 from sfn_cache.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
@@ -69,6 +71,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     out_name = names.allocate("cache_out_", name)
     hit_name = names.allocate("cache_hit_", name)
     miss_name = None if options.fail_closed else names.allocate("cache_miss_", name)
+    entry_of: dict[str, str] = {}  # restore states entered through a check of T's ResultPath
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
     task_input = under("$.input", original.get("InputPath", "$"))
 
@@ -129,11 +132,34 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
     states[push_name] = push
     states[out_name] = _restore_output(name, original, "$.result", exit_fields, "the output of")
     states[hit_name] = _restore_output(name, original, "$.cache.data", exit_fields, "from the cache:")
+    if catches_result_errors(original) and original.get("ResultPath", "$") not in (None, "$"):
+        for restore in (out_name, hit_name):  # T's ResultPath can fail there: check it first, as T would
+            check = names.allocate("cache_check_", restore)
+            states[check] = _result_path_check(name, original, names.allocate("cache_apply_", restore),
+                                               copy.deepcopy(user_task["Catch"]), restore)
+            entry_of[restore] = check
+    for state in states.values():
+        targets = {restore: check for restore, check in entry_of.items() if state is not states[check]}
+        if targets:
+            redirect(state, targets)
     if scope_language != language:
         for state_name, state in states.items():
             if state_name != name:
                 state["QueryLanguage"] = language
     return CachedForm(states=states, entry=wrap_name, gate=(choice_name,) + ((miss_name,) if miss_name else ()))
+
+
+def _result_path_check(name: str, original: dict, branch: str, catch: list, restore: str) -> dict:
+    """A Parallel that applies T's ResultPath to T's own input (so that an error names T's path, not
+    the re-rooted one) and hands a States.ResultPathMatchFailure to T's Catch; otherwise -> restore."""
+    check = catching_hit(name, branch, {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}can '{name}' ResultPath apply",
+                                        "Result": {}, "ResultPath": original["ResultPath"]},
+                         original, catch, "JSONPath")
+    check.pop("OutputPath")
+    comment = f"{GENERATED_COMMENT}'{name}' ResultPath on its own input, errors to its Catch"
+    return {"Type": "Parallel", "Comment": comment, "InputPath": "$.input",
+            **{k: v for k, v in check.items() if k not in ("Type", "Comment")}, "ResultPath": None,
+            "Next": restore}
 
 
 def _restore_output(name: str, original: dict, result_at: str, exit_fields: dict, words: str) -> dict:

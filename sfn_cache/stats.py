@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from sfn_cache.inventory import Entry, entries, s3_error
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.hit_log import HITS_DIR
-from sfn_cache.runtime.index import bundle_slug
+from sfn_cache.runtime.index import bundle_slug, entry_duration
 
 
 @dataclass
@@ -29,8 +29,8 @@ class BundleStats:
 
     def add_hits(self, entry: Entry, hits: int) -> None:
         self.hits += hits
-        duration = entry.record.get("duration")
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
+        duration = entry_duration(entry.record)
+        if duration is not None:
             self.seconds_saved += hits * duration
         else:
             self.unmeasured_hits += hits
@@ -49,13 +49,15 @@ class BundleStats:
                 "states": sorted(self.states)}
 
 
-def hit_counts(s3, config: CacheConfig, since: float | None = None) -> dict[tuple[str, str], int]:
-    """(bundle slug, key) -> hits recorded at or after ``since`` (epoch seconds)."""
+def hit_counts(s3, config: CacheConfig, since: float | None = None,
+               bundle: str | None = None) -> dict[tuple[str, str], int]:
+    """(bundle slug, key) -> hits recorded at or after ``since`` (epoch seconds), of one bundle or all."""
     counts: dict[tuple[str, str], int] = {}
     prefix = config.s3_key(HITS_DIR) + "/"
+    listed = prefix + bundle_slug(bundle) + "/" if bundle else prefix
     floor_ns = int(since * 1e9) if since is not None else None
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=listed):
             for item in page.get("Contents", []):
                 parts = item["Key"][len(prefix):].split("/")
                 if len(parts) != 3 or not parts[2].isdigit():
@@ -72,7 +74,7 @@ def collect(s3, config: CacheConfig, *, since: float | None = None, bundle: str 
             progress: Callable[[Iterable[Entry]], Iterable[Entry]] = lambda items: items) -> list[BundleStats]:
     """Stats per bundle name, sorted by bundle. With ``since``: entries stored since then, and hits
     served since then (of any entry, however old)."""
-    hits = hit_counts(s3, config, since)
+    hits = hit_counts(s3, config, since, bundle)
     per_bundle: dict[str, BundleStats] = {}
     for entry in progress(entries(s3, config, bundle)):
         entry_hits = hits.get((bundle_slug(entry.bundle), entry.key), 0)

@@ -13,6 +13,7 @@ import pytest
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.keys import PROTOCOL
 from test_cli_cache import BUCKET, cache_env, sfn_cache  # noqa: F401  (cache_env is a fixture)
+from test_iam_requests import requests  # noqa: F401  (a fixture: every AWS call made)
 
 
 def pull_event(bundle: str, x: int) -> dict:
@@ -122,3 +123,22 @@ def test_doctor_checks_the_function_settings(cache_env):
     failed = {c["check"]: c["detail"] for c in json.loads(done.stdout) if not c["ok"]}
     assert set(failed) == {"handler", "environment", "context", "ttl"}
     assert "s3://elsewhere/team" in failed["environment"] and "'a week'" in failed["ttl"]
+
+
+def test_stats_of_one_bundle_lists_only_that_bundles_hits(aws, requests):
+    """--bundle reads one bundle's hit counts: its cost does not grow with other bundles' hits."""
+    from click.testing import CliRunner
+    from sfn_cache.cli import cli
+
+    store("model", 1, {"auc": 0.9}, task_seconds=10)
+    store("features", 1, {"rows": 1}, task_seconds=1)
+    for _ in range(3):
+        lambda_handler(pull_event("features", 1))
+    lambda_handler(pull_event("model", 1))
+    requests.clear()
+    result = CliRunner().invoke(cli, ["stats", "--bundle", "model", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [(row["bundle"], row["hits"], row["seconds_saved"] >= 10) for row in json.loads(result.output)] == \
+        [("model", 1, True)]
+    listed = [params["Prefix"] for _, op, params in requests if op == "ListObjectsV2"]
+    assert listed and all("features" not in prefix and not prefix.endswith("/hits/") for prefix in listed), listed

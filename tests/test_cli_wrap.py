@@ -109,6 +109,31 @@ def test_context_object_in_parameters_is_reported():
     assert "cache key reads" not in quiet.stderr
 
 
+def test_no_task_state_is_written_unchanged_with_a_warning(tmp_path):
+    """README: a definition with no Task state passes through, exit 0, with one warning."""
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": True}}}
+    source = tmp_path / "m.asl.json"
+    source.write_text(json.dumps(definition))
+    out = tmp_path / "out.json"
+    result = wrap(source, "-o", out)
+    assert result.exit_code == 0
+    assert result.stderr == f"warning: {source}: no Task state: nothing to cache; written unchanged\n"
+    assert json.loads(out.read_text()) == definition
+
+
+def test_no_cacheable_task_is_refused_exit_2(tmp_path):
+    """README: Task states exist but none can be cached (here a callback task): exit 2, nothing written."""
+    definition = {"StartAt": "A", "States": {"A": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True}}}
+    source = tmp_path / "m.asl.json"
+    source.write_text(json.dumps(definition))
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-m", "sfn_cache", "wrap", str(source), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.startswith(f"error: {source}: state 'A': no task can be cached: callback task")
+
+
 @pytest.mark.parametrize("text,message", [
     ("{not json", "invalid JSON"),
     ("[1, 2]", "not an Amazon States Language definition"),

@@ -236,7 +236,8 @@ def test_mermaid_has_every_state_once_and_every_transition(tmp_path, wrap_it):
     nodes, edges, classes = parse_mermaid(result.stdout)
     assert sorted(nodes.values()) == sorted(all_names(drawn))
     assert edges == expected_edges(drawn)
-    assert result.stdout.count("\n  subgraph ") == 3 and "    subgraph" not in result.stdout
+    # wrapped, Load's hit is a Parallel of one branch (its Catch on States.ALL could see a result error)
+    assert result.stdout.count("\n  subgraph ") == 3 + wrap_it and "    subgraph" not in result.stdout
     assert set(classes["cached"]) == USER_TASKS_CACHED and classes["refused"] == ["Approve"]
     if wrap_it:
         generated = set(all_names(drawn)) - set(all_names(DEFINITION))
@@ -268,7 +269,7 @@ def test_dot_has_every_state_once_and_every_transition(tmp_path, wrap_it):
     assert text.startswith("digraph state_machine {\n") and text.endswith("}\n")
     nodes, edges = parse_dot(text)
     assert sorted(nodes.values()) == sorted(all_names(drawn)) and edges == expected_edges(drawn)
-    assert text.count("subgraph cluster_") == 3
+    assert text.count("subgraph cluster_") == 3 + wrap_it  # + the Parallel hit of Load when wrapped
     marked = {nodes[m[1]] for m in re.finditer(r'^\s+(s\d+) \[label=.*style="rounded,filled,dashed"', text, re.M)}
     assert marked == (set(all_names(drawn)) - set(all_names(DEFINITION)))
     if shutil.which("dot"):

@@ -19,7 +19,7 @@ from moto.core import set_initial_no_auth_action_count
 from conftest import fresh_aws_clients
 from sfn_cache.local.engine import REGION
 from s3_faults import S3Requests
-from sfn_cache.deploy_files import iam_policy
+from sfn_cache.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler
 
 PULL = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
@@ -27,10 +27,21 @@ PULL = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model",
         "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
 
 
+def moto_policy(bucket_url: str, policy: dict | None = None) -> dict:
+    policy = policy or iam_policy(bucket_url)
+    listing = next(s for s in policy["Statement"] if s["Action"] == "s3:ListBucket")
+    policy["Statement"].append({"Effect": "Allow", "Action": "s3:HeadBucket", "Resource": listing["Resource"]})
+    objects = policy["Statement"][0]["Resource"]  # the whole cache prefix
+    if any(s["Action"] == "s3:DeleteObject" and s["Resource"] == objects for s in policy["Statement"]):
+        # moto authorises a DeleteObjects request as s3:DeleteObject on the bucket before checking each
+        # key; AWS checks s3:DeleteObject per key only (API_DeleteObjects, Permissions)
+        policy["Statement"].append({"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": listing["Resource"]})
+    return policy
 
 
-def as_user_with(policy_for: str, monkeypatch, tmp_path) -> None:
-    """Create the bucket, then switch every client to a user holding only ``iam_policy(policy_for)``."""
+def as_user_with(policy_for: str, monkeypatch, tmp_path, policy: dict | None = None) -> None:
+    """Create the bucket, then switch every client to a user holding only ``policy`` (by default
+    ``iam_policy(policy_for)``)."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -41,7 +52,7 @@ def as_user_with(policy_for: str, monkeypatch, tmp_path) -> None:
     iam = boto3.client("iam", region_name=REGION)
     iam.create_user(UserName="cache-lambda")
     iam.put_user_policy(UserName="cache-lambda", PolicyName="sfn-cache",
-                        PolicyDocument=json.dumps(iam_policy(policy_for)))
+                        PolicyDocument=json.dumps(moto_policy(policy_for, policy)))
     key = iam.create_access_key(UserName="cache-lambda")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -85,6 +96,45 @@ def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
     with pytest.raises(Exception, match="AccessDenied|not stored"):
         lambda_handler({**PULL, "sfn_cache": "push", "key": cache_key(key_material), "material": key_material,
                         "base": None, "result": {"ok": 1}})
+
+
+@set_initial_no_auth_action_count(4)
+@mock_aws
+def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_path):
+    """A broken round trip (here: bundle objects cannot be read back) is reported, and what the probe
+    wrote is removed all the same: no doctor bundle left in ls/stats."""
+    from sfn_cache import doctor
+    from sfn_cache.runtime.config import config_for
+
+    policy = operator_policy("s3://cache/team")
+    policy["Statement"].append({"Effect": "Deny", "Action": "s3:GetObject",
+                                "Resource": "arn:aws:s3:::cache/team/context/*"})
+    as_user_with("s3://cache/team", monkeypatch, tmp_path, policy)
+    checks = {check.name: check for check in doctor.run(config_for({}))}
+    assert not checks["round trip"].ok
+    # an unreadable bundle is a miss, never an error (issue 12): the stored result does not come back
+    assert "did not come back" in checks["round trip"].detail
+    left = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="cache", Prefix="team/").get("Contents", [])
+    assert [item["Key"] for item in left] == []
+
+
+@set_initial_no_auth_action_count(4)
+@mock_aws
+def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypatch, tmp_path):
+    """DeleteObjects answers 200 with a per-key AccessDenied: with only the function's policy, doctor
+    must say the clean-up failed instead of "removed again", and rm must not count objects it kept."""
+    from sfn_cache import doctor, inventory
+    from sfn_cache.errors import SfnCacheError
+    from sfn_cache.runtime.config import config_for
+
+    as_user_with("s3://cache/team", monkeypatch, tmp_path)  # iam_policy: no s3:DeleteObject
+    round_trip = {check.name: check for check in doctor.run(config_for({}))}["round trip"]
+    assert not round_trip.ok and "clean up" in round_trip.detail and "AccessDenied" in round_trip.detail
+    s3 = boto3.client("s3", region_name=REGION)
+    entry = next(inventory.entries(s3, config_for({})))
+    with pytest.raises(SfnCacheError, match="AccessDenied"):
+        inventory.remove(s3, config_for({}), [entry])
+
 
 
 @pytest.mark.parametrize("url", ["s3://cache/team*", "s3://cache/te?m", "s3://cache/${aws:username}", "s3://cache*"])

@@ -61,6 +61,7 @@ REQUIRED = {
     ("s3", "DeleteObject"): lambda p: [("s3:DeleteObject", _object(p["Bucket"], p["Key"]), {})],
     ("s3", "DeleteObjects"): lambda p: [("s3:DeleteObject", _object(p["Bucket"], o["Key"]), {})
                                         for o in p["Delete"]["Objects"]],
+    ("lambda", "GetFunctionConfiguration"): lambda p: [("lambda:GetFunctionConfiguration", p["FunctionName"], {})],
     ("sts", "GetCallerIdentity"): lambda p: [],  # needs no permission (AWS STS API reference)
 }
 
@@ -165,6 +166,9 @@ def test_runtime_requests_are_exactly_what_the_function_policy_grants(aws, reque
     policy = iam_policy(CACHE_URL)
     used = check_against(policy, requests)
     assert granted_actions(policy) == used, f"granted but never needed: {granted_actions(policy) - used}"
+    # ListBucket is granted StringLikeIfExists (HeadBucket names no prefix), so a listing without a
+    # prefix would pass the policy check above while reading the whole bucket's keys: none may
+    assert all(params.get("Prefix") for _, op, params in requests if op.startswith("ListObjects"))
 
 
 def test_a_missing_permission_is_caught():
@@ -197,5 +201,28 @@ def test_inspection_commands_need_only_the_operator_policy(aws, requests):
     assert json.loads(runner.invoke(cli, ["ls", "--json"]).output) == []
     assert {"DeleteObjects", "ListObjectsV2", "GetObject"} <= {op for _, op, _ in requests}
     check_against(operator_policy(CACHE_URL), requests)
+    with pytest.raises(AssertionError, match="s3:DeleteObject"):
+        check_against(iam_policy(CACHE_URL), requests)
+
+
+def test_doctor_needs_only_the_operator_policy(aws, requests):
+    """doctor's own requests (a listing under the prefix, the round trip, its clean-up, the function's settings) under
+    the operator policy, plus lambda:GetFunctionConfiguration for --lambda-arn as the README says."""
+    import boto3
+
+    role = boto3.client("iam").create_role(RoleName="doctor", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    function = boto3.client("lambda").create_function(
+        FunctionName="cache", Runtime="python3.12", Role=role, Handler="sfn_cache.runtime.handler.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18}, Environment={"Variables": {"SFN_CACHE_BUCKET": CACHE_URL,
+                                                                              "SFN_CACHE_CONTEXT": "harness"}})
+    requests.clear()
+    result = CliRunner().invoke(cli, ["doctor", "--lambda-arn", function["FunctionArn"]])
+    assert result.exit_code == 0, result.output
+    assert {"ListObjectsV2", "PutObject", "DeleteObjects", "GetFunctionConfiguration"} <= {op for _, op, _ in requests}
+    assert "HeadBucket" not in {op for _, op, _ in requests}, "no policy grants a prefix-less bucket check"
+    policy = operator_policy(CACHE_URL)
+    policy["Statement"].append({"Effect": "Allow", "Action": "lambda:GetFunctionConfiguration",
+                                "Resource": function["FunctionArn"]})
+    check_against(policy, requests)
     with pytest.raises(AssertionError, match="s3:DeleteObject"):
         check_against(iam_policy(CACHE_URL), requests)

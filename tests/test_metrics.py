@@ -4,7 +4,8 @@ The schema and the reference rules below are transcribed from AWS's "Specificati
 format" (CloudWatch User Guide): a root ``_aws`` metadata object with an integer ``Timestamp`` and
 ``CloudWatchMetrics`` directives (Namespace, DimensionSets of at most 30 names, Metrics with a Name
 and an optional Unit from CloudWatch's list); every dimension a directive names is a root member with
-a string value, every metric a root member with a number value.
+a string value (CloudWatch's Dimension rules: 1-1024 ASCII characters, no control characters, not
+only whitespace), every metric a root member with a number value.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def parse_emf(text: str) -> list[dict]:
     for line in text.splitlines():
         if not line.startswith("{"):
             continue
-        document = json.loads(line)  # a LogEvent holding EMF must be one JSON object, nothing around it
+        # a LogEvent holding EMF must be one RFC 8259 JSON object, nothing around it (no NaN/Infinity)
+        document = json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON: {line}"))
         if "_aws" not in document:
             continue
         jsonschema.validate(document, EMF_SCHEMA)
@@ -73,6 +75,8 @@ def parse_emf(text: str) -> list[dict]:
                 for name in dimension_set:
                     value = document.get(name)
                     assert isinstance(value, str) and 0 < len(value) <= 1024, f"dimension {name}: {value!r}"
+                    # CloudWatch's Dimension: ASCII only, no control characters, one non-whitespace character
+                    assert value.isascii() and value.isprintable() and value.strip(), f"dimension {name}: {value!r}"
             for metric in directive["Metrics"]:
                 value = document.get(metric["Name"])
                 assert isinstance(value, (int, float)) and not isinstance(value, bool), f"metric {metric}: {value!r}"
@@ -171,3 +175,53 @@ def test_a_wrapped_machine_measures_the_task_between_pull_and_push(make_engine, 
     assert engine.calls["train"] == 1
     hits = [v for v in metric_values(parse_emf(capsys.readouterr().out)) if "Hits" in v]
     assert len(hits) == 1 and 0.3 <= hits[0]["SecondsSaved"] < 30
+
+
+def test_the_stored_duration_is_the_task_not_the_push(aws, monkeypatch):
+    """The push's own work (disdat import, bundle upload, lineage) is not task time: counting it would
+    inflate SecondsSaved by the cost of storing on every later hit."""
+    from sfn_cache.runtime import bundles
+
+    real_write = bundles.write_bundle
+
+    def slow_write(*args, **kwargs):  # the real write, made reliably slower than the margin below
+        time.sleep(0.5)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(bundles, "write_bundle", slow_write)
+    miss = lambda_handler(pull())
+    received = time.time()
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
+                    "result": {"rows": list(range(20000))}, "pulled": received - 2.0})
+    entry = json.loads(boto3.client("s3", region_name=REGION).get_object(
+        Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", miss["key"]))["Body"].read())
+    # counted to the end of the push it would be at least 2.5; it stops where the push begins
+    assert 2.0 <= entry["duration"] < 2.25
+
+
+def test_dimension_values_are_what_cloudwatch_accepts(aws, capsys):
+    """A bundle is named after its state by default, and ASL state names may be any Unicode: the
+    dimension must still be ASCII (else CloudWatch drops the metrics), and distinct names stay distinct."""
+    for bundle in ("Modèle 训练", "Model", "   ", "x" * 2000):
+        lambda_handler(pull(bundle=bundle, state=bundle))
+    bundles = [document["Bundle"] for document in parse_emf(capsys.readouterr().out)]
+    assert bundles[1] == "Model" and len(set(bundles)) == 4
+    assert "Mod" in bundles[0] and "le" in bundles[0]
+
+
+def test_a_corrupt_duration_does_not_spoil_the_hits_line(aws, capsys):
+    """1e999 is valid JSON that Python reads as infinity: printed back it would be ``Infinity``, not
+    JSON, and CloudWatch would drop the line with its Hits count."""
+    miss = lambda_handler(pull())
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"],
+                    "result": {"auc": 0.9}, "pulled": time.time() - 2})
+    s3 = boto3.client("s3", region_name=REGION)
+    key = entry_key(config_for({}), "model", miss["key"])
+    text = s3.get_object(Bucket=CACHE_BUCKET, Key=key)["Body"].read().decode()
+    entry = json.loads(text)
+    corrupt = text.replace(f'"duration":{json.dumps(entry["duration"])}', '"duration":1e999')
+    corrupt = corrupt.replace(f'"duration": {json.dumps(entry["duration"])}', '"duration": 1e999')
+    assert corrupt != text
+    s3.put_object(Bucket=CACHE_BUCKET, Key=key, Body=corrupt.encode())
+    assert lambda_handler(pull())["hit"] is True
+    assert metric_values(parse_emf(capsys.readouterr().out))[-1] == {"Hits": 1, "SecondsSaved": 0}

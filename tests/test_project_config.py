@@ -87,7 +87,8 @@ def test_no_config_ignores_the_file(project):
     result, wrapped = wrap("--no-config")
     found = payloads(wrapped)
     assert set(found) == {"Prepare", "Train", "Notify"}
-    assert "bucket" not in found["Prepare"] and found["Train"]["bundle"] == "Train" and found["Train"]["ttl"] is None
+    # the defaults are left to the runtime (protocol 2)
+    assert "bucket" not in found["Prepare"] and "bundle" not in found["Train"] and "ttl" not in found["Train"]
 
 
 def test_yaml_config_is_preferred_in_the_same_directory(project):
@@ -113,3 +114,32 @@ def test_configuration_errors_name_the_file_and_key(project, text, message):
     assert result.stderr.startswith("error: ") and "pyproject.toml: " + message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not Path("out.json").exists()
+
+
+@pytest.mark.parametrize("config,flags", [
+    ("[tool.sfn-cache.states.Train]\nallow-context-reads = true\n", ()),
+    ("[tool.sfn-cache]\nallow-context-reads = true\n", ()),
+    ("", ("--allow-context-reads", "Train")),
+    ("", ("--allow-context-reads",)),
+])
+def test_allow_context_reads_from_the_file_or_the_flag(tmp_path, monkeypatch, config, flags):
+    """A task reading $$.State after the task is left uncached unless allowed (README: What a hit evaluates)."""
+    definition = json.loads(json.dumps(DEFINITION))
+    definition["States"]["Train"]["ResultSelector"] = {"attempt.$": "$$.State.RetryCount"}
+    (tmp_path / "pyproject.toml").write_text(config)
+    (tmp_path / "def.asl.json").write_text(json.dumps(definition))
+    monkeypatch.chdir(tmp_path)
+    refused, wrapped_default = wrap() if not config else (None, None)
+    if refused is not None:
+        assert "state 'Train': not cached: reads $$.State.RetryCount" in refused.stderr
+        assert set(payloads(wrapped_default)) == {"Prepare", "Notify"}
+    result, wrapped = wrap(*flags)
+    assert result.exit_code == 0, result.stderr
+    assert "Train" in payloads(wrapped)
+    assert "cached although it reads $$.State.RetryCount" in result.stderr
+
+
+def test_allow_context_reads_naming_no_state_is_an_error(project):
+    result, _ = wrap("--allow-context-reads", "Trian")
+    assert result.exit_code == 2
+    assert "--allow-context-reads Trian: matches no state" in result.stderr and "'Train'" in result.stderr

@@ -237,10 +237,14 @@ def _function_error(error: str, message: str) -> dict:
 
 def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool:
     """True when both failed with the same uncatchable States.Runtime and the same cause text, except
-    that the wrapped machine's cause names the generated state that evaluated the failing path
-    (cache_pull_T reads T's InputPath/Parameters first; the classic pattern's cache_out_T/cache_hit_T
-    apply T's ResultPath). The one difference docs/architecture.md lists."""
+    for the known differences the README lists: the wrapped machine's cause names the generated state
+    that evaluated the failing path (cache_pull_T reads T's InputPath/Parameters first; cache_hit_T,
+    and the classic pattern's cache_out_T, apply T's OutputPath), and in the classic pattern's
+    cache_out_T/cache_hit_T the path is re-rooted under $.input."""
     if (wrapped.status, wrapped.error, wrapped.output) != (original.status, "States.Runtime", original.output):
         return False
     named = re.sub(r"state 'cache_(?:pull|out|hit)_([^']*)'", r"state '\1'", wrapped.cause or "")
+    if re.search(r"state 'cache_(?:out|hit)_", wrapped.cause or "") and named != original.cause:
+        named = re.sub(r"'\$\.input([.\[][^']*)?'", lambda m: "'$" + (m.group(1) or "") + "'", named)
+        named = named.replace("$['input.", "$['")  # the same path as the interpreter repeats it
     return named == original.cause

@@ -20,6 +20,15 @@ cannot do here, or does differently from AWS:
    rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
    type gets from ``ExecutionState._from_error``.
 
+Where moto's errors are not AWS's, ``install_seams`` also makes them AWS's (``install_aws_error_seams``:
+ResultPathMatchFailure, QueryEvaluationError, a Parallel re-raising its branch's error).
+
+One correction, opt-in (``install_aws_paths``): AWS resolves a definite path such as ``$.models[0].auc``
+(no wildcard, slice, filter or ``..``) to the one value it names; moto's ``extract_json`` returns
+``[value]`` whenever an index occurs before the last step (its fix for moto#7825).
+``_is_singleton_array_access``, which moto asks whether to unpack a single match, answers for every
+definite path instead of only for paths ending in ``[n]``.
+
 Two more serve definitions that call services moto cannot run (``install_service_seams``):
 
 5. Service integrations (``glue:startJobRun.sync``, ``sns:publish``, ``aws-sdk:*``...) are built by
@@ -38,6 +47,8 @@ signature: pytest's own fixture in the tests, ``Patcher`` (which undoes on exit)
 from __future__ import annotations
 
 import os
+import re
+import threading
 import types
 from typing import Any, Callable
 
@@ -124,6 +135,7 @@ def install_seams(patcher: Any, engine: Engine) -> None:
         return ExecutionState._from_error(self, env, ex)
 
     patcher.setattr(StateTaskLambda, "_from_error", aws_from_error)
+    install_aws_error_seams(patcher)
 
 
 def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any]) -> None:
@@ -150,3 +162,96 @@ def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any])
     patcher.setattr(state_task_factory, "state_task_service_for", service_for)
     patcher.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: None)
     patcher.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+
+
+_INDEFINITE_PATH = re.compile(r"\[[^\]]*[*:?,][^\]]*\]|\.\.|\.\*")
+
+
+def definite_path(path: str) -> bool:
+    """True for a JSONPath that names at most one value (AWS returns that value, not a list)."""
+    return not _INDEFINITE_PATH.search(path)
+
+
+def install_aws_paths(patcher) -> None:
+    """Correction 5 (see the module docstring): a definite reference path resolves to one value."""
+    from moto.stepfunctions.parser.asl.utils import json_path as moto_json_path
+
+    patcher.setattr(moto_json_path, "_is_singleton_array_access", definite_path)
+
+
+def install_aws_error_seams(patcher) -> None:
+    """Where moto's errors are not AWS's, make them AWS's (docs: concepts-error-handling).
+
+    - A ResultPath that cannot be applied (``$.a.b`` when ``a`` is a string) fails the state with
+      ``States.ResultPathMatchFailure``, which Catch can handle. moto raises a Python TypeError instead
+      ("Exception" from a Task, an uncatchable States.Runtime from a Pass).
+    - A JSONata expression that fails to evaluate in a Task or Parallel (Arguments, Assign, Output)
+      fails the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
+      States.Runtime (the cause, the evaluator's message, is kept) and evaluates Output outside Catch.
+    - A Parallel state of one branch whose branch fails, fails with the branch's error and cause
+      (States.Runtime aside, see branch_error_name). moto refuses to
+      re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
+      States.Runtime whatever the Parallel's Catch says).
+    The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent, FailureEventException)
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from jsonata.jexception import JException
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    apply_result_path = ResultPath._eval_body
+
+    def result_path_or_match_failure(self, env) -> None:
+        try:
+            apply_result_path(self, env)
+        except (TypeError, KeyError, IndexError, AttributeError):
+            error = StatesErrorNameType.StatesResultPathMatchFailure
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(),
+                    cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
+
+    one_branch = threading.local()
+    run_branches = branches_decl.BranchesDecl._eval_body
+
+    def note_branch_count(self, env) -> None:
+        one_branch.value = len(self.programs) == 1  # read below, in this thread, after the branches end
+        run_branches(self, env)
+
+    def branch_error_name(error_name: str | None):
+        # Only for one branch: with several failing branches, the one reported is whichever failed first
+        # (a race between threads, on AWS too), so no two runs compare. States.Runtime keeps moto's way
+        # (the execution fails with it; AWS ends the execution at once).
+        if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX) \
+                and error_name != "States.Runtime" and getattr(one_branch, "value", False):
+            return StatesErrorName.from_name(error_name)
+        return custom_error_name.CustomErrorName(error_name)
+
+    evaluate = ExecutionState._evaluate_with_timeout
+
+    def query_evaluation_error(self, env) -> None:
+        try:
+            evaluate(self, env)
+            if self.output is not None and not self._is_language_query_jsonpath():
+                self.output.jsonata_template_value.eval(env=env)  # only to raise its error here,
+                env.stack.pop()  # under the state's Retry/Catch; moto evaluates Output again after
+        except JException as ex:
+            error = StatesErrorNameType.StatesQueryEvaluationError
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(), cause=str(ex))))) from None
+
+    patcher.setattr(ResultPath, "_eval_body", result_path_or_match_failure)
+    patcher.setattr(ExecutionState, "_evaluate_with_timeout", query_evaluation_error)
+    patcher.setattr(branches_decl, "CustomErrorName", branch_error_name)
+    patcher.setattr(branches_decl.BranchesDecl, "_eval_body", note_branch_count)

@@ -21,7 +21,11 @@ from sfn_cache.runtime.index import UUID, bundle_slug
 
 
 class BundleStoreError(RuntimeError):
-    """A bundle could not be written or read back."""
+    """A bundle could not be written or read back; ``uuid`` names it (its objects may be partly there)."""
+
+    def __init__(self, message: str, uuid: str | None = None):
+        super().__init__(message)
+        self.uuid = uuid
 
 
 _LOCK = threading.Lock()  # disdat keeps process-wide state; one operation at a time
@@ -92,10 +96,10 @@ def _verify_uploaded(s3, config: CacheConfig, uuid: str, expected: dict[str, int
         listed = s3.list_objects_v2(Bucket=config.bucket, Prefix=objects_prefix(config, uuid))
         remote = {item["Key"].rsplit("/", 1)[-1]: item["Size"] for item in listed.get("Contents", [])}
     except Exception as error:
-        raise BundleStoreError(f"bundle {uuid} could not be verified in {config.remote_url}: {error}") from error
+        raise BundleStoreError(f"bundle {uuid} could not be verified in {config.remote_url}: {error}", uuid) from error
     missing = sorted(name for name, size in expected.items() if remote.get(name) != size)
     if not expected or missing:
-        raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: missing {missing or 'all'}")
+        raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: missing {missing or 'all'}", uuid)
 
 
 def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json: str, tags: dict[str, str],

@@ -67,9 +67,9 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lease": (_seconds, "a whole number of seconds >= 0, or null"),
     "key": (_key, "the pull's key ([A-Za-z0-9_-], at most 128 characters) or null"),
 }
-REQUIRED = {
-    "pull": ("state", "bundle", "resource", "input"),
-    "push": ("state", "bundle", "key", "result"),
+REQUIRED = {  # "bundle" may be left out: it is then the state name (docs/protocol.md)
+    "pull": ("state", "resource", "input"),
+    "push": ("state", "key", "result"),
 }
 
 
@@ -91,6 +91,8 @@ def validate_event(event: Any) -> str:
         raise CacheEventError(f"field 'protocol': expected {PROTOCOL} (this handler's protocol), got "
                               f"{shown(protocol)}; re-run sfn-cache wrap or deploy the matching Lambda")
     missing = [name for name in REQUIRED[operation] if name not in event]
+    if not missing:
+        event.setdefault("bundle", event["state"])  # wrap writes the bundle only when it is not the state name
     if missing:
         raise CacheEventError(f"field '{missing[0]}': missing from the {operation} event"
                               + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))

@@ -20,7 +20,7 @@ from typing import Any
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics
 from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for, environment_ttl
 from sfn_cache.runtime.events import CacheEventError, validate_event
-from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug
+from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug, entry_duration
 from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 LOG = logging.getLogger(__name__)
@@ -105,10 +105,8 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
             lineage.record(s3, config, event.get("execution"), found.entry["uuid"],
                            f"{bundle_slug(event['bundle'])}_{key}")
         hit_log.record(s3, config, event["bundle"], key)
-        saved = found.entry.get("duration")
         return {"hit": True, "data": data[0],  # "saved" is for the metrics; lambda_handler removes it
-                "saved": float(saved) if isinstance(saved, (int, float)) and not isinstance(saved, bool)
-                and saved > 0 else 0.0}
+                "saved": entry_duration(found.entry) or 0.0}
     if event.get("concurrent") == "wait":
         seconds = int(event.get("lease") or leases.DEFAULT_SECONDS)
         claim = leases.claim(s3, config, event["bundle"], key, event.get("execution"), seconds,
@@ -150,6 +148,7 @@ def task_duration(event: dict, now: float) -> float | None:
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
     key = event["key"]
+    received = time.time()  # the task ended before this push: storing it is not task time
     if key is None:
         return {"stored": False, "reason": "no key"}
     if not isinstance(key, str) or not KEY.match(key):
@@ -193,7 +192,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         "material": material, "created": now,
         "execution": execution, "state_machine": event.get("state_machine"),
         "size": len(result_json.encode("utf-8")),
-        "duration": task_duration(event, now),
+        "duration": task_duration(event, received),
         "lineage": {"log": lineage.log_prefix(config, execution), "after": rank} if rank else None,
     }
     if entry["size"] <= config.inline_max_bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,15 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 KEY = re.compile(r"^[0-9a-f]{64}$")
 _FIELD_TYPES = {"v": int, "key": str, "bundle": str, "uuid": str, "material": dict, "created": (int, float),
                 "size": int}
+
+
+def entry_duration(entry: dict) -> float | None:
+    """The task's run time an entry stores, if it is a usable number: older entries have none, and a
+    corrupt one (``1e999`` reads as infinity) must not reach a metric or a total."""
+    value = entry.get("duration")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
 
 
 def bundle_slug(bundle: str) -> str:

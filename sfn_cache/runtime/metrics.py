@@ -15,6 +15,7 @@ start: with fail-open a denied bucket would otherwise stop caching with nobody t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -49,11 +50,26 @@ def emf_line(values: dict[str, float], *, state_machine: str, bundle: str, now_m
                 "Metrics": [{"Name": name, "Unit": METRICS[name]} for name in values],
             }],
         },
-        "StateMachine": state_machine or "unknown",
-        "Bundle": bundle or "unknown",
+        "StateMachine": dimension_value(state_machine),
+        "Bundle": dimension_value(bundle),
         **values,
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def dimension_value(name: str) -> str:
+    """``name`` as CloudWatch accepts a dimension value: 1-1024 ASCII characters, no control characters,
+    not only whitespace. Bundles are named after states by default and ASL state names may be any
+    Unicode; a value CloudWatch refuses loses the line's metrics. Plain names are kept; others are
+    escaped (distinct names stay distinct), and an over-long one is cut and suffixed with its digest."""
+    if not name:
+        return "unknown"
+    value = name.encode("unicode_escape").decode("ascii")
+    if not value.strip():
+        value = value.replace(" ", "\\x20")
+    if len(value) > 1024:
+        value = value[:1015] + "~" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return value
 
 
 def emit(event: dict, **values: float) -> None:
