@@ -2,7 +2,9 @@
 
 Runs the bundled example pipeline in moto's Step Functions interpreter (the test harness), with
 every task stubbed and the real caching handler storing in moto's S3: original, wrapped (all
-misses), wrapped again (all hits). Prints the counts. Usage: python benchmarks/transitions.py
+misses), wrapped again (all hits). Prints the counts and each run's status, and exits 1 unless every
+run succeeded with the original's output (a count of a failed run describes another path).
+Usage: python benchmarks/transitions.py
 """
 
 from __future__ import annotations
@@ -19,14 +21,11 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from harness import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, Engine, install_corpus_seams, install_seams  # noqa: E402
+from harness import (CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, EXAMPLE_INPUT, REGION, Engine,  # noqa: E402
+                     example_service, example_task, install_aws_paths, install_corpus_seams, install_seams)
 from sfn_cache.options import WrapOptions  # noqa: E402
 from sfn_cache.runtime.handler import lambda_handler  # noqa: E402
 from sfn_cache.wrap import wrap_definition  # noqa: E402
-
-INPUT = {"dataset": {"uri": "s3://data/2026-11-01", "snapshot": "v7"}, "regions": ["eu", "us"],
-         "hyperparameters": {"depth": 6}, "run_date": "2026-11-01"}
-
 
 class Patch:
     """The harness seams want pytest's monkeypatch; this is the same, undone at exit."""
@@ -43,31 +42,40 @@ class Patch:
             setattr(target, name, value)
 
 
-def main() -> None:
+def main() -> int:
     definition = json.loads((ROOT / "examples" / "ml_pipeline.asl.json").read_text())
     os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": REGION,
                        "SFN_CACHE_BUCKET": f"s3://{CACHE_BUCKET}/cache", "SFN_CACHE_CONTEXT": "bench",
                        "SFN_CACHE_LOCAL_ROOT": tempfile.mkdtemp()})
-    print(f"{'form':10} {'run':9} {'transitions':>11} {'cache calls':>11} {'task calls':>10}")
+    print(f"{'form':10} {'run':9} {'transitions':>11} {'cache calls':>11} {'task calls':>10}   status")
+    failures = []
     for pattern in ("variables", "classic"):
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
             boto3.client("s3", region_name=REGION).create_bucket(Bucket=CACHE_BUCKET)
             patch = Patch()
-            engine = Engine({}, lambda_handler, default_task=lambda event: {"ok": True, "metrics": {"auc": 0.9},
-                                                                           "model_uri": "s3://m", "echo": event})
+            engine = Engine({}, lambda_handler, default_task=example_task)
             install_seams(patch, engine)
-            install_corpus_seams(patch, lambda resource, params: {"Id": "jr_1", "JobRunState": "SUCCEEDED"})
+            install_corpus_seams(patch, example_service)
+            install_aws_paths(patch)
             options = WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)
             wrapped = wrap_definition(definition, options).definition
+            expected = None
             for label, machine in (("original", definition), ("miss", wrapped), ("hit", wrapped)):
                 before_cache, before_tasks = engine.calls[CACHE_FUNCTION], sum(engine.calls.values())
-                outcome = engine.run(machine, INPUT)
+                outcome = engine.run(machine, EXAMPLE_INPUT)
+                expected = outcome.output if expected is None else expected
+                status = outcome.status if outcome.output == expected else f"{outcome.status}, other output"
+                if status != "SUCCEEDED":
+                    failures.append(f"{pattern} {label}: {status}")
                 cache_calls = engine.calls[CACHE_FUNCTION] - before_cache
                 task_calls = sum(engine.calls.values()) - before_tasks - cache_calls
                 print(f"{pattern:10} {label:9} {engine.state_transitions():>11} {cache_calls:>11} {task_calls:>10}"
-                      f"   {outcome.status}")
+                      f"   {status}")
             patch.restore()
+    for failure in failures:
+        print(f"FAILED: {failure}: these counts do not describe the example's success path", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,12 +1,44 @@
-"""The ``sfn-cache`` command line: one group, with each command family in its own module."""
+"""The ``sfn-cache`` command line: one group, with each command family in its own module.
+
+The group loads a command's module only when that command runs (or shows its own help), so
+``sfn-cache --help`` imports click alone and ``wrap`` never imports boto3 (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from sfn_cache import __version__
+
+# name -> (module, attribute, the summary `sfn-cache --help` lists; tests check it is the command's own)
+COMMANDS = {
+    "wrap": ("sfn_cache.cli_wrap", "wrap_command",
+             "Rewrite every selected Task state of FILE into its cached form."),
+    "explain": ("sfn_cache.cli_inspect", "explain_command",
+                "Show what wrap will do to every Task state of FILE (a definition or a template) and why."),
+    "graph": ("sfn_cache.cli_inspect", "graph_command",
+              "Draw FILE's state machine (Mermaid for a README, or DOT) with the cached tasks marked."),
+    "ls": ("sfn_cache.cli_cache", "ls_command",
+           "List cached results: bundle, state, key, age, size and where a hit reads from."),
+    "show": ("sfn_cache.cli_cache", "show_command",
+             "Show one cached result: its key material, the result itself and its lineage."),
+    "rm": ("sfn_cache.cli_cache", "rm_command",
+           "Remove cached results (index entries and their bundles): one key, one bundle, or old ones."),
+    "stats": ("sfn_cache.cli_cache", "stats_command",
+              "Per bundle name: entries, hits, seconds saved, bytes stored, oldest and newest entry."),
+    "doctor": ("sfn_cache.cli_cache", "doctor_command",
+               "Check that the cache works from your credentials: bucket, a real round trip, the function's settings."),
+    "verify": ("sfn_cache.cli_verify", "verify_command",
+               "Run FILE's state machine and its wrapped form locally on each input and compare them."),
+    "run": ("sfn_cache.cli_verify", "run_command",
+            "Run the wrapped form of FILE once locally, printing a line per state as it happens."),
+    "build-lambda": ("sfn_cache.cli_build", "build_lambda_command",
+                     "Build the caching Lambda from pip's manylinux wheels (no Docker); "
+                     "byte-identical on every build."),
+}
 
 
 class OneLineErrors(click.Group):
@@ -37,23 +69,31 @@ class OneLineErrors(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(OneLineErrors):
+    """The group: one-line refusals, and commands imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries above, so that ``--help`` imports no command module."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sfn-cache")
 def cli() -> None:
     """Add result caching and data versioning to AWS Step Functions state machines."""
-
-
-def _register() -> None:
-    from sfn_cache.cli_build import build_lambda_command
-    from sfn_cache.cli_cache import cache_commands
-    from sfn_cache.cli_inspect import inspect_commands
-    from sfn_cache.cli_wrap import wrap_commands
-
-    for command in wrap_commands + inspect_commands + cache_commands + [build_lambda_command]:
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""``sfn-cache wrap``: load -> wrap -> emit, with one-line errors (exit 2) and no partial output."""
+"""``sfn-cache wrap``: load -> wrap -> emit, with one-line errors (exit 2) and no partial output.
+
+The loading, wrapping and emitting modules are imported inside the functions that use them, so that
+``sfn-cache wrap --help`` costs little more than click itself (benchmarks/cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,18 @@ import difflib
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 
-from sfn_cache.emit import atomic_write, check_output_path, dump_json, dump_yaml
 from sfn_cache.errors import SfnCacheError, escaped, exit_with
-from sfn_cache.loader import load_text, looks_like_json, read_source
 from sfn_cache.options import (DEFAULT_LAMBDA_ARN, KEY_CODE, KEY_S3, StateRule, WrapOptions, check_bucket,
                                closest_name, parse_ttl)
-from sfn_cache.project_config import ProjectConfig, find_config, load_config
-from sfn_cache.quotas import check_definition_size
-from sfn_cache.template import is_template, machine_definitions, wrap_template
-from sfn_cache.wrap import WrapResult, state_names, wrap_definition
+
+if TYPE_CHECKING:
+    from sfn_cache.project_config import ProjectConfig
+    from sfn_cache.wrap import WrapResult
 
 
 def split_assignment(value: str, option: str) -> tuple[str, str]:
@@ -97,6 +100,8 @@ def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[
 
 
 def render(document: dict, fmt: str, compact: bool = False) -> str:
+    from sfn_cache.emit import dump_json, dump_yaml
+
     return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
 
 
@@ -174,6 +179,8 @@ SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bu
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
     """WrapOptions from the project configuration, overridden by the flags given on the command line."""
+    from sfn_cache.project_config import find_config, load_config
+
     config = None
     if not params["no_config"]:
         path = Path(params["config_path"]) if params["config_path"] else find_config(Path.cwd())
@@ -246,6 +253,8 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
 def check_selectors(params: dict, config: ProjectConfig | None, definitions: list[tuple[dict, str]],
                     what: str) -> None:
     """A state name or glob that matches no state is a typo: the same error from a flag or the file."""
+    from sfn_cache.wrap import state_names
+
     wanted = selectors(params, config)
     if not wanted:
         return
@@ -276,9 +285,11 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
 @click.option("--compact", is_flag=True,
               help="Write a JSON definition without indentation (about 30% fewer bytes against Step Functions' "
                    "1 MB definition limit). Templates are written as they are.")
+@click.option("--comments", is_flag=True, help="Give every generated state a Comment saying what it does "
+                                                "(off by default: about 300 bytes per cached task).")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
-                 show_diff: bool, compact: bool, verbose: bool, **params) -> None:
+                 show_diff: bool, compact: bool, comments: bool, verbose: bool, **params) -> None:
     """Rewrite every selected Task state of FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -286,12 +297,20 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
     """
     if check and not output:
         raise click.UsageError("--check needs -o/--output: the file to compare with")
+    from sfn_cache.emit import atomic_write, check_output_path, dump_json
+    from sfn_cache.loader import is_template, load_text, looks_like_json, read_source
+    from sfn_cache.quotas import check_definition_size
+    from sfn_cache.wrap import wrap_definition
+
     source = "<stdin>" if definition == "-" else definition
     try:
         options, config = options_from_command_line(params)
+        options = replace(options, comments=comments)
         text = read_source(definition)
         document = load_text(text, source)
         if is_template(document):
+            from sfn_cache.template import machine_definitions, wrap_template  # ruamel: only for templates
+
             readable = [d for _, d in machine_definitions(text, source, params["resource"]) if isinstance(d, dict)]
             check_selectors(params, config, [(d, source) for d in readable], source)
             result = wrap_template(text, source, options, resource=params["resource"],

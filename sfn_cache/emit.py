@@ -9,8 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sfn_cache.errors import SfnCacheError
 
 
@@ -23,6 +21,8 @@ def dump_json(document: Any, compact: bool = False) -> str:
 
 def dump_yaml(document: Any) -> str:
     """Block-style YAML with the key order as built."""
+    import yaml  # here, not at the top: a JSON run never needs it
+
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False,
                           width=4096)
 

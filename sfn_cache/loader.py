@@ -56,6 +56,11 @@ def decode_source(data: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as text mode reads them
 
 
+def is_template(document: Any) -> bool:
+    """A CloudFormation/SAM template rather than a state machine definition (no ruamel needed to tell)."""
+    return isinstance(document, dict) and isinstance(document.get("Resources"), dict) and "States" not in document
+
+
 def looks_like_json(text: str) -> bool:
     stripped = text.lstrip("\ufeff \t\r\n")
     return stripped[:1] in ("{", "[")

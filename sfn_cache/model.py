@@ -56,15 +56,19 @@ def transitions(state: dict) -> Iterator[tuple[str, str]]:
             yield f"Catch[{i}].Next", catcher["Next"]
 
 
-def redirect(state: dict, old: str, new: str) -> None:
-    """Point every transition of ``state`` that targets ``old`` at ``new``."""
-    if state.get("Next") == old:
-        state["Next"] = new
-    if state.get("Default") == old:
-        state["Default"] = new
-    for entry in (state.get("Choices") or []) + (state.get("Catch") or []):
-        if isinstance(entry, dict) and entry.get("Next") == old:
-            entry["Next"] = new
+def redirect(state: dict, targets: dict[str, str], keep: str | None = None) -> None:
+    """Point every transition of ``state`` whose target is a key of ``targets`` (other than ``keep``)
+    at its value.
+
+    One pass over the state's own transitions (not one per target), so rewriting a scope stays
+    linear in its size.
+    """
+    for holder in [state] + [entry for entry in (state.get("Choices") or []) + (state.get("Catch") or [])
+                             if isinstance(entry, dict)]:
+        for key in ("Next", "Default") if holder is state else ("Next",):
+            target = holder.get(key)
+            if isinstance(target, str) and target != keep and target in targets:
+                holder[key] = targets[target]
 
 
 def nested_scope_bodies(name: str, state: dict) -> Iterator[tuple[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 from sfn_cache.model import MAX_NAME_LENGTH
 
@@ -25,6 +24,7 @@ class NameAllocator:
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
+        self.variables: set[str] = set()
 
     def allocate(self, prefix: str, base: str) -> str:
         candidate = prefix + base
@@ -41,11 +41,14 @@ class NameAllocator:
         return candidate
 
 
-def variable_name(state_name: str, suffix: str = "") -> str:
-    """A workflow variable name for one task: ``sfncache_<slug>_<digest><suffix>``.
+    def variable(self, state_name: str) -> str:
+        """A workflow variable name for one task: ``sfncache_<digest>``, unique in this wrap.
 
-    Variable names allow only letters, digits and underscores; the digest keeps two states whose
-    slugs agree apart.
-    """
-    slug = re.sub(r"[^A-Za-z0-9_]", "_", state_name)[:40]
-    return f"{VARIABLE_PREFIX}{slug}_{short_digest(state_name)}{suffix}"
+        Short on purpose (it is written about eight times per cached task); the digest of the state
+        name keeps it stable, and grows only in the rare case of two names sharing a prefix of it.
+        """
+        length = 8
+        while (candidate := f"{VARIABLE_PREFIX}{short_digest(state_name, length)}") in self.variables:
+            length += 8
+        self.variables.add(candidate)
+        return candidate

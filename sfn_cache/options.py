@@ -111,6 +111,7 @@ class WrapOptions:
     rules: tuple[StateRule, ...] = field(default_factory=tuple)
     include_origin: str = "--include {}"  # where include/exclude came from, for explain's reasons
     exclude_origin: str = "--exclude {}"
+    comments: bool = False  # a "sfn-cache: ..." Comment on every generated state (--comments)
 
     def with_rules(self, *rules: StateRule) -> "WrapOptions":
         return replace(self, rules=self.rules + tuple(rules))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
 from sfn_cache.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.key_spec import credentials_part, key_path_input, target_part
-from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator, variable_name
+from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
@@ -65,8 +65,8 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     choice_name = names.allocate("use_cache_", name)
     push_name = names.allocate("cache_push_", name)
     hit_name = names.allocate("cache_hit_", name)
-    var = variable_name(name)
-    result_var = variable_name(name, "_result")
+    var = names.variable(name)
+    result_var = var + "_result"
     exit_fields = {"Next": original["Next"]} if "Next" in original else {"End": True}
     catching = catches_result_errors(original)
     jsonpath_assign = dialect is not Jsonata and "Assign" in original
@@ -204,8 +204,11 @@ def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAlloca
 
 
 def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
-    fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name,
-              "bundle": opts.bundle_name, "ttl": opts.ttl}
+    fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name}
+    if opts.bundle_name != name:  # the runtime defaults the rest (docs/protocol.md): fewer bytes per task
+        fields["bundle"] = opts.bundle_name
+    if opts.ttl is not None:
+        fields["ttl"] = opts.ttl
     if options.concurrent == "wait":
         fields["concurrent"] = "wait"
     if options.bucket:
@@ -223,10 +226,12 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     ``root`` is where a JSONata pull finds the task's raw input."""
     payload = _common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
-    if opts.cache_version:  # absent means "" (docs/protocol.md)
+    if opts.cache_version:
         payload["cache_version"] = opts.cache_version
-    payload["form"] = form
-    payload["force"] = opts.force
+    if form != "raw":
+        payload["form"] = form
+    if opts.force:
+        payload["force"] = True
     if options.concurrent == "wait":
         payload["lease"] = lease_seconds(task)
     if opts.key_paths:

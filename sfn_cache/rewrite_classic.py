@@ -149,9 +149,9 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
                                                copy.deepcopy(user_task["Catch"]), restore)
             entry_of[restore] = check
     for state in states.values():
-        for restore, check in entry_of.items():
-            if state is not states[check]:
-                redirect(state, restore, check)
+        targets = {restore: check for restore, check in entry_of.items() if state is not states[check]}
+        if targets:
+            redirect(state, targets)
     if scope_language != language:
         for state_name, state in states.items():
             if state_name != name and "QueryLanguage" not in state:  # a key-path pull is JSONata already

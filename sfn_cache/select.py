@@ -12,15 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonpath_ng import parse as parse_jsonpath
-from jsonpath_ng.exceptions import JsonPathParserError
-
 from sfn_cache.context_reads import differing_context_reads
 from sfn_cache.dialects import DIALECTS
 from sfn_cache.key_spec import credentials_part, describe_key, key_path_input, target_part
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.model import Scope, StateRef, walk
-from sfn_cache.naming import GENERATED_COMMENT
+from sfn_cache.naming import GENERATED_COMMENT, short_digest
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.rewrite_classic import classic_refusal
 
@@ -66,9 +63,32 @@ def already_wrapped_tasks(top: Scope) -> set[str]:
     return {cache_payload(ref.state).get("state") for ref in walk(top) if cache_operation(ref.state) == "pull"}
 
 
+_GENERATED_NAME = re.compile(r"^(?:cache_(?:pull|push|hit|assign|done|wrap|out|miss|catch\d+)_|use_cache_)(.*)$")
+
+
 def generated_states(top: Scope) -> set[str]:
-    """Names of every state a previous ``wrap`` generated: the cache calls and the states around them."""
-    return {ref.name for ref in walk(top) if cache_operation(ref.state) or _generated_comment(ref.state)}
+    """Names of every state a previous ``wrap`` generated: the cache calls and the states around them.
+
+    Generated states carry a Comment only with ``--comments``; otherwise they are known by their name:
+    a rewriter prefix plus the name of a task behind a cache_pull state, as NameAllocator spells it
+    (``cache_hit_T``, or ``cache_hit_<T cut>~<digest of T>[.n]`` when that was long or taken).
+    """
+    wrapped = already_wrapped_tasks(top)
+    by_digest = {short_digest(task): task for task in wrapped}
+    return {ref.name for ref in walk(top) if cache_operation(ref.state) or _generated_comment(ref.state)
+            or _names_a_wrapped_task(ref.name, wrapped, by_digest)}
+
+
+def _names_a_wrapped_task(name: str, wrapped: set[str], by_digest: dict[str, str]) -> bool:
+    match = _GENERATED_NAME.match(name)
+    if not match:
+        return False
+    base = match.group(1)
+    if base in wrapped:
+        return True
+    cut, _, digest = base.rpartition("~")
+    task = by_digest.get(digest.split(".", 1)[0])
+    return task is not None and task.startswith(cut)
 
 
 def _generated_comment(state: dict) -> bool:
@@ -117,6 +137,11 @@ def _nondeterministic_reads(value: Any) -> list[str]:
 
 
 def check_key_paths(paths: tuple[str, ...], state_name: str, source: str) -> None:
+    if not paths:
+        return
+    from jsonpath_ng import parse as parse_jsonpath  # only when key paths are given
+    from jsonpath_ng.exceptions import JsonPathParserError
+
     for path in paths:
         if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$"):
             raise SfnCacheError(f"key path must be a JSONPath on the task input starting with '$': {path!r}",

@@ -26,7 +26,7 @@ from ruamel.yaml.tag import Tag
 from sfn_cache.emit import dump_json, dump_yaml
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.limits import check_document
-from sfn_cache.loader import load_json, load_text, looks_like_json, read_source
+from sfn_cache.loader import is_template, load_json, load_text, looks_like_json, read_source
 from sfn_cache.options import DEFAULT_LAMBDA_ARN, WrapOptions
 from sfn_cache.wrap import WrapResult, wrap_definition
 from sfn_cache.yaml_splice import Ranges, drop_trailing_comment, resource_ranges, splice
@@ -38,10 +38,6 @@ SUBSTITUTION = DEFAULT_LAMBDA_ARN[2:-1]  # SfnCacheFunctionArn
 DEFAULT_FUNCTION_ID = "SfnCacheFunction"
 SOURCE_MARKER = ("SfnCache", "DefinitionSource")  # Metadata.SfnCache.DefinitionSource: the unwrapped file
 _SUB_VARIABLE = re.compile(r"\$\{[^}]*\}")
-
-
-def is_template(document: Any) -> bool:
-    return isinstance(document, dict) and isinstance(document.get("Resources"), dict) and "States" not in document
 
 
 @dataclass

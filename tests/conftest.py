@@ -1,4 +1,4 @@
-"""Shared fixtures: moto (S3 + the Step Functions interpreter) and the harness engine."""
+"""Shared fixtures: moto (S3 + the Step Functions interpreter) and the local engine (sfn_cache.local)."""
 
 from __future__ import annotations
 
@@ -9,43 +9,20 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from harness import CACHE_BUCKET, REGION, Engine, install_seams
+from sfn_cache.local.engine import Engine
+from sfn_cache.local.seams import install_seams
+from sfn_cache.local.world import fresh_aws_clients, local_aws  # noqa: F401  (fresh_aws_clients: for other tests)
 
 # ../shared/corpus beside the project; SFN_CACHE_CORPUS names it from a checkout elsewhere (a worktree)
 CORPUS = Path(os.environ.get("SFN_CACHE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
 
 
-def fresh_aws_clients(monkeypatch) -> None:
-    """boto3's default session and disdat's process-wide S3 client/resource remember the endpoint
-    they were made for; each test gets new ones (a Lambda process only ever has one endpoint)."""
-    from disdat.utility import aws_s3
-
-    from sfn_cache.runtime import clients
-
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    monkeypatch.setattr(clients, "_CLIENTS", {})
-    monkeypatch.setattr(aws_s3.get_s3_client, "_s3_client", None)
-    monkeypatch.setattr(aws_s3.get_s3_resource, "_s3_resource", None)
-
-
 @pytest.fixture
 def aws(monkeypatch, tmp_path):
     """A private moto world: dummy credentials, one cache bucket, and the cache's environment."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    fresh_aws_clients(monkeypatch)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("SFN_CACHE_BUCKET", f"s3://{CACHE_BUCKET}/cache")
-    monkeypatch.setenv("SFN_CACHE_CONTEXT", "harness")
-    monkeypatch.setenv("SFN_CACHE_LOCAL_ROOT", str(tmp_path / "sfn-cache-local"))
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=CACHE_BUCKET)
+    with local_aws(monkeypatch, tmp_path / "sfn-cache-local", context="harness"):
         yield
 
 

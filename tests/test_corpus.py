@@ -42,11 +42,12 @@ def check_cached_form(original: dict, wrapped: dict, wrapped_tasks: set[str]) ->
     pulls = {cache_payload(ref.state)["state"]: ref.name for ref in walk(parse(wrapped))
              if cache_operation(ref.state) == "pull"}
     assert set(pulls) == wrapped_tasks
+    choices = {states[pull]["Next"] for pull in pulls.values()}  # each pull's use_cache Choice
     for name, state in states.items():
         assert len(name) <= 80
         for _, target in transitions(state):
-            if target in wrapped_tasks and not (cache_operation(state) == "pull" or state["Type"] == "Choice"
-                                                and state.get("Comment", "").startswith("sfn-cache")):
+            if target in wrapped_tasks and not (cache_operation(state) == "pull" or name in choices
+                                                and state["Type"] == "Choice"):
                 pytest.fail(f"{name} still jumps straight to the wrapped task {target}")
     for ref in walk(parse(original)):
         if ref.name not in wrapped_tasks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import CACHE_ARN, CACHE_FUNCTION, function_arn
+from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, function_arn
 from sfn_cache.options import WrapOptions
 from sfn_cache.wrap import wrap_definition
 

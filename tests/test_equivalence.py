@@ -14,7 +14,7 @@ import itertools
 
 import pytest
 
-from harness import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
+from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.options import StateRule, WrapOptions
 from sfn_cache.wrap import wrap_definition
@@ -474,11 +474,12 @@ def test_fail_closed_stops_the_execution(make_engine):
     assert engine.calls["compute"] == 0
 
 
-def test_push_failure_keeps_the_task_output(make_engine):
+def test_push_failure_keeps_the_task_output(make_engine, pattern):
     def pull_only(event, context):
         if event["sfn_cache"] == "push":
             raise PermissionError("AccessDenied")
-        return {"hit": False, "key": "0" * 64}
+        # a miss as the protocol answers it (docs/protocol.md): the classic push reads t and base from it
+        return {"hit": False, "key": "0" * 64, "forced": False, "t": None, "base": None, "wait": False}
 
     engine = make_engine({"compute": compute}, cache_handler=pull_only)
     definition = machine({"A": task("compute", ResultPath="$.a", Next="B"), "B": task("compute", End=True)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import TaskFailure
+from sfn_cache.local.engine import TaskFailure
 from test_equivalence import compute, run_three_ways, task
 
 

@@ -71,9 +71,9 @@ def malformed_events() -> list[tuple[str, object, str]]:
         cases.append((f"operation-{value!r}", {**pull_event(), "sfn_cache": value}, "sfn_cache"))
     for value in [None, 0, PROTOCOL + 1, str(PROTOCOL), [PROTOCOL], True]:
         cases.append((f"protocol-{value!r}", {**pull_event(), "protocol": value}, "protocol"))
-    for name in ("state", "bundle", "resource", "input"):
+    for name in ("state", "resource", "input"):  # a missing bundle is the state name (protocol 2)
         cases.append((f"pull-missing-{name}", {k: v for k, v in pull_event().items() if k != name}, name))
-    for name in ("state", "bundle", "key", "result"):
+    for name in ("state", "key", "result"):
         cases.append((f"push-missing-{name}", {k: v for k, v in push_event().items() if k != name}, name))
     for name, values in BAD_VALUES.items():
         for index, value in enumerate(values):

@@ -17,7 +17,7 @@ from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
 from conftest import fresh_aws_clients
-from harness import REGION
+from sfn_cache.local.engine import REGION
 from s3_faults import S3Requests
 from sfn_cache.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler

@@ -18,7 +18,7 @@ import boto3
 import jsonschema
 import pytest
 
-from harness import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
+from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
 from sfn_cache.options import WrapOptions
 from sfn_cache.runtime import metrics
 from sfn_cache.runtime.config import config_for

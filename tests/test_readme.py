@@ -29,6 +29,8 @@ NOT_RUN = {
     "sfn-cache rm --": "names a real bucket: tests/test_cli_cache.py",
     "sfn-cache stats": "reads a real bucket: tests/test_cli_observe.py",
     "sfn-cache doctor": "checks a real bucket: tests/test_cli_observe.py",
+    "sfn-cache verify FILE": "a synopsis, not a command",
+    "sfn-cache run FILE": "a synopsis, not a command",
 }
 
 

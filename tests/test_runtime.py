@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import CACHE_BUCKET, REGION
+from sfn_cache.local.engine import CACHE_BUCKET, REGION
 from sfn_cache.runtime import handler as runtime
 from sfn_cache.runtime.bundles import frame_key, read_bundle
 from sfn_cache.runtime.config import config_for

@@ -1,6 +1,6 @@
 """The real caching handler inside real executions: lineage of a chain, and fail-open on a missing bucket.
 
-Executions run in moto's ASL interpreter (tests/harness.py); bundles land in moto's S3. Lineage is
+Executions run in moto's ASL interpreter (sfn_cache/local/); bundles land in moto's S3. Lineage is
 read back from the disdat frames on S3 (protobuf, parsed here with disdat's own schema), not through
 the runtime code that wrote it.
 """
@@ -13,8 +13,8 @@ import boto3
 import pytest
 from disdat.hyperframe_pb2 import HyperFrame
 
-from harness import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
 from sfn_cache import inventory
+from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
 from sfn_cache.options import WrapOptions
 from sfn_cache.runtime.config import config_for
 from sfn_cache.wrap import wrap_definition

@@ -69,9 +69,9 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "key_code": (lambda v: v is None or v in ("auto", "off"), "\"auto\", \"off\" or null"),
     "key_s3": (lambda v: v is None or v in ("etag", "off"), "\"etag\", \"off\" or null"),
 }
-REQUIRED = {
-    "pull": ("state", "bundle", "resource", "input"),
-    "push": ("state", "bundle", "key", "result"),
+REQUIRED = {  # "bundle" may be left out: it is then the state name (docs/protocol.md)
+    "pull": ("state", "resource", "input"),
+    "push": ("state", "key", "result"),
 }
 
 
@@ -93,6 +93,8 @@ def validate_event(event: Any) -> str:
         raise CacheEventError(f"field 'protocol': expected {PROTOCOL} (this handler's protocol), got "
                               f"{shown(protocol)}; re-run sfn-cache wrap or deploy the matching Lambda")
     missing = [name for name in REQUIRED[operation] if name not in event]
+    if not missing:
+        event.setdefault("bundle", event["state"])  # wrap writes the bundle only when it is not the state name
     if missing:
         raise CacheEventError(f"field '{missing[0]}': missing from the {operation} event"
                               + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))

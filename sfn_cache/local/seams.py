@@ -1,0 +1,257 @@
+"""Every seam between moto's Step Functions interpreter and this project, in one place.
+
+moto's ASL engine (a port of LocalStack's) runs the definitions; these seams replace only what it
+cannot do here, or does differently from AWS:
+
+1. JSONata. moto evaluates JSONata, and the workflow-variable references of JSONPath states, through a
+   JVM bridge that is not installed (``moto...jsonata._eval_jsonata`` is ``None``). We set it to the
+   pure-Python ``jsonata-python`` evaluator, which implements the same language.
+2. Lambda invocations. Direct function ARNs and ``arn:aws:states:::lambda:invoke`` both end in
+   ``lambda_eval_utils._invoke_lambda_function``; moto would call its Lambda emulation, which needs
+   Docker. ``Engine.invoke`` answers instead: task functions, and the caching Lambda's real handler,
+   in-process, storing its bundles in moto's S3.
+3. History events. ``EventManager.add_event`` also tells the engine, which bounds an execution by the
+   events it writes and lets ``sfn-cache run`` print a line per state as it happens.
+4. AWS's error rules. On AWS, ``States.ALL`` in a Retrier or Catcher does not match
+   ``States.Runtime`` or ``States.DataLimitExceeded`` (they always fail the execution); moto's
+   ``ErrorEqualsDecl`` matches them. And where a Lambda task's own input or result processing fails
+   (a ``ResultSelector`` path that is not there), AWS raises ``States.Runtime``; moto's
+   ``StateTaskLambda._from_error`` calls it ``Exception``, which any Catch handles. We apply AWS's
+   rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
+   type gets from ``ExecutionState._from_error``.
+
+Where moto's errors are not AWS's, ``install_seams`` also makes them AWS's (``install_aws_error_seams``:
+ResultPathMatchFailure, QueryEvaluationError, a Parallel re-raising its branch's error).
+
+One correction, opt-in (``install_aws_paths``): AWS resolves a definite path such as ``$.models[0].auc``
+(no wildcard, slice, filter or ``..``) to the one value it names; moto's ``extract_json`` returns
+``[value]`` whenever an index occurs before the last step (its fix for moto#7825).
+``_is_singleton_array_access``, which moto asks whether to unpack a single match, answers for every
+definite path instead of only for paths ending in ``[n]``.
+
+Two more serve definitions that call services moto cannot run (``install_service_seams``):
+
+5. Service integrations (``glue:startJobRun.sync``, ``sns:publish``, ``aws-sdk:*``...) are built by
+   ``state_task_factory.state_task_service_for``; we hand back a ``StubService`` whose result is a
+   Python function of the resource and the task's parameters.
+6. Time: Wait states (``WaitFunction._wait_interval``) and Retry intervals (the ``time.sleep`` of
+   ``retrier_decl``) return at once. What the states do is unchanged; only the sleeping is skipped.
+
+Everything else -- input/output processing, Assign, Choice, Retry, Catch, Map, Parallel, errors -- is
+moto's own interpreter, unchanged. The seams touch moto internals, so the ``verify`` extra pins moto.
+
+Each installer takes a ``patcher`` with pytest's ``monkeypatch.setattr(target, name, value)``
+signature: pytest's own fixture in the tests, ``Patcher`` (which undoes on exit) in the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import types
+from typing import Any, Callable
+
+from sfn_cache.local.engine import Engine
+
+UNCATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+
+
+class Patcher:
+    """pytest's ``monkeypatch`` for the CLI: setattr/setenv/delenv, all undone on exit."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def setattr(self, target: Any, name: str, value: Any) -> None:
+        self._saved.append((target, name, getattr(target, name)))
+        setattr(target, name, value)
+
+    def setenv(self, name: str, value: str) -> None:
+        self._saved.append((os.environ, name, os.environ.get(name)))
+        os.environ[name] = value
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        self._saved.append((os.environ, name, os.environ.get(name)))
+        os.environ.pop(name, None)
+
+    def __enter__(self) -> "Patcher":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        while self._saved:
+            target, name, value = self._saved.pop()
+            if target is not os.environ:
+                setattr(target, name, value)
+            elif value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def install_seams(patcher: Any, engine: Engine) -> None:
+    """Seams 1-4: JSONata, Lambda invocations, history events, AWS's error rules."""
+    import jsonata
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+    patcher.setattr(moto_jsonata, "_eval_jsonata", lambda expression: jsonata.Jsonata(expression).evaluate(None))
+    patcher.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
+
+    add_event = EventManager.add_event
+
+    def add_event_and_tell(self, context, event_type, event_details=None, *args, **kwargs):
+        event_id = add_event(self, context, event_type, event_details, *args, **kwargs)
+        engine.event_added(event_type, event_details)
+        return event_id
+
+    patcher.setattr(EventManager, "add_event", add_event_and_tell)
+
+    error_equals = ErrorEqualsDecl._eval_body
+
+    def aws_error_equals(self, env) -> None:
+        error = env.stack[-1]
+        if (getattr(error, "error_name", error) in UNCATCHABLE_BY_ALL
+                and ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names):
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        error_equals(self, env)
+
+    patcher.setattr(ErrorEqualsDecl, "_eval_body", aws_error_equals)
+
+    lambda_from_error = StateTaskLambda._from_error
+    reported_by_lambda = (TimeoutError, FailureEventException, ClientError, lambda_eval_utils.LambdaFunctionErrorException)
+
+    def aws_from_error(self, env, ex):
+        if isinstance(ex, reported_by_lambda):
+            return lambda_from_error(self, env, ex)
+        return ExecutionState._from_error(self, env, ex)
+
+    patcher.setattr(StateTaskLambda, "_from_error", aws_from_error)
+    install_aws_error_seams(patcher)
+
+
+def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any]) -> None:
+    """Seams 5 and 6: stubbed service integrations, no sleeping."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    class StubService(StateTaskService):
+        def _validate_service_integration_is_supported(self) -> None:
+            pass
+
+        def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+            env.stack.append(service_stub(self.resource.resource_arn, normalised_parameters))
+
+    real_factory = state_task_factory.state_task_service_for
+
+    def service_for(service_name: str):
+        return real_factory(service_name) if service_name == "lambda" else StubService()
+
+    patcher.setattr(state_task_factory, "state_task_service_for", service_for)
+    patcher.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: None)
+    patcher.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+
+
+_INDEFINITE_PATH = re.compile(r"\[[^\]]*[*:?,][^\]]*\]|\.\.|\.\*")
+
+
+def definite_path(path: str) -> bool:
+    """True for a JSONPath that names at most one value (AWS returns that value, not a list)."""
+    return not _INDEFINITE_PATH.search(path)
+
+
+def install_aws_paths(patcher) -> None:
+    """Correction 5 (see the module docstring): a definite reference path resolves to one value."""
+    from moto.stepfunctions.parser.asl.utils import json_path as moto_json_path
+
+    patcher.setattr(moto_json_path, "_is_singleton_array_access", definite_path)
+
+
+def install_aws_error_seams(patcher) -> None:
+    """Where moto's errors are not AWS's, make them AWS's (docs: concepts-error-handling).
+
+    - A ResultPath that cannot be applied (``$.a.b`` when ``a`` is a string) fails the state with
+      ``States.ResultPathMatchFailure``, which Catch can handle. moto raises a Python TypeError instead
+      ("Exception" from a Task, an uncatchable States.Runtime from a Pass).
+    - A JSONata expression that fails to evaluate in a Task or Parallel (Arguments, Assign, Output)
+      fails the state with ``States.QueryEvaluationError``, which Catch can handle; moto names it
+      States.Runtime (the cause, the evaluator's message, is kept) and evaluates Output outside Catch.
+    - A Parallel state of one branch whose branch fails, fails with the branch's error and cause
+      (States.Runtime aside, see branch_error_name). moto refuses to
+      re-raise an error name that starts with ``States.`` (a ValueError, so the execution ends with
+      States.Runtime whatever the Parallel's Catch says).
+    The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent, FailureEventException)
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from jsonata.jexception import JException
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    apply_result_path = ResultPath._eval_body
+
+    def result_path_or_match_failure(self, env) -> None:
+        try:
+            apply_result_path(self, env)
+        except (TypeError, KeyError, IndexError, AttributeError):
+            error = StatesErrorNameType.StatesResultPathMatchFailure
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(),
+                    cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
+
+    one_branch = threading.local()
+    run_branches = branches_decl.BranchesDecl._eval_body
+
+    def note_branch_count(self, env) -> None:
+        one_branch.value = len(self.programs) == 1  # read below, in this thread, after the branches end
+        run_branches(self, env)
+
+    def branch_error_name(error_name: str | None):
+        # Only for one branch: with several failing branches, the one reported is whichever failed first
+        # (a race between threads, on AWS too), so no two runs compare. States.Runtime keeps moto's way
+        # (the execution fails with it; AWS ends the execution at once).
+        if error_name and error_name.startswith(custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX) \
+                and error_name != "States.Runtime" and getattr(one_branch, "value", False):
+            return StatesErrorName.from_name(error_name)
+        return custom_error_name.CustomErrorName(error_name)
+
+    evaluate = ExecutionState._evaluate_with_timeout
+
+    def query_evaluation_error(self, env) -> None:
+        try:
+            evaluate(self, env)
+            if self.output is not None and not self._is_language_query_jsonpath():
+                self.output.jsonata_template_value.eval(env=env)  # only to raise its error here,
+                env.stack.pop()  # under the state's Retry/Catch; moto evaluates Output again after
+        except JException as ex:
+            error = StatesErrorNameType.StatesQueryEvaluationError
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.to_name(), cause=str(ex))))) from None
+
+    patcher.setattr(ResultPath, "_eval_body", result_path_or_match_failure)
+    patcher.setattr(ExecutionState, "_evaluate_with_timeout", query_evaluation_error)
+    patcher.setattr(branches_decl, "CustomErrorName", branch_error_name)
+    patcher.setattr(branches_decl.BranchesDecl, "_eval_body", note_branch_count)

@@ -1,0 +1,169 @@
+"""Does the wrapped machine do what the original does, on these inputs, within AWS's quotas?
+
+Each input runs the original twice (a machine that reads the clock or calls States.UUID differs from
+itself and cannot be compared), then the wrapped machine on an empty cache (miss) and again (hit).
+Outcomes are compared as AWS would see them: moto's results with AWS's rules applied (the
+States.ALL rule is a seam; quotas moto does not enforce are measured from each run's history).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sfn_cache.local.engine import BACKSTOP_SECONDS, CACHE_FUNCTION, MAX_HISTORY_EVENTS, Engine, ExecutionBlocked, ExecutionOverrun, \
+    Outcome, same_failure_in_generated_state
+from sfn_cache.local.seams import UNCATCHABLE_BY_ALL
+from sfn_cache.local.session import empty_cache
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_DEFINITION_BYTES = 1024 * 1024
+PAYLOAD_FIELDS = ("input", "output", "parameters")
+
+
+@dataclass
+class Run:
+    """One execution and what it cost."""
+
+    label: str
+    status: str
+    outcome: Outcome | None = field(default=None, repr=False)
+    transitions: int = 0
+    events: int = 0
+    cache_calls: int = 0
+    task_calls: int = 0
+    largest_payload: int = 0
+    uncatchable_caught: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    """One machine on one input: identical (and within quotas) or not, and why."""
+
+    machine: str
+    input: str
+    runs: list[Run]
+    definition_bytes: int
+    wrapped_definition_bytes: int
+    difference: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.difference is None and not self.problems
+
+    @property
+    def calls_saved(self) -> int:
+        by_label = {run.label: run for run in self.runs}
+        return by_label["miss"].task_calls - by_label["hit"].task_calls if "hit" in by_label else 0
+
+    def as_json(self) -> dict:
+        runs = [{k: v for k, v in asdict(run).items() if k != "outcome"} for run in self.runs]
+        return {"machine": self.machine, "input": self.input, "identical": self.ok, "difference": self.difference,
+                "problems": self.problems, "runs": runs, "task_calls_saved_on_hit": self.calls_saved,
+                "definition_bytes": self.definition_bytes, "wrapped_definition_bytes": self.wrapped_definition_bytes}
+
+
+def first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
+    """The JSON path of the first place where ``actual`` differs from ``expected``: the original's keys
+    in its order, then keys only ``actual`` has."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in [*expected, *(key for key in actual if key not in expected)]:
+            where = f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
+            if (key in expected) != (key in actual):
+                return f"{where} ({'missing' if key in expected else 'not in the original'})"
+            found = first_difference(expected[key], actual[key], where)
+            if found:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(actual, list):
+        for index, (left, right) in enumerate(zip(expected, actual)):
+            found = first_difference(left, right, f"{path}[{index}]")
+            if found:
+                return found
+        return None if len(expected) == len(actual) else f"{path} (length {len(actual)}, original {len(expected)})"
+    if type(expected) is not type(actual) or expected != actual:
+        return f"{path} ({json.dumps(actual)[:60]}, original {json.dumps(expected)[:60]})"
+    return None
+
+
+def outcome_difference(original: Outcome, other: Outcome) -> str | None:
+    """Where ``other`` differs from ``original``; the documented States.Runtime cause naming a
+    generated state (see same_failure_in_generated_state) is not a difference."""
+    if other == original or same_failure_in_generated_state(other, original):
+        return None
+    return first_difference({"status": original.status, "error": original.error, "cause": original.cause,
+                             "output": original.output},
+                            {"status": other.status, "error": other.error, "cause": other.cause,
+                             "output": other.output})
+
+
+def measure(engine: Engine, label: str, definition: dict, execution_input: Any,
+            backstop: float = BACKSTOP_SECONDS) -> Run:
+    """Run once and read the costs from the execution's history, as AWS bills and limits them, and
+    from the Lambda seam (the history does not show what a Lambda task was sent)."""
+    before = engine.calls.copy()
+    try:
+        outcome = engine.run(definition, execution_input, max_events=MAX_HISTORY_EVENTS, backstop=backstop)
+        status = outcome.status
+    except ExecutionBlocked as blocked:
+        outcome, status = None, f"STOPPED: {blocked}"
+    except ExecutionOverrun as overrun:
+        outcome, status = None, f"STOPPED: {overrun}; AWS fails an execution at {MAX_HISTORY_EVENTS} events"
+    history = engine.history()
+    calls = {name: engine.calls[name] - before[name] for name in engine.calls}
+    run = Run(label=label, status=status, outcome=outcome, events=len(history),
+              transitions=sum(1 for event in history if event["type"].endswith("StateEntered")),
+              cache_calls=calls.get(CACHE_FUNCTION, 0), largest_payload=engine.largest_sent,
+              task_calls=sum(count for name, count in calls.items() if name != CACHE_FUNCTION))
+    for event in history:
+        for key, details in event.items():
+            if not key.endswith("EventDetails") or not isinstance(details, dict):
+                continue
+            for name in PAYLOAD_FIELDS:
+                if isinstance(details.get(name), str):
+                    run.largest_payload = max(run.largest_payload, len(details[name].encode("utf-8")))
+            if (details.get("error") in UNCATCHABLE_BY_ALL and event["type"] != "ExecutionFailed"
+                    and (outcome is None or outcome.error != details["error"])):
+                run.uncatchable_caught.append(f"{details['error']} in {event['type']}")
+    return run
+
+
+def verify(engine: Engine, machine: str, definition: dict, wrapped: dict, execution_input: Any,
+           input_label: str, backstop: float = BACKSTOP_SECONDS) -> Verdict:
+    """Original twice, wrapped on an empty cache, wrapped again; compare and check the quotas."""
+    runs = [measure(engine, "original", definition, execution_input, backstop),
+            measure(engine, "original again", definition, execution_input, backstop)]
+    empty_cache()
+    runs += [measure(engine, "miss", wrapped, execution_input, backstop),
+             measure(engine, "hit", wrapped, execution_input, backstop)]
+    verdict = Verdict(machine=machine, input=input_label, runs=runs,
+                      definition_bytes=len(json.dumps(definition).encode("utf-8")),
+                      wrapped_definition_bytes=len(json.dumps(wrapped).encode("utf-8")))
+    original, again = runs[0], runs[1]
+    if original.outcome and again.outcome and outcome_difference(original.outcome, again.outcome):
+        verdict.problems.append("the original differs from itself between two runs at "
+                                f"{outcome_difference(original.outcome, again.outcome)} "
+                                "(it reads the clock, the execution id or States.UUID): not comparable")
+    for run in runs[2:]:
+        if verdict.difference is None and original.outcome and run.outcome:
+            found = outcome_difference(original.outcome, run.outcome)
+            verdict.difference = f"{run.label}: {found}" if found else None
+    for run in runs:
+        _quota_problems(run, verdict)
+    if verdict.wrapped_definition_bytes > MAX_DEFINITION_BYTES:
+        verdict.problems.append(f"wrapped definition is {verdict.wrapped_definition_bytes} bytes, "
+                                f"over AWS's {MAX_DEFINITION_BYTES}")
+    return verdict
+
+
+def _quota_problems(run: Run, verdict: Verdict) -> None:
+    """What AWS would refuse although moto ran it."""
+    if run.outcome is None:
+        verdict.problems.append(f"{run.label}: {run.status}")
+    if run.largest_payload > MAX_PAYLOAD_BYTES:
+        verdict.problems.append(f"{run.label}: a payload of {run.largest_payload} bytes, over AWS's "
+                                f"{MAX_PAYLOAD_BYTES} (States.DataLimitExceeded)")
+    for caught in run.uncatchable_caught:
+        verdict.problems.append(f"{run.label}: {caught} was handled; on AWS it fails the execution")
