@@ -57,14 +57,14 @@ def test_the_placeholder_arn_is_counted_as_the_longest_arn_it_may_become(tmp_pat
     from sfn_cache.quotas import LAMBDA_ARN_MAX_CHARS, definition_bytes
 
     assert definition_bytes('"${SfnCacheFunctionArn}"') == 2 + LAMBDA_ARN_MAX_CHARS
-    with_arn = wrap(write(tmp_path, chain(260)), "--lambda-arn", ARN)
-    with_placeholder = wrap(write(tmp_path, chain(260)))
+    with_arn = wrap(write(tmp_path, chain(290)), "--lambda-arn", ARN)
+    with_placeholder = wrap(write(tmp_path, chain(290)))
     assert with_arn.exit_code == 0 and "limit" in with_arn.stderr, "near the quota: a warning"
     assert with_placeholder.exit_code == 2, "the same machine over the quota once the ARN is substituted"
 
 
 def test_near_the_quota_is_a_warning_and_far_from_it_is_silent(tmp_path):
-    near = wrap(write(tmp_path, chain(250)), "--lambda-arn", ARN)  # 1,004,598 bytes
+    near = wrap(write(tmp_path, chain(280)), "--lambda-arn", ARN)  # 992,106 bytes
     assert near.exit_code == 0 and near.stdout
     assert "warning:" in near.stderr and "% of Step Functions' 1,048,576-byte limit" in near.stderr
     assert 0.9 * DEFINITION_QUOTA_BYTES <= len(near.stdout.encode()) <= DEFINITION_QUOTA_BYTES
