@@ -39,3 +39,11 @@ def parse_sources(specs: list[str]) -> dict[str, list[str]]:
     for directory in sources.values() or [None]:
         compile_package(directory)
     return {label: source_argv(directory) for label, directory in sources.items()}
+
+
+def goal_status(missed: list[str]) -> int:
+    """Print each missed goal and the ``status:`` line every benchmark ends with; the exit code."""
+    for line in missed:
+        print(f"MISSED: {line}", file=sys.stderr)
+    print("status: " + ("all goals met" if not missed else f"{len(missed)} goal(s) missed"))
+    return 1 if missed else 0

@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from source_tree import parse_sources
+from source_tree import goal_status, parse_sources
 
 SIZES = tuple(int(n) for n in os.environ.get("WRAP_SIZES", "10,100,1000,5000,10000").split(","))
 SHAPES = ("flat", "nested", "choice", "parallel")
@@ -188,10 +188,7 @@ def main() -> int:
                           f"CPU {cpu_slope:.2f}")
                     if cpu_slope > MAX_EXPONENT:
                         missed.append(f"{shape} {command} {label}: CPU growth exponent {cpu_slope:.2f}")
-    for line in missed:
-        print(f"MISSED: {line}", file=sys.stderr)
-    print("status: " + ("all goals met" if not missed else f"{len(missed)} goal(s) missed"))
-    return 1 if missed else 0
+    return goal_status(missed)
 
 
 if __name__ == "__main__":

@@ -52,19 +52,28 @@ def test_over_the_definition_quota_is_refused_naming_the_size_and_the_way_out(tm
     assert json.loads(written)["States"]["cache_pull_Task0"]["Resource"] == ARN
 
 
+def tasks_filling(fraction: float, tmp_path) -> int:
+    """The chain length whose wrap (with ARN) is about ``fraction`` of the quota, measured from two
+    small wraps: the bytes per cached task change as the cached form does, the quota does not."""
+    small, large = (len(wrap(write(tmp_path, chain(n)), "--lambda-arn", ARN).stdout.encode()) for n in (10, 20))
+    per_task = (large - small) / 10
+    return int((fraction * DEFINITION_QUOTA_BYTES - (small - 10 * per_task)) / per_task)
+
+
 def test_the_placeholder_arn_is_counted_as_the_longest_arn_it_may_become(tmp_path):
     """DefinitionSubstitutions replace ${SfnCacheFunctionArn} before Step Functions measures."""
     from sfn_cache.quotas import LAMBDA_ARN_MAX_CHARS, definition_bytes
 
     assert definition_bytes('"${SfnCacheFunctionArn}"') == 2 + LAMBDA_ARN_MAX_CHARS
-    with_arn = wrap(write(tmp_path, chain(290)), "--lambda-arn", ARN)
-    with_placeholder = wrap(write(tmp_path, chain(290)))
+    tasks = tasks_filling(0.99, tmp_path)
+    with_arn = wrap(write(tmp_path, chain(tasks)), "--lambda-arn", ARN)
+    with_placeholder = wrap(write(tmp_path, chain(tasks)))
     assert with_arn.exit_code == 0 and "limit" in with_arn.stderr, "near the quota: a warning"
     assert with_placeholder.exit_code == 2, "the same machine over the quota once the ARN is substituted"
 
 
 def test_near_the_quota_is_a_warning_and_far_from_it_is_silent(tmp_path):
-    near = wrap(write(tmp_path, chain(280)), "--lambda-arn", ARN)  # 992,106 bytes
+    near = wrap(write(tmp_path, chain(tasks_filling(0.95, tmp_path))), "--lambda-arn", ARN)
     assert near.exit_code == 0 and near.stdout
     assert "warning:" in near.stderr and "% of Step Functions' 1,048,576-byte limit" in near.stderr
     assert 0.9 * DEFINITION_QUOTA_BYTES <= len(near.stdout.encode()) <= DEFINITION_QUOTA_BYTES

@@ -172,5 +172,5 @@ def test_without_any_configured_location_the_payload_names_the_only_one(aws, mon
     monkeypatch.delenv("SFN_CACHE_BUCKET")
     assert lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere"))["hit"] is False
     monkeypatch.setenv("SFN_CACHE_ALLOWED_BUCKETS", f"s3://{CACHE_BUCKET}/shared")
-    with pytest.raises(CacheConfigError, match="stores only under s3://sfn-cache-harness/shared;"):
+    with pytest.raises(CacheConfigError, match=f"stores only under s3://{CACHE_BUCKET}/shared;"):
         lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere"))

@@ -22,7 +22,7 @@ from sfn_cache.local.engine import CACHE_BUCKET
 from sfn_cache.cli import cli
 from sfn_cache.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler
-from sfn_cache.runtime.keys import PROTOCOL
+from test_runtime import pull_event
 
 CACHE_URL = f"s3://{CACHE_BUCKET}/cache"  # the aws fixture's SFN_CACHE_BUCKET
 ACL_PARAMS = ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP")
@@ -138,10 +138,9 @@ def granted_actions(policy: dict) -> set[str]:
 
 
 def pull(**fields) -> dict:
-    return {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Train", "bundle": "model", "ttl": None,
-            "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
-            "force": False, "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:run",
-            "state_machine": "arn:aws:states:us-east-1:1:stateMachine:m", **fields}
+    """test_runtime's pull event, with real execution and state machine ARNs."""
+    return pull_event(**{"execution": "arn:aws:states:us-east-1:1:execution:m:run",
+                         "state_machine": "arn:aws:states:us-east-1:1:stateMachine:m", **fields})
 
 
 def test_runtime_requests_are_exactly_what_the_function_policy_grants(aws, requests):

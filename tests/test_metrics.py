@@ -24,7 +24,7 @@ from sfn_cache.runtime import metrics
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import entry_key
-from sfn_cache.runtime.keys import PROTOCOL
+from test_runtime import pull_event
 from sfn_cache.wrap import wrap_definition
 
 UNITS = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
@@ -96,10 +96,9 @@ def fresh_counters(monkeypatch):
 
 
 def pull(**fields) -> dict:
-    return {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Train", "bundle": "model", "ttl": None,
-            "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
-            "force": False, "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:ml:run",
-            "state_machine": "arn:aws:states:us-east-1:123456789012:stateMachine:ml-pipeline", **fields}
+    """test_runtime's pull event, with real execution and state machine ARNs."""
+    return pull_event(**{"execution": "arn:aws:states:us-east-1:1:execution:ml:run",
+                         "state_machine": "arn:aws:states:us-east-1:123456789012:stateMachine:ml-pipeline", **fields})
 
 
 def test_miss_store_hit_lines_and_seconds_saved(aws, capsys):

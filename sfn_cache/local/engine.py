@@ -283,6 +283,7 @@ def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool
     if (wrapped.status, wrapped.error, wrapped.output) != (original.status, "States.Runtime", original.output):
         return False
     named = re.sub(r"state 'cache_(?:pull|out|hit)_([^']*)'", r"state '\1'", wrapped.cause or "")
+    named = re.sub(r'"Name": "cache_(?:pull|out|hit)_([^"]*)"', r'"Name": "\1"', named)  # the context it quotes
     if re.search(r"state 'cache_(?:out|hit)_", wrapped.cause or "") and named != original.cause:
         named = re.sub(r"'\$\.input([.\[][^']*)?'", lambda m: "'$" + (m.group(1) or "") + "'", named)
         named = named.replace("$['input.", "$['")  # the same path as the interpreter repeats it
