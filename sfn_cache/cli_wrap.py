@@ -76,7 +76,7 @@ def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, i
             rules.append(StateRule(pattern=state, cache_version=text))
         else:
             version = value
-    key_code = _choices(key_codes, "--key-code", KEY_CODE, "key_code", rules) or "auto"
+    key_code = _choices(key_codes, "--key-code", KEY_CODE, "key_code", rules)
     key_s3 = _choices(key_s3s, "--key-s3", KEY_S3, "key_s3", rules) or "off"
     return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
                        exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
@@ -145,8 +145,9 @@ def selection_options(command):
         click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
                      help="Part of the key: change it to invalidate old results, globally or per state."),
         click.option("--key-code", "key_codes", multiple=True, metavar="[STATE=]auto|off",
-                     help="auto (default): the key names the target's code (Lambda CodeSha256, Glue script "
-                          "ETag, ECS/Batch revision), resolved by the caching Lambda; off: it does not."),
+                     help="auto: the key names the target's code (Lambda CodeSha256, Glue script ETag, ECS/Batch "
+                          "revision), resolved by the caching Lambda; off: it does not. Default: auto for "
+                          "Lambda targets, off for the others."),
         click.option("--key-s3", "key_s3s", multiple=True, metavar="[STATE=]etag|off",
                      help="etag: every s3:// string in the key is keyed by its object's ETag (a prefix "
                           "ending in / by its listing); off (default): by the string only."),

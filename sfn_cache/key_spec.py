@@ -136,11 +136,27 @@ def credentials_part(task: dict, language: str, jsonata_pull: bool, root: str) -
     return part
 
 
+def code_keyed(task: dict, language: str, key_code: str | None) -> str | None:
+    """Which code identity the pull asks the caching Lambda to resolve for this task, or None.
+
+    Unset (the default) keys Lambda targets only: their CodeSha256 is one cheap call and a redeploy
+    is the common way a cache lies. ``.sync`` jobs are keyed when ``auto`` is asked for, since their
+    code lookup needs read grants on Glue, ECS or Batch that many roles do not have (and a failed
+    lookup is a miss on every run)."""
+    if key_code == "off":
+        return None
+    parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
+    parameters = parameters if isinstance(parameters, dict) else {}
+    static = _static(parameters, language) if parameters else {}
+    kind = code_kind(task.get("Resource"), {**static, **{n: "" for n in TARGET_NAMES if f"{n}.$" in parameters}})
+    return kind if key_code == "auto" or kind == "lambda" else None
+
+
 _CODE_PART = {"lambda": "code: Lambda CodeSha256 and Version", "glue": "code: Glue job script ETag",
               "ecs": "code: ECS task definition revision", "batch": "code: Batch job definition revision"}
 
 
-def describe_key(task: dict, language: str, key_paths: tuple[str, ...], key_code: str, key_s3: str,
+def describe_key(task: dict, language: str, key_paths: tuple[str, ...], key_code: str | None, key_s3: str,
                  context: str | None) -> list[str]:
     """Every part of the task's key, in words (``sfn-cache explain``; docs/protocol.md says why)."""
     parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
@@ -160,9 +176,11 @@ def describe_key(task: dict, language: str, key_paths: tuple[str, ...], key_code
         parts.append("credentials")
     if not names_account_and_region(task.get("Resource"), static):
         parts.append("account and region of the execution")
-    kind = code_kind(task.get("Resource"), {**static, **{n: "" for n in TARGET_NAMES if f"{n}.$" in parameters}})
-    if key_code == "auto" and kind:
+    kind = code_keyed(task, language, key_code)
+    if kind:
         parts.append(_CODE_PART[kind])
+    elif key_code is None and code_kind(task.get("Resource"), {n: "" for n in TARGET_NAMES}) not in (None, "lambda"):
+        parts.append("code: not keyed (--key-code auto keys it)")
     if key_s3 == "etag":
         parts.append("data: ETag of every s3:// string")
     return parts

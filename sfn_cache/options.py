@@ -86,7 +86,7 @@ class StateOptions:
     ttl: int | None
     cache_version: str
     force: bool
-    key_code: str = "auto"
+    key_code: str | None = None  # None: the default, auto for Lambda targets only (key_spec.code_keyed)
     key_s3: str = "off"
     allow_context_reads: bool = False  # cache even when T's Assign/Output/... read State or Task context
 
@@ -105,7 +105,7 @@ class WrapOptions:
     force: bool = False
     ttl: int | None = None
     cache_version: str = ""
-    key_code: str = "auto"
+    key_code: str | None = None  # None: the default, auto for Lambda targets only (key_spec.code_keyed)
     key_s3: str = "off"
     allow_context_reads: bool = False
     rules: tuple[StateRule, ...] = field(default_factory=tuple)

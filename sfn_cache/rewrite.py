@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
 from sfn_cache.hit_catch import catches_result_errors, catching_hit
-from sfn_cache.key_spec import credentials_part, key_path_input, target_part
+from sfn_cache.key_spec import code_keyed, credentials_part, key_path_input, target_part
 from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 from sfn_cache.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
@@ -245,8 +245,8 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     credentials = credentials_part(task, language, dialect is Jsonata, root)
     if credentials is not None:
         payload["credentials"] = credentials
-    if opts.key_code != "off":
-        payload["key_code"] = opts.key_code
+    if code_keyed(task, language, opts.key_code):
+        payload["key_code"] = "auto"
     if opts.key_s3 != "off":
         payload["key_s3"] = opts.key_s3
     for field in ("execution", "state_machine"):

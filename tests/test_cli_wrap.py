@@ -101,9 +101,17 @@ def test_key_code_and_key_s3_options_globally_per_state_and_from_the_config(tmp_
     assert pulls["cache_pull_TrainModel"]["key_code"] == "auto"
     assert all("key_code" not in p for n, p in pulls.items() if n != "cache_pull_TrainModel")
     assert all(p["key_s3"] == "etag" for p in pulls.values())
-    default = json.loads(wrap(EXAMPLE, "--no-config").stdout)
-    assert all(s["Parameters"]["key_code"] == "auto" and "key_s3" not in s["Parameters"]
-               for n, s in states_of(default).items() if n.startswith("cache_pull_"))
+    original = states_of(json.loads(EXAMPLE.read_text()))
+    default = states_of(json.loads(wrap(EXAMPLE, "--no-config").stdout))
+    keyed = {n[len("cache_pull_"):] for n, s in default.items()
+             if n.startswith("cache_pull_") and s["Parameters"].get("key_code") == "auto"}
+    lambdas = {n for n, s in original.items() if s.get("Resource", "").startswith("arn:aws:lambda:")}
+    assert lambdas and keyed == lambdas, "by default only Lambda targets name their code"
+    assert all("key_s3" not in s["Parameters"] for n, s in default.items() if n.startswith("cache_pull_"))
+    every = states_of(json.loads(wrap(EXAMPLE, "--key-code", "auto", "--no-config").stdout))
+    assert every["cache_pull_PrepareFeatures"]["Parameters"]["key_code"] == "auto", "auto asked: Glue too"
+    assert not any("key_code" in s["Parameters"] for n, s in every.items()
+                   if n.startswith("cache_pull_") and ":sns:" in original[n[len("cache_pull_"):]]["Resource"])
     bad = wrap(EXAMPLE, "--key-s3", "md5", "--no-config")
     assert bad.exit_code == 2 and "expected one of etag, off" in bad.output
     config = tmp_path / "sfn-cache.yaml"

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import click
 import pytest
@@ -220,8 +220,10 @@ def test_explain_names_every_key_part():
                                    "code: Lambda CodeSha256 and Version", "data: ETag of every s3:// string"]
     assert parts["B"] == common + ["input: state input", "data: ETag of every s3:// string"]
     assert parts["C"] == common + ["input: key paths $.day (absent = {})", "target: static parameters",
-                                   "account and region of the execution", "code: Glue job script ETag",
-                                   "data: ETag of every s3:// string"]
+                                   "account and region of the execution",
+                                   "code: not keyed (--key-code auto keys it)", "data: ETag of every s3:// string"]
+    asked = {r.state: r.key_parts for r in plan_definition(definition, replace(options, key_code="auto"))}
+    assert "code: Glue job script ETag" in asked["C"], "--key-code auto: the Glue job's script too"
     assert parts["D"][6:8] == ["input: Parameters", "account and region of the execution"]
     assert not any(part.startswith("code") for part in parts["D"])
 
