@@ -18,6 +18,7 @@ sees the raw result.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 
 from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
@@ -34,13 +35,12 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3,
-                "BackoffRate": 2.0}]
+CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS}]  # ASL's defaults: 1 s, 3 attempts, backoff 2.0
 CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
 PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
-PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}
+PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}  # classic: read by JSONPath
 DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
 POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
@@ -86,7 +86,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
         pull_dialect.keep_input(catcher)
-        catcher["Assign"] = {var: dict(PULL_FAILED)}
+        catcher["Assign"] = {var: pull_failed(options)}
         catcher["Next"] = name
         pull["Catch"] = [catcher]
     pull["Next"] = choice_name
@@ -104,8 +104,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
-            "Arguments": guarded_push_payload(name, opts, options, key=f"${var}.key", result=f"${result_var}",
-                                              pulled=f"${var}.t", base=f"${var}.base")}
+            "Arguments": push_arguments(name, opts, options, var, result_var)}
     Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -258,19 +257,38 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
     return payload
 
 
-def guarded_push_payload(name: str, opts: StateOptions, options: WrapOptions, *, key: str, result: str,
-                         pulled: str, base: str) -> dict:
-    """The push payload in JSONata (whatever T's language: it reads only variables), with the result
-    left out when it is over PUSH_RESULT_MAX_BYTES, so that the push never exceeds the payload quota.
+def pull_failed(options: WrapOptions) -> dict:
+    """What a failed pull leaves in its variable: a miss without a key. The push's JSONata leaves out
+    what is absent (``t``, ``base``); a JSONPath Choice on ``wait`` needs the field to exist."""
+    return {"hit": False, "key": None, **({"wait": False} if options.concurrent == "wait" else {})}
 
-    The size is T's result as compact JSON (inside ``[ ]``, so that a string is quoted and escaped),
-    counted from above: every character outside printable ASCII as 3 bytes (a surrogate pair as 6)."""
-    size = (f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))")
-    fits = f"{size} <= {PUSH_RESULT_MAX_BYTES}"
-    payload = push_payload(name, opts, options, Jsonata, key=key, result=f"{fits} ? {result} : null",
-                           pulled=pulled, base=base)
-    payload["fits"] = "{% " + fits + " %}"
-    return payload
+
+def push_size(result: str) -> str:
+    """JSONata: T's result as compact JSON (inside ``[ ]``, so that a string is quoted and escaped),
+    counted in UTF-8 bytes from above: every character outside printable ASCII as 3 (a surrogate pair
+    as 6)."""
+    return f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))"
+
+
+def jsonata_literal(value) -> str:
+    """A JSON value as a JSONata literal; a plain string in single quotes, which JSON does not escape
+    (JSONata has no escape for ``'``, so a string holding one, a backslash or a control character is
+    written as JSON, in double quotes)."""
+    if isinstance(value, str) and not any(c in value for c in "'\\") and value.isprintable():
+        return f"'{value}'"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def push_arguments(name: str, opts: StateOptions, options: WrapOptions, var: str, result_var: str) -> str:
+    """The push payload as one JSONata expression (whatever T's language: it reads only variables and
+    the context). The result is left out (``fits`` false) when it is over PUSH_RESULT_MAX_BYTES, so the
+    push never exceeds the payload quota; one expression computes that size once, and fields the
+    failed pull did not set (``t``, ``base``) are simply absent."""
+    fields = [f"'{k}': {jsonata_literal(v)}" for k, v in _common_fields(name, opts, options, "push").items()]
+    fields += ["'key': $p.key", "'base': $p.base", "'pulled': $p.t", "'result': $f ? $r : null", "'fits': $f",
+               "'execution': $states.context.Execution.Id", "'state_machine': $states.context.StateMachine.Id"]
+    return (f"{{% ($p := ${var}; $r := ${result_var}; $f := {push_size('$r')} <= {PUSH_RESULT_MAX_BYTES}; "
+            f"{{{', '.join(fields)}}}) %}}")
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,

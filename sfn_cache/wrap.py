@@ -125,6 +125,8 @@ def _drop_generated_comments(states: dict, task: str) -> None:
     for state_name, state in states.items():
         if state_name != task and str(state.get("Comment", "")).startswith(GENERATED_COMMENT):
             del state["Comment"]
+            for branch in state.get("Branches", ()):  # a catching hit's Parallel holds a generated Pass
+                _drop_generated_comments(branch["States"], task)
 
 
 def _check_reserved_variables(top: Scope, source: str) -> None:

@@ -134,13 +134,9 @@ def test_the_push_counts_utf8_bytes_from_above(result):
     """The push's size test, evaluated by a real JSONata engine, is never below the UTF-8 byte count
     (é is 2 bytes, € 3, 😀 4): a result whose characters fit but whose bytes do not is never pushed."""
     import jsonata
-    from sfn_cache.options import StateOptions
-    from sfn_cache.rewrite import guarded_push_payload
+    from sfn_cache.rewrite import push_size
 
-    opts = StateOptions(True, "", "B", (), None, "", False)
-    fits = guarded_push_payload("T", opts, WrapOptions(), key="$k", result="$r", pulled="$t", base="$b")["fits"]
-    size_expression = fits.strip("{% }").rsplit(" <= ", 1)[0]
-    counted = jsonata.Jsonata(size_expression).evaluate(None, {"r": result})
+    counted = jsonata.Jsonata(push_size("$r")).evaluate(None, {"r": result})
     exact = len(json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     assert exact <= counted <= 3 * exact
 
