@@ -41,7 +41,7 @@ def _counting_call(self, operation_name: str, api_params: dict) -> Any:
 
 
 def pull(resource: str, payload: dict, **fields) -> dict:
-    return {"sfn_cache": "pull", "protocol": 2, "state": "T", "bundle": "T", "ttl": None, "resource": resource,
+    return {"sfn_cache": "pull", "protocol": 3, "state": "T", "bundle": "T", "ttl": None, "resource": resource,
             "cache_version": "", "force": False, "input": payload,
             "execution": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:run",
             "state_machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m", **fields}
@@ -53,7 +53,7 @@ def measure(handler, resolve, event: dict) -> tuple[collections.Counter, collect
     REQUESTS.clear()
     answer = handler(event)
     assert answer["hit"] is False and answer["key"], answer
-    handler({"sfn_cache": "push", "protocol": 2, "state": "T", "bundle": "T", "ttl": None, "key": answer["key"],
+    handler({"sfn_cache": "push", "protocol": 3, "state": "T", "bundle": "T", "ttl": None, "key": answer["key"],
              "base": answer["base"], "result": {"ok": 1}, "execution": event["execution"],
              "state_machine": event["state_machine"]})
     miss = collections.Counter(REQUESTS)

@@ -25,7 +25,11 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.runtime.keys import code_kind, names_account_and_region
 
 TARGET_NAMES = ("FunctionName", "Qualifier", "JobName", "JobDefinition", "JobQueue", "TaskDefinition",
-                "Cluster", "StateMachineArn", "TrainingJobName", "ProjectName", "ApiEndpoint")
+                "Cluster", "StateMachineArn", "TrainingJobName", "ProjectName", "ApiEndpoint",
+                # what a service integration reads from or writes to: another table, bucket or queue is
+                # another result whatever --key-path picks from the input
+                "TableName", "Bucket", "QueueUrl", "TopicArn", "EndpointName", "StreamName",
+                "DeliveryStreamName", "FunctionArn", "ClusterName", "WorkGroup", "Database")
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _PLAIN = re.compile(r"^\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$")
 
@@ -70,14 +74,23 @@ def key_path_input(task: dict, key_paths: tuple[str, ...], root: str) -> dict:
 
 def _jsonata_ref(path: str, task: dict, root: str) -> str:
     """A JSONPath reference of a JSONPath task as JSONata read by the pull (context or input)."""
-    if path.startswith("$$."):
-        return "{% $states.context" + path[2:] + " %}" if _PLAIN.match(path[1:]) else _not_plain(path)
     try:
-        base, prefix = input_root(task, root)
-        steps = prefix + path_steps(path)
+        if path.startswith("$$."):
+            base, steps = "$states.context", path_steps(path[1:])
+        else:
+            base, prefix = input_root(task, root)
+            steps = prefix + path_steps(path)
     except SfnCacheError:
         _not_plain(path)
     return "{% " + base + "".join(f"[{s}]" if isinstance(s, int) else f".`{s}`" for s in steps) + " %}"
+
+
+def _as_written(value: Any) -> Any:
+    """A JSONPath task's static string as the JSONata pull must write it: one that looks like a JSONata
+    expression would be evaluated there, so it becomes an expression for that very string."""
+    if isinstance(value, str) and value.startswith("{%") and value.endswith("%}"):
+        return "{% " + json.dumps(value, ensure_ascii=False) + " %}"
+    return value
 
 
 def _not_plain(path: str):
@@ -94,7 +107,7 @@ def _static(value: Any, language: str) -> Any:
         return [_static(v, language) for v in value]
     if language == "JSONata" and isinstance(value, str) and value.strip().startswith("{%"):
         return _DYNAMIC
-    return copy.deepcopy(value)
+    return _as_written(value) if language == "JSONPath" else copy.deepcopy(value)
 
 
 _DYNAMIC = object()
@@ -128,7 +141,7 @@ def credentials_part(task: dict, language: str, jsonata_pull: bool, root: str) -
         name = key[:-2] if key.endswith(".$") else key
         name = "role_arn" if name == "RoleArn" else name
         if not key.endswith(".$") or language == "JSONata":
-            part[name] = copy.deepcopy(value)
+            part[name] = _as_written(value) if jsonata_pull and language == "JSONPath" else copy.deepcopy(value)
         elif jsonata_pull:
             part[name] = _jsonata_ref(value, task, root)
         else:
@@ -145,11 +158,18 @@ def code_keyed(task: dict, language: str, key_code: str | None) -> str | None:
     lookup is a miss on every run)."""
     if key_code == "off":
         return None
-    parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
-    parameters = parameters if isinstance(parameters, dict) else {}
-    static = _static(parameters, language) if parameters else {}
-    kind = code_kind(task.get("Resource"), {**static, **{n: "" for n in TARGET_NAMES if f"{n}.$" in parameters}})
+    kind = code_kind(task.get("Resource"), _named_targets(task, language))
     return kind if key_code == "auto" or kind == "lambda" else None
+
+
+def _named_targets(task: dict, language: str) -> dict:
+    """The parameters naming the target, statically or not (their values are only known at run time).
+    JSONata Arguments written as one expression may name any of them."""
+    parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
+    if language == "JSONata" and isinstance(parameters, str):
+        return {name: "" for name in TARGET_NAMES}
+    parameters = parameters if isinstance(parameters, dict) else {}
+    return {name: "" for name in TARGET_NAMES if name in parameters or f"{name}.$" in parameters}
 
 
 _CODE_PART = {"lambda": "code: Lambda CodeSha256 and Version", "glue": "code: Glue job script ETag",
@@ -179,8 +199,8 @@ def describe_key(task: dict, language: str, key_paths: tuple[str, ...], key_code
     kind = code_keyed(task, language, key_code)
     if kind:
         parts.append(_CODE_PART[kind])
-    elif key_code is None and code_kind(task.get("Resource"), {n: "" for n in TARGET_NAMES}) not in (None, "lambda"):
-        parts.append("code: not keyed (--key-code auto keys it)")
+    elif code_kind(task.get("Resource"), {n: "" for n in TARGET_NAMES}):
+        parts.append("code: not keyed" + (" (--key-code auto keys it)" if key_code is None else ""))
     if key_s3 == "etag":
         parts.append("data: ETag of every s3:// string")
     return parts

@@ -218,7 +218,7 @@ def test_explain_names_every_key_part():
     common = ["protocol", "resource", "bundle", "context prod", "cache version", "form"]
     assert parts["A"] == common + ["input: Parameters", "credentials", "account and region of the execution",
                                    "code: Lambda CodeSha256 and Version", "data: ETag of every s3:// string"]
-    assert parts["B"] == common + ["input: state input", "data: ETag of every s3:// string"]
+    assert parts["B"] == common + ["input: state input", "code: not keyed", "data: ETag of every s3:// string"]
     assert parts["C"] == common + ["input: key paths $.day (absent = {})", "target: static parameters",
                                    "account and region of the execution",
                                    "code: not keyed (--key-code auto keys it)", "data: ETag of every s3:// string"]

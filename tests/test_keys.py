@@ -105,6 +105,23 @@ def test_old_protocol_entries_are_misses(aws):
     assert lambda_handler(pull())["hit"] is False
 
 
+def test_entries_stored_under_protocol_2_are_misses(aws, monkeypatch):
+    """Protocol 3 changed what a key names: a result stored by a protocol-2 Lambda is never served."""
+    from sfn_cache.runtime import events, keys
+
+    with monkeypatch.context() as older_lambda:
+        older_lambda.setattr(keys, "PROTOCOL", 2)
+        older_lambda.setattr(events, "PROTOCOL", 2)
+        older = lambda_handler({**pull(), "protocol": 2})
+        push = {"sfn_cache": "push", "protocol": 2, "state": "T", "key": older["key"], "base": older["base"],
+                "result": {"v": "old"}}
+        assert lambda_handler(push)["stored"] is True
+        assert lambda_handler({**pull(), "protocol": 2}) == {"hit": True, "data": {"v": "old"}}
+    assert PROTOCOL == 3
+    answer = lambda_handler(pull())
+    assert answer["hit"] is False and answer["key"] != older["key"]
+
+
 def _zip(text: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -227,3 +227,61 @@ def test_the_history_check_sees_a_failed_jsonpath_read(make_engine):
     assert engine.run(old_pull, {"w": 1}).status == "FAILED"
     with pytest.raises(AssertionError):
         assert_no_failed_state(engine)
+
+
+def pull_parameters(definition: dict) -> dict:
+    pull = definition["States"]["cache_pull_T"]
+    return pull.get("Arguments", pull.get("Parameters"))
+
+
+@pytest.mark.parametrize("arguments", [
+    {"FunctionName": "train", "Payload": 1},
+    {"FunctionName": "{% $states.input.fn %}", "Payload": 1},
+    "{% {'FunctionName': $states.input.fn, 'Payload': $states.input} %}",
+])
+def test_default_key_code_names_the_code_of_every_jsonata_lambda_target(arguments):
+    """A FunctionName written as an expression, or Arguments written as one, still names a function."""
+    definition = {"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": arguments, "End": True}}}
+    assert pull_parameters(wrapped(definition, "variables")).get("key_code") == "auto"
+
+
+@pytest.mark.parametrize("resource,parameters,naming", [
+    ("arn:aws:states:::dynamodb:getItem", {"TableName.$": "$.table", "Key": {"id": {"S.$": "$.id"}}}, "TableName"),
+    ("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket.$": "$.bucket", "Key.$": "$.id"}, "Bucket"),
+    ("arn:aws:states:::sqs:sendMessage", {"QueueUrl.$": "$.queue", "MessageBody.$": "$.id"}, "QueueUrl"),
+    ("arn:aws:states:::sagemaker:invokeEndpoint", {"EndpointName.$": "$.endpoint", "Body.$": "$.id"},
+     "EndpointName"),
+])
+def test_key_path_keeps_a_dynamic_table_bucket_queue_or_endpoint(resource, parameters, naming):
+    """Another table, bucket, queue or endpoint is another result, whatever --key-path picks."""
+    definition = wrapped(machine(resource=resource, Parameters=parameters), "variables",
+                         rules=(StateRule(pattern="T", key_paths=("$.id",)),))
+    assert naming in pull_parameters(definition)["target"]
+
+
+def test_a_static_value_that_looks_like_jsonata_stays_a_value_in_a_key_path_pull(make_engine, pattern):
+    """With --key-path the pull is JSONata: a JSONPath task's static "{% ... %}" text must not be
+    evaluated there (it would fail the pull, or key another value)."""
+    engine = make_engine({"compute": echo})
+    definition = wrapped(machine(Parameters={"template": "{% not an expression %}", "x.$": "$.x"}), pattern,
+                         rules=(StateRule(pattern="T", key_paths=("$.x",)),))
+    calls = counter(engine)
+    first = engine.run(definition, {"x": 1})
+    second = engine.run(definition, {"x": 1})
+    assert first.status == second.status == "SUCCEEDED"
+    assert second.output["out"] == {"seen": {"template": "{% not an expression %}", "x": 1}}
+    assert calls() == 1, "the second run is a hit: the pull evaluated the static text without failing"
+
+
+def test_a_context_step_named_like_a_jsonata_keyword_is_read_with_a_key_path(make_engine, pattern):
+    """A Credentials reference into the context object whose steps are JSONata words (true, null)."""
+    definition = wrapped(machine(Parameters={"x.$": "$.x"},
+                                 Credentials={"RoleArn.$": "$$.Execution.Input.null"}), pattern,
+                         rules=(StateRule(pattern="T", key_paths=("$.x",)),))
+    engine = make_engine({"compute": echo})
+    role = f"arn:aws:iam::{ACCOUNT}:role/r"
+    calls = counter(engine)
+    assert engine.run(definition, {"x": 1, "null": role}).status == "SUCCEEDED"
+    assert engine.run(definition, {"x": 1, "null": role}).status == "SUCCEEDED"
+    assert calls() == 1

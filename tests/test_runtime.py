@@ -22,7 +22,7 @@ from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 
 def pull_event(**fields):
-    event = {"sfn_cache": "pull", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "pull", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
              "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
              "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -30,7 +30,7 @@ def pull_event(**fields):
 
 
 def push_event(answer, result, **fields):
-    event = {"sfn_cache": "push", "protocol": 2, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "push", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
              "key": answer["key"], "base": answer.get("base"), "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -173,9 +173,9 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
 
 @pytest.mark.parametrize("event,message", [
     ([1], "event: expected a JSON object, got \\[1\\]"),
-    ({"sfn_cache": "delete", "protocol": 2}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
-    ({"protocol": 2}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
-    ({**pull_event(), "protocol": 1}, "field 'protocol': expected 2 \\(this handler's protocol\\), got 1"),
+    ({"sfn_cache": "delete", "protocol": 3}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
+    ({"protocol": 3}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
+    ({**pull_event(), "protocol": 2}, "field 'protocol': expected 3 \\(this handler's protocol\\), got 2"),
     ({k: v for k, v in pull_event().items() if k != "input"}, "field 'input': missing from the pull event"),
     ({**pull_event(), "bundle": ""}, "field 'bundle': expected a non-empty string \\(the bundle name\\), got \"\""),
 ])

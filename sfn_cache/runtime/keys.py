@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-PROTOCOL = 2
+PROTOCOL = 3
 
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:")
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
