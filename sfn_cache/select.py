@@ -47,9 +47,31 @@ def cache_payload(state: dict) -> dict | None:
         return None
     for field in ("Parameters", "Arguments"):
         payload = state.get(field)
+        if isinstance(payload, str):
+            payload = _expression_fields(payload)
         if isinstance(payload, dict) and payload.get(PROTOCOL_MARKER) in ("pull", "push") and "protocol" in payload:
             return payload
     return None
+
+
+def _expression_fields(arguments: str) -> dict | None:
+    """The literal fields a push written as one JSONata expression starts its object with
+    (rewrite.push_arguments): ``{'sfn_cache': 'push', 'protocol': 3, 'state': 'T', ...``."""
+    if not (arguments.startswith("{%") and arguments.endswith("%}") and f"'{PROTOCOL_MARKER}'" in arguments):
+        return None
+    from sfn_cache.dialects import jsonata_tokens
+
+    try:
+        tokens = jsonata_tokens(arguments[2:-2])
+    except Exception:  # the tokenizer's errors: not an expression sfn-cache wrote
+        return None
+    start = next((i for i, t in enumerate(tokens) if (t.type, t.value) == ("operator", "{")), len(tokens))
+    fields = {}
+    for key, colon, value in zip(tokens[start + 1::4], tokens[start + 2::4], tokens[start + 3::4]):
+        if key.type != "string" or colon.value != ":" or value.type not in ("string", "number", "value"):
+            break
+        fields[key.value] = value.value
+    return fields
 
 
 def cache_operation(state: dict) -> str | None:

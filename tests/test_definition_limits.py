@@ -34,7 +34,7 @@ def write(tmp_path, definition: dict):
 
 
 def test_over_the_definition_quota_is_refused_naming_the_size_and_the_way_out(tmp_path):
-    source = write(tmp_path, chain(300))  # 52 KB as written
+    source = write(tmp_path, chain(tasks_filling(1.1, tmp_path)))  # 10% over the quota once wrapped
     out = tmp_path / "cached.asl.json"
     result = wrap(source, "-o", out, "--lambda-arn", ARN)
     assert result.exit_code == 2

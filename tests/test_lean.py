@@ -50,7 +50,23 @@ def test_wrap_of_a_definition_imports_no_aws_library(tmp_path):
     source.write_text(json.dumps(DEFINITION))
     modules = imported("wrap", str(source), "-o", str(tmp_path / "out.json"), cwd=tmp_path)
     assert "sfn_cache" in modules and (tmp_path / "out.json").exists()
-    assert not modules & {"boto3", "botocore", "disdat", "pandas", "ruamel", "jsonpath_ng"}
+    assert not modules & HEAVY, "a JSON definition needs neither AWS libraries nor YAML"
+
+
+@pytest.mark.parametrize("command", ["explain", "graph"])
+def test_explain_and_graph_of_a_json_definition_import_no_heavy_package(command, tmp_path):
+    source = tmp_path / "machine.asl.json"
+    source.write_text(json.dumps(DEFINITION))
+    modules = imported(command, str(source), cwd=tmp_path)
+    assert "sfn_cache" in modules
+    assert not modules & HEAVY
+
+
+def test_a_yaml_definition_still_imports_yaml(tmp_path):
+    source = tmp_path / "machine.asl.yaml"
+    source.write_text(json.dumps(DEFINITION)[1:-1].replace('"StartAt": "Work", ', "StartAt: Work\n"))
+    modules = imported("explain", str(source), cwd=tmp_path)
+    assert "yaml" in modules
 
 
 def test_lazy_group_lists_every_command_with_its_own_summary():
@@ -78,6 +94,8 @@ def test_generated_states_carry_a_comment_only_when_asked():
     assert len(_generated(plain)) >= 8
     assert all("Comment" not in state for state in _generated(plain).values())
     assert all(state["Comment"].startswith(GENERATED_COMMENT) for state in _generated(commented).values())
+
+
     for result in (plain, commented):  # the user's own Comment is kept either way
         assert result.definition["States"]["Work"]["Comment"] == "the user's own comment"
     without_comments = json.loads(json.dumps(commented.definition))
@@ -85,6 +103,16 @@ def test_generated_states_carry_a_comment_only_when_asked():
         del without_comments["States"][name]["Comment"]
     assert without_comments == plain.definition  # the Comments are the only difference
 
+
+def test_a_catching_hit_carries_no_comment_inside_its_branch_either():
+    """The hit that gives its errors to T's Catch is a Parallel holding a generated Pass."""
+    catching = {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": function_arn("work"), "ResultPath": "$.out.deep", "End": True,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]}, "Failed": {"Type": "Fail"}}}
+    states = _generated(wrap_definition(catching, WrapOptions(lambda_arn=CACHE_ARN)))
+    branches = [branch for state in states.values() for branch in state.get("Branches", ())]
+    assert branches, "the hit is a Parallel"
+    assert not [name for branch in branches for name, state in branch["States"].items() if "Comment" in state]
 
 def test_payloads_leave_out_what_the_runtime_defaults():
     wrapped = wrap_definition(DEFINITION, WrapOptions(lambda_arn=CACHE_ARN)).definition
