@@ -19,8 +19,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from sfn_cache.cli_build import build
-from sfn_cache.lambda_package import default_target
+from sfn_cache.cli.build import build
+from sfn_cache.deploy.lambda_package import default_target
 
 RUNS = 7
 RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")

@@ -23,9 +23,9 @@ from moto import mock_aws  # noqa: E402
 
 from harness import (CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, EXAMPLE_INPUT, REGION, Engine,  # noqa: E402
                      example_service, example_task, install_aws_paths, install_corpus_seams, install_seams)
-from sfn_cache.options import WrapOptions  # noqa: E402
+from sfn_cache.rewrite.options import WrapOptions  # noqa: E402
+from sfn_cache.rewrite.wrap import wrap_definition  # noqa: E402
 from sfn_cache.runtime.handler import lambda_handler  # noqa: E402
-from sfn_cache.wrap import wrap_definition  # noqa: E402
 
 class Patch:
     """The harness seams want pytest's monkeypatch; this is the same, undone at exit."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable
 
+from sfn_cache.asl.model import parse, walk
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.model import parse, walk
-from sfn_cache.options import PATTERNS, StateRule, WrapOptions, check_bucket, parse_ttl
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import PATTERNS, StateRule, WrapOptions, check_bucket, parse_ttl
+from sfn_cache.rewrite.wrap import wrap_definition
 
 
 class Caching:

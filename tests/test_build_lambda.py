@@ -19,8 +19,8 @@ import yaml
 from click.testing import CliRunner
 
 from sfn_cache.cli import cli
-from sfn_cache.lambda_package import (PROVIDED_BY_RUNTIME, Target, check_limits, default_target, normalise)
-from sfn_cache.loader import load_text
+from sfn_cache.deploy.lambda_package import (PROVIDED_BY_RUNTIME, Target, check_limits, default_target, normalise)
+from sfn_cache.asl.loader import load_text
 
 HERE = default_target()
 RUNNING = Target(f"{sys.version_info[0]}.{sys.version_info[1]}", HERE.arch)
@@ -263,7 +263,7 @@ def test_size_limits_are_hard_errors():
 
 @pytest.mark.slow
 def test_a_package_over_the_limit_fails_the_build(wheelhouse, tmp_path, monkeypatch):
-    monkeypatch.setattr("sfn_cache.lambda_package.ZIPPED_LIMIT", 1024 * 1024)
+    monkeypatch.setattr("sfn_cache.deploy.lambda_package.ZIPPED_LIMIT", 1024 * 1024)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["build-lambda", "-o", str(out), "--no-index", "--find-links", str(wheelhouse),
                                       "--quiet", "--python", RUNNING.python, "--arch", RUNNING.arch, "--no-compile"])
@@ -273,7 +273,7 @@ def test_a_package_over_the_limit_fails_the_build(wheelhouse, tmp_path, monkeypa
 
 
 def test_iam_policy_is_limited_to_the_cache_prefix(tmp_path):
-    from sfn_cache.deploy_files import iam_policy
+    from sfn_cache.deploy.deploy_files import iam_policy
 
     policy = iam_policy("s3://cache-bucket/team/ml")
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
@@ -286,7 +286,7 @@ def test_iam_policy_is_limited_to_the_cache_prefix(tmp_path):
 
 
 def test_sam_template_wires_the_function_arn_into_the_wrapped_definition():
-    from sfn_cache.deploy_files import sam_template
+    from sfn_cache.deploy.deploy_files import sam_template
 
     text = sam_template(target=Target("3.12", "arm64"), layout="function",
                         zips=["sfn-cache-function-python3.12-arm64.zip"], bucket_url="s3://b/p", context="ctx")
@@ -308,7 +308,7 @@ def test_sam_template_wires_the_function_arn_into_the_wrapped_definition():
 def test_sam_template_passes_cfn_lint(tmp_path, layout, zips):
     """cfn-lint (installed with moto's server extra) knows CloudFormation's and SAM's schemas."""
     cfnlint_api = pytest.importorskip("cfnlint.api")
-    from sfn_cache.deploy_files import sam_template
+    from sfn_cache.deploy.deploy_files import sam_template
 
     path = tmp_path / "template.yaml"
     path.write_text(sam_template(target=Target("3.12", "arm64"), layout=layout, zips=zips,

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from harness import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, function_arn
 from sfn_cache.cli import cli
-from sfn_cache.options import WrapOptions
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime import leases
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.index import entry_key
-from sfn_cache.wrap import wrap_definition
 from test_cli_wrap import EXAMPLE, states_of
 
 ONE_TASK = {"StartAt": "Work", "States": {"Work": {

@@ -24,8 +24,8 @@ from sfn_cache.local.engine import CACHE_ARN
 from sfn_cache.local.session import local_session
 from sfn_cache.local.tasks import runnable
 from sfn_cache.local.verify import verify
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from test_corpus import FILES, classify
 
 EVENT_BUDGET = 2_000

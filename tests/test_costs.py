@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, function_arn
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 
 ONE_TASK = {"StartAt": "Work", "States": {"Work": {
     "Type": "Task", "Resource": function_arn("work"), "ResultPath": "$.out", "Next": "Done"},

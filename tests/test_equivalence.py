@@ -14,10 +14,10 @@ import itertools
 
 import pytest
 
-from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.options import StateRule, WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
+from sfn_cache.rewrite.options import StateRule, WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 
 
 PATTERN = {"current": "variables"}

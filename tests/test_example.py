@@ -13,8 +13,8 @@ import pytest
 
 from harness import (CACHE_ARN, CACHE_FUNCTION, EXAMPLE_INPUT, example_service, example_task, install_aws_paths,
                      install_corpus_seams)
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 
 EXAMPLE = json.loads((Path(__file__).resolve().parents[1] / "examples" / "ml_pipeline.asl.json").read_text())
 

@@ -1,6 +1,6 @@
 """``sfn-cache explain`` and ``sfn-cache graph``: rows and pictures checked against the definition itself.
 
-Expected nodes and edges are computed here from the raw dicts, never by calling ``sfn_cache.graph``.
+Expected nodes and edges are computed here from the raw dicts, never by calling ``sfn_cache.cli.graph``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from sfn_cache.cli_inspect import inspect_commands
-from sfn_cache.options import StateRule, WrapOptions
-from sfn_cache.wrap import plan_definition, wrap_definition
+from sfn_cache.cli.inspect import inspect_commands
+from sfn_cache.rewrite.options import StateRule, WrapOptions
+from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
 
 LAMBDA = "arn:aws:lambda:us-east-1:1:function:"
 DEFINITION = {

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 from harness import CACHE_ARN, CACHE_FUNCTION
-from sfn_cache.context_reads import differing_context_reads
+from sfn_cache.asl.context_reads import differing_context_reads
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.options import StateRule, WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import StateRule, WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from test_equivalence import compute, machine, task
 
 # Executed below. Execution.StartTime, RedriveCount and RedriveTime are not: moto keeps StartTime as a

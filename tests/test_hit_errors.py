@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from harness import CACHE_ARN, same_failure_in_generated_state
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from test_equivalence import compute, machine, task
 
 RESULT_PATH_MATCH_FAILURE = {"Error": "States.ResultPathMatchFailure",

@@ -15,11 +15,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from sfn_cache.asl.limits import MAX_DEPTH, MAX_STATES
 from sfn_cache.cli import cli
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.limits import MAX_DEPTH, MAX_STATES
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:work"
 TASK_YAML = f"StartAt: Work\nStates:\n  Work:\n    Type: Task\n    Resource: {ARN}\n    End: true\n"

@@ -19,7 +19,7 @@ from moto.core import set_initial_no_auth_action_count
 from conftest import fresh_aws_clients
 from sfn_cache.local.engine import REGION
 from s3_faults import S3Requests
-from sfn_cache.deploy_files import iam_policy, operator_policy
+from sfn_cache.deploy.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler
 
 PULL = {"sfn_cache": "pull", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
@@ -103,7 +103,7 @@ def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
 def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_path):
     """A broken round trip (here: bundle objects cannot be read back) is reported, and what the probe
     wrote is removed all the same: no doctor bundle left in ls/stats."""
-    from sfn_cache import doctor
+    from sfn_cache.cli import doctor
     from sfn_cache.runtime.config import config_for
 
     policy = operator_policy("s3://cache/team")
@@ -123,7 +123,8 @@ def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_pat
 def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypatch, tmp_path):
     """DeleteObjects answers 200 with a per-key AccessDenied: with only the function's policy, doctor
     must say the clean-up failed instead of "removed again", and rm must not count objects it kept."""
-    from sfn_cache import doctor, inventory
+    from sfn_cache.asl import inventory
+    from sfn_cache.cli import doctor
     from sfn_cache.errors import SfnCacheError
     from sfn_cache.runtime.config import config_for
 

@@ -18,9 +18,9 @@ import botocore.client
 import pytest
 from click.testing import CliRunner
 
-from sfn_cache.local.engine import CACHE_BUCKET
 from sfn_cache.cli import cli
-from sfn_cache.deploy_files import iam_policy, operator_policy
+from sfn_cache.deploy.deploy_files import iam_policy, operator_policy
+from sfn_cache.local.engine import CACHE_BUCKET
 from sfn_cache.runtime.handler import lambda_handler
 from test_runtime import pull_event
 

@@ -256,7 +256,7 @@ def test_key_s3_versioned_object_names_its_version(aws):
 def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch):
     """Every AWS call a key-part resolution makes is an action of the policy build-lambda writes, and
     every key-part action of that policy is made by some resolution (no more, no less)."""
-    from sfn_cache.deploy_files import iam_policy, key_part_statements
+    from sfn_cache.deploy.deploy_files import iam_policy, key_part_statements
 
     made = set()
     real_client = resolve._client

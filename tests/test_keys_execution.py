@@ -10,11 +10,11 @@ import boto3
 import pytest
 
 from harness import ACCOUNT, CACHE_ARN, CACHE_BUCKET, REGION, function_arn
-from sfn_cache.options import StateRule, WrapOptions
+from sfn_cache.rewrite.options import StateRule, WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime import resolve
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.index import KeyIndex
-from sfn_cache.wrap import wrap_definition
 
 
 @pytest.fixture(params=["variables", "classic"])

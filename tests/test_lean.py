@@ -15,11 +15,11 @@ import pytest
 
 from harness import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn, install_corpus_seams
 from sfn_cache.cli import COMMANDS, cli
-from sfn_cache.naming import GENERATED_COMMENT
-from sfn_cache.options import WrapOptions
+from sfn_cache.rewrite.naming import GENERATED_COMMENT
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.select import cache_operation, cache_payload
+from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.handler import lambda_handler
-from sfn_cache.select import cache_operation, cache_payload
-from sfn_cache.wrap import wrap_definition
 
 DEFINITION = {"StartAt": "Work", "States": {
     "Work": {"Type": "Task", "Comment": "the user's own comment", "Resource": function_arn("work"),
@@ -70,11 +70,11 @@ def test_a_yaml_definition_still_imports_yaml(tmp_path):
 
 
 def test_lazy_group_lists_every_command_with_its_own_summary():
-    from sfn_cache.cli_build import build_lambda_command
-    from sfn_cache.cli_cache import cache_commands
-    from sfn_cache.cli_inspect import inspect_commands
-    from sfn_cache.cli_verify import verify_commands
-    from sfn_cache.cli_wrap import wrap_commands
+    from sfn_cache.cli.build import build_lambda_command
+    from sfn_cache.cli.cache import cache_commands
+    from sfn_cache.cli.inspect import inspect_commands
+    from sfn_cache.cli.verify import verify_commands
+    from sfn_cache.cli.wrap import wrap_commands
 
     commands = wrap_commands + inspect_commands + cache_commands + verify_commands + [build_lambda_command]
     assert sorted(command.name for command in commands) == sorted(COMMANDS)

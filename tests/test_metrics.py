@@ -19,13 +19,13 @@ import jsonschema
 import pytest
 
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
-from sfn_cache.options import WrapOptions
+from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.runtime import metrics
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import entry_key
 from test_runtime import pull_event
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.wrap import wrap_definition
 
 UNITS = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
          "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",

@@ -14,8 +14,8 @@ import json
 import pytest
 
 from harness import CACHE_ARN, CACHE_FUNCTION, function_arn
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 
 QUOTA = 256 * 1024
 OVERHEAD = 2048  # the documented constant (docs/protocol.md, "Payload budget")
@@ -115,7 +115,7 @@ def test_a_result_at_the_quota_runs_uncached_and_never_fails(make_engine, caplog
 
 
 def test_a_result_just_under_the_push_limit_is_cached(make_engine):
-    from sfn_cache.rewrite import PUSH_RESULT_MAX_BYTES
+    from sfn_cache.rewrite.variables import PUSH_RESULT_MAX_BYTES
 
     result = blob(PUSH_RESULT_MAX_BYTES - 4)  # counted as ["..."]: exactly at the limit
     engine = make_engine({"work": lambda e: result})
@@ -134,7 +134,7 @@ def test_the_push_counts_utf8_bytes_from_above(result):
     """The push's size test, evaluated by a real JSONata engine, is never below the UTF-8 byte count
     (é is 2 bytes, € 3, 😀 4): a result whose characters fit but whose bytes do not is never pushed."""
     import jsonata
-    from sfn_cache.rewrite import push_size
+    from sfn_cache.rewrite.variables import push_size
 
     counted = jsonata.Jsonata(push_size("$r")).evaluate(None, {"r": result})
     exact = len(json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 
 TASK = {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f"}
 

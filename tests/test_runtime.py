@@ -229,7 +229,7 @@ def test_concurrent_pushes_of_one_key_both_succeed(aws):
 
 
 def test_importing_the_handler_stays_light():
-    code = "import sys, sfn_cache.runtime.handler; print(sorted(m for m in ('click', 'yaml', 'disdat', 'pandas', 'sfn_cache.wrap') if m in sys.modules))"
+    code = "import sys, sfn_cache.runtime.handler; print(sorted(m for m in ('click', 'yaml', 'disdat', 'pandas', 'sfn_cache.rewrite.wrap') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -13,11 +13,11 @@ import boto3
 import pytest
 from disdat.hyperframe_pb2 import HyperFrame
 
-from sfn_cache import inventory
+from sfn_cache.asl import inventory
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
-from sfn_cache.options import WrapOptions
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.config import config_for
-from sfn_cache.wrap import wrap_definition
 
 
 def chain() -> dict:

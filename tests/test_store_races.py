@@ -131,8 +131,8 @@ def test_a_follower_runs_when_the_leaders_execution_has_ended(aws):
 
 def test_followers_in_a_machine_wait_for_the_leaders_result(make_engine):
     """Two executions of one wrapped machine miss the same key at once: the task runs once."""
-    from sfn_cache.options import WrapOptions
-    from sfn_cache.wrap import wrap_definition
+    from sfn_cache.rewrite.options import WrapOptions
+    from sfn_cache.rewrite.wrap import wrap_definition
     from harness import CACHE_ARN
 
     calls = []

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS
+from sfn_cache.asl.loader import load_text
+from sfn_cache.asl.model import parse, walk
 from sfn_cache.cli import cli
-from sfn_cache.loader import load_text
-from sfn_cache.model import parse, walk
-from sfn_cache.options import WrapOptions
-from sfn_cache.select import cache_operation
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.select import cache_operation
+from sfn_cache.rewrite.wrap import wrap_definition
 
 MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 DEFINITION_FIELDS = ("Definition", "DefinitionString", "DefinitionUri", "DefinitionSubstitutions")

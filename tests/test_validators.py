@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.options import WrapOptions
-from sfn_cache.wrap import wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from test_corpus import FILES, classify
 
 ROOT = Path(__file__).resolve().parents[1]

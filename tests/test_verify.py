@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sfn_cache import rewrite
 from sfn_cache.cli import cli
 from sfn_cache.local.engine import function_arn
+from sfn_cache.rewrite import variables
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "ml_pipeline.asl.json"
@@ -64,14 +64,14 @@ def test_json_reports_calls_saved_payloads_and_sizes(tmp_path):
 
 
 def test_a_rewrite_that_drops_the_result_path_is_caught_and_named(tmp_path, monkeypatch):
-    real = rewrite._jsonpath_hit
+    real = variables._jsonpath_hit
 
     def broken(*args, **kwargs):
         hit = real(*args, **kwargs)
         hit.pop("ResultPath", None)
         return hit
 
-    monkeypatch.setattr(rewrite, "_jsonpath_hit", broken)
+    monkeypatch.setattr(variables, "_jsonpath_hit", broken)
     result = verify(write(tmp_path, "m.json", PIPELINE), "--input", write(tmp_path, "a.json", {"x": 1}))
     assert result.exit_code == 1, result.output
     assert "DIFFERENT" in result.output

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sfn_cache.asl.model import MAX_NAME_LENGTH, Scope, all_scopes, transitions, walk
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.model import MAX_NAME_LENGTH, Scope, all_scopes, transitions, walk
 
 TERMINAL_TYPES = ("Choice", "Succeed", "Fail")
 

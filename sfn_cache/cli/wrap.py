@@ -16,12 +16,12 @@ import click
 from click.core import ParameterSource
 
 from sfn_cache.errors import SfnCacheError, escaped, exit_with
-from sfn_cache.options import (DEFAULT_LAMBDA_ARN, KEY_CODE, KEY_S3, StateRule, WrapOptions, check_bucket,
+from sfn_cache.rewrite.options import (DEFAULT_LAMBDA_ARN, KEY_CODE, KEY_S3, StateRule, WrapOptions, check_bucket,
                                closest_name, parse_ttl)
 
 if TYPE_CHECKING:
-    from sfn_cache.project_config import ProjectConfig
-    from sfn_cache.wrap import WrapResult
+    from sfn_cache.cli.project_config import ProjectConfig
+    from sfn_cache.rewrite.wrap import WrapResult
 
 
 def split_assignment(value: str, option: str) -> tuple[str, str]:
@@ -100,7 +100,7 @@ def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[
 
 
 def render(document: dict, fmt: str, compact: bool = False) -> str:
-    from sfn_cache.emit import dump_json, dump_yaml
+    from sfn_cache.asl.emit import dump_json, dump_yaml
 
     return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
 
@@ -180,7 +180,7 @@ SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bu
 
 def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
     """WrapOptions from the project configuration, overridden by the flags given on the command line."""
-    from sfn_cache.project_config import find_config, load_config
+    from sfn_cache.cli.project_config import find_config, load_config
 
     config = None
     if not params["no_config"]:
@@ -254,7 +254,7 @@ def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str
 def check_selectors(params: dict, config: ProjectConfig | None, definitions: list[tuple[dict, str]],
                     what: str) -> None:
     """A state name or glob that matches no state is a typo: the same error from a flag or the file."""
-    from sfn_cache.wrap import state_names
+    from sfn_cache.rewrite.wrap import state_names
 
     wanted = selectors(params, config)
     if not wanted:
@@ -298,10 +298,10 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
     """
     if check and not output:
         raise click.UsageError("--check needs -o/--output: the file to compare with")
-    from sfn_cache.emit import atomic_write, check_output_path, dump_json
-    from sfn_cache.loader import is_template, load_text, looks_like_json, read_source
-    from sfn_cache.quotas import check_definition_size
-    from sfn_cache.wrap import wrap_definition
+    from sfn_cache.asl.emit import atomic_write, check_output_path, dump_json
+    from sfn_cache.asl.loader import is_template, load_text, looks_like_json, read_source
+    from sfn_cache.asl.quotas import check_definition_size
+    from sfn_cache.rewrite.wrap import wrap_definition
 
     source = "<stdin>" if definition == "-" else definition
     try:
@@ -310,7 +310,7 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         text = read_source(definition)
         document = load_text(text, source)
         if is_template(document):
-            from sfn_cache.template import machine_definitions, wrap_template  # ruamel: only for templates
+            from sfn_cache.asl.template import machine_definitions, wrap_template  # ruamel: only for templates
 
             readable = [d for _, d in machine_definitions(text, source, params["resource"]) if isinstance(d, dict)]
             check_selectors(params, config, [(d, source) for d in readable], source)

@@ -1,6 +1,6 @@
 """How the cached form says things in each query language (JSONPath, JSONata).
 
-The cached form's shape is the same in both (rewrite.py); only the fields that read data differ:
+The cached form's shape is the same in both (rewrite/variables.py); only the fields that read data differ:
 JSONPath reads with ``"key.$": "$path"``, ``InputPath``/``ResultPath``; JSONata with ``{% ... %}``
 expressions, ``Arguments`` and ``Output``.
 """
@@ -26,7 +26,7 @@ class JsonPath:
 
     @staticmethod
     def key_input(task: dict) -> tuple[str, object]:
-        """The whole effective input (key paths are read by key_spec.py instead)."""
+        """The whole effective input (key paths are read by rewrite/key_spec.py instead)."""
         if "Parameters" in task:
             return "input", copy.deepcopy(task["Parameters"])
         return "input.$", "$"

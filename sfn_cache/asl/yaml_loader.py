@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sfn_cache.asl.limits import MAX_INT_DIGITS, MAX_VALUES
+from sfn_cache.asl.loader import too_deep
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.limits import MAX_INT_DIGITS, MAX_VALUES
-from sfn_cache.loader import too_deep
 
 
 class _StrictLoader(yaml.SafeLoader):

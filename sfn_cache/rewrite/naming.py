@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sfn_cache.model import MAX_NAME_LENGTH
+from sfn_cache.asl.model import MAX_NAME_LENGTH
 
 VARIABLE_PREFIX = "sfncache_"
 FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.options import DEFAULT_LAMBDA_ARN
+from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
 
 DEFINITION_QUOTA_BYTES = 1_048_576
 NEAR_FRACTION = 0.9  # warn from 90 % of the quota
@@ -52,8 +52,8 @@ CACHED_HIT_EXTRA_EVENTS = 4  # pull (5) + choice (2) + hit Pass (2) - the task's
 def map_history_warnings(definition: dict, cached: set[str], source: str) -> list[str]:
     """For each inline Map holding cached tasks: the item count at which, every item a cache miss, one
     execution reaches the 25,000-event history quota (each state counted once per item: an estimate)."""
-    from sfn_cache.force import distributed_scopes
-    from sfn_cache.model import all_scopes, parse, walk
+    from sfn_cache.asl.model import all_scopes, parse, walk
+    from sfn_cache.rewrite.force import distributed_scopes
 
     top = parse(definition, source)
     distributed = distributed_scopes(top)

@@ -21,11 +21,11 @@ import copy
 import json
 from dataclasses import dataclass
 
-from sfn_cache.dialects import DIALECTS, Jsonata, replace_states_result
-from sfn_cache.hit_catch import catches_result_errors, catching_hit
-from sfn_cache.key_spec import code_keyed, credentials_part, key_path_input, target_part
-from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
-from sfn_cache.options import StateOptions, WrapOptions
+from sfn_cache.asl.dialects import DIALECTS, Jsonata, replace_states_result
+from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
+from sfn_cache.rewrite.key_spec import code_keyed, credentials_part, key_path_input, target_part
+from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
+from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
 
@@ -160,7 +160,7 @@ def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -
 
 
 def _catching(name: str, apply_name: str, hit: dict, original: dict, language: str, scope_language: str) -> dict:
-    """``hit`` (a Pass) as a Parallel that gives its errors to T's Catch (sfn_cache/hit_catch.py)."""
+    """``hit`` (a Pass) as a Parallel that gives its errors to T's Catch (sfn_cache/rewrite/hit_catch.py)."""
     if language == "JSONPath":
         apply = hit
     else:  # Output and Assign stay on the Parallel: its own Catch handles their errors, as T's does

@@ -8,16 +8,16 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 
+from sfn_cache.asl.limits import check_document
+from sfn_cache.asl.model import Scope, all_scopes, parse, redirect, walk
+from sfn_cache.asl.validate import validate
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.limits import check_document
-from sfn_cache.force import COMMENT as FORCE_READER_COMMENT, distributed_scopes, has_force_reader, insert_force_reader
-from sfn_cache.model import Scope, all_scopes, parse, redirect, walk
-from sfn_cache.naming import GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
-from sfn_cache.options import PATTERNS, WrapOptions
-from sfn_cache.rewrite import rewrite_task
-from sfn_cache.rewrite_classic import rewrite_task_classic
-from sfn_cache.select import TaskReport, already_wrapped_tasks, cache_operation, plan_task
-from sfn_cache.validate import validate
+from sfn_cache.rewrite.classic import rewrite_task_classic
+from sfn_cache.rewrite.force import COMMENT as FORCE_READER_COMMENT, distributed_scopes, has_force_reader, insert_force_reader
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
+from sfn_cache.rewrite.options import PATTERNS, WrapOptions
+from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, plan_task
+from sfn_cache.rewrite.variables import rewrite_task
 
 __all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from sfn_cache.asl.limits import MAX_STATES
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.limits import MAX_STATES
 
 MAX_NAME_LENGTH = 80
 STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")

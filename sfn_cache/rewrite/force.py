@@ -13,8 +13,8 @@ iterations cannot (they are child executions): tasks there are forced at wrap ti
 
 from __future__ import annotations
 
-from sfn_cache.model import Scope
-from sfn_cache.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
+from sfn_cache.asl.model import Scope
+from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 
 COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"
 _FIELD = "$states.context.Execution.Input.sfn_cache.force"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from sfn_cache.lambda_package import HANDLER, Target
+from sfn_cache.deploy.lambda_package import HANDLER, Target
 from sfn_cache.runtime.config import parse_s3_url
 
 PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sfn_cache.model import Scope, nested_scope_bodies, parse, transitions
+from sfn_cache.asl.model import Scope, nested_scope_bodies, parse, transitions
 
 STYLES = {  # mark -> (fill, stroke)
     "cached": ("#d4edda", "#1e7e34"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 
-from sfn_cache.naming import GENERATED_COMMENT
+from sfn_cache.rewrite.naming import GENERATED_COMMENT
 
 RESULT_PROCESSING_ERRORS = ("States.ResultPathMatchFailure", "States.IntrinsicFailure",
                             "States.QueryEvaluationError")

@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_cache.context_reads import differing_context_reads
-from sfn_cache.dialects import DIALECTS
-from sfn_cache.key_spec import credentials_part, describe_key, key_path_input, target_part
+from sfn_cache.asl.context_reads import differing_context_reads
+from sfn_cache.asl.dialects import DIALECTS
+from sfn_cache.asl.model import Scope, StateRef, walk
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.model import Scope, StateRef, walk
-from sfn_cache.naming import GENERATED_COMMENT, short_digest
-from sfn_cache.options import StateOptions, WrapOptions
-from sfn_cache.rewrite_classic import classic_refusal
+from sfn_cache.rewrite.classic import classic_refusal
+from sfn_cache.rewrite.key_spec import credentials_part, describe_key, key_path_input, target_part
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, short_digest
+from sfn_cache.rewrite.options import StateOptions, WrapOptions
 
 PROTOCOL_MARKER = "sfn_cache"
 
@@ -59,7 +59,7 @@ def _expression_fields(arguments: str) -> dict | None:
     (rewrite.push_arguments): ``{'sfn_cache': 'push', 'protocol': 3, 'state': 'T', ...``."""
     if not (arguments.startswith("{%") and arguments.endswith("%}") and f"'{PROTOCOL_MARKER}'" in arguments):
         return None
-    from sfn_cache.dialects import jsonata_tokens
+    from sfn_cache.asl.dialects import jsonata_tokens
 
     try:
         tokens = jsonata_tokens(arguments[2:-2])

@@ -16,15 +16,15 @@ from typing import Any, Iterator
 
 import click
 
-from sfn_cache.cli_wrap import options_from_command_line, selection_options
+from sfn_cache.asl.loader import load_text, read_source
+from sfn_cache.cli.wrap import options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
-from sfn_cache.loader import load_text, read_source
-from sfn_cache.options import WrapOptions
+from sfn_cache.rewrite.options import WrapOptions
 
 
 def machines(path: str, resource: str | None) -> Iterator[tuple[str, dict | SfnCacheError]]:
     """(name, definition) for a definition file, or each state machine of a template."""
-    from sfn_cache.template import is_template, machine_definitions
+    from sfn_cache.asl.template import is_template, machine_definitions
 
     text = read_source(path)
     document = load_text(text, path)
@@ -47,7 +47,7 @@ def wrapped_for_local(definition: dict, options: WrapOptions, where: str) -> tup
     """(original, wrapped), both with ${Placeholders} filled and the caching Lambda's local ARN."""
     from sfn_cache.local.engine import CACHE_ARN
     from sfn_cache.local.tasks import runnable
-    from sfn_cache.wrap import wrap_definition
+    from sfn_cache.rewrite.wrap import wrap_definition
 
     original = runnable(definition)
     wrapped = wrap_definition(original, replace(options, lambda_arn=CACHE_ARN), where).definition
@@ -191,8 +191,8 @@ class LiveLines:
 
     def __init__(self, wrapped: dict):
         self.lock = threading.Lock()
-        from sfn_cache.model import parse, walk
-        from sfn_cache.select import cache_operation, cache_payload, generated_states
+        from sfn_cache.asl.model import parse, walk
+        from sfn_cache.rewrite.select import cache_operation, cache_payload, generated_states
 
         top = parse(wrapped)
         self.generated = generated_states(top)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sfn_cache.asl.loader import load_text
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.loader import load_text
-from sfn_cache.options import CONCURRENT, KEY_CODE, KEY_S3, PATTERNS, StateRule, check_bucket, parse_ttl
+from sfn_cache.rewrite.options import CONCURRENT, KEY_CODE, KEY_S3, PATTERNS, StateRule, check_bucket, parse_ttl
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -6,8 +6,8 @@ import json
 import sys
 from typing import Any
 
+from sfn_cache.asl.limits import MAX_DEPTH, MAX_INPUT_BYTES, MAX_INT_DIGITS, check_document
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.limits import MAX_DEPTH, MAX_INPUT_BYTES, MAX_INT_DIGITS, check_document
 
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16",
          b"\xfe\xff": "UTF-16"}
@@ -71,7 +71,7 @@ def load_text(text: str, source: str) -> Any:
     if looks_like_json(text):
         document = load_json(text, source)
     else:
-        from sfn_cache.yaml_loader import load_yaml  # only YAML input pays for importing PyYAML
+        from sfn_cache.asl.yaml_loader import load_yaml  # only YAML input pays for importing PyYAML
 
         document = load_yaml(text, source)
     check_document(document, source)

@@ -7,17 +7,17 @@ from dataclasses import asdict
 
 import click
 
-from sfn_cache.cli_wrap import SELECTION_PARAMS, check_selectors, config_line, options_from_command_line, \
+from sfn_cache.cli.wrap import SELECTION_PARAMS, check_selectors, config_line, options_from_command_line, \
     selection_options
-from sfn_cache.emit import atomic_write
+from sfn_cache.asl.emit import atomic_write
+from sfn_cache.asl.loader import is_template, load_text, read_source
+from sfn_cache.asl.model import parse
+from sfn_cache.asl.quotas import map_history_warnings
+from sfn_cache.cli.graph import to_dot, to_mermaid
 from sfn_cache.errors import SfnCacheError, exit_with
-from sfn_cache.graph import to_dot, to_mermaid
-from sfn_cache.loader import is_template, load_text, read_source
-from sfn_cache.options import WrapOptions
-from sfn_cache.quotas import map_history_warnings
-from sfn_cache.model import parse
-from sfn_cache.select import TaskReport, generated_states
-from sfn_cache.wrap import plan_definition, wrap_definition
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.select import TaskReport, generated_states
+from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
 
 COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force",
            "key_parts")
@@ -31,7 +31,7 @@ def _definitions(path: str, resource: str | None) -> tuple[str, list[tuple[str |
     text = read_source(path)
     document = load_text(text, source)
     if is_template(document):
-        from sfn_cache.template import machine_definitions  # ruamel: only for templates
+        from sfn_cache.asl.template import machine_definitions  # ruamel: only for templates
 
         return source, list(machine_definitions(text, source, resource))
     if resource:

@@ -23,13 +23,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.tag import Tag
 
-from sfn_cache.emit import dump_json, dump_yaml
+from sfn_cache.asl.emit import dump_json, dump_yaml
+from sfn_cache.asl.limits import check_document
+from sfn_cache.asl.loader import is_template, load_json, load_text, looks_like_json, read_source
+from sfn_cache.asl.yaml_splice import Ranges, drop_trailing_comment, resource_ranges, splice
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.limits import check_document
-from sfn_cache.loader import is_template, load_json, load_text, looks_like_json, read_source
-from sfn_cache.options import DEFAULT_LAMBDA_ARN, WrapOptions
-from sfn_cache.wrap import WrapResult, wrap_definition
-from sfn_cache.yaml_splice import Ranges, drop_trailing_comment, resource_ranges, splice
+from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN, WrapOptions
+from sfn_cache.rewrite.wrap import WrapResult, wrap_definition
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")

@@ -23,14 +23,14 @@ from __future__ import annotations
 import copy
 import json
 
+from sfn_cache.asl.model import redirect
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.hit_catch import catches_result_errors, catching_hit
-from sfn_cache.model import redirect
-from sfn_cache.naming import GENERATED_COMMENT, NameAllocator
-from sfn_cache.options import StateOptions, WrapOptions
-from sfn_cache.rewrite import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
+from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, NameAllocator
+from sfn_cache.rewrite.options import StateOptions, WrapOptions
+from sfn_cache.rewrite.variables import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
                                follower_wait, pull_payload, push_payload)
-from sfn_cache.dialects import Jsonata, JsonPath
+from sfn_cache.asl.dialects import Jsonata, JsonPath
 
 
 def classic_refusal(task: dict, language: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Reading, parsing, validating and emitting ASL definitions and CloudFormation/SAM templates."""

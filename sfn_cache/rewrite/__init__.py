@@ -1,0 +1,1 @@
+"""Selecting the Task states to cache and rewriting each into its cached form."""
