@@ -279,3 +279,15 @@ def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch
     assert made == granted
     assert key_part_statements(True, ())[0] in iam_policy("s3://b/p")["Statement"]
     assert not key_part_statements(False, ())
+
+
+def test_a_lone_surrogate_still_has_a_key(aws):
+    """A JSON text may escape a lone surrogate ("\\ud800"); Python's json reads it into a str that UTF-8
+    cannot encode. The key is still computed (surrogatepass) and the round trip works."""
+    from sfn_cache.runtime.keys import cache_key
+
+    assert len(cache_key({"input": "\ud800"})) == 64
+    assert cache_key({"input": "\ud800"}) != cache_key({"input": "\ud801"})
+    event = pull(input=json.loads('{"FunctionName": "train", "Payload": "\\ud800"}'))
+    store(event, {"v": 1})
+    assert lambda_handler(event) == {"hit": True, "data": {"v": 1}}

@@ -22,7 +22,7 @@ from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_
 from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
                                      entry_duration)
-from sfn_cache.runtime.keys import cache_key, canonical_json, key_material, target_parameters
+from sfn_cache.runtime.keys import cache_key, canonical_json, json_bytes, key_material, target_parameters
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -78,7 +78,7 @@ def forced(event: dict) -> bool:
 
 def entry_limit(config: CacheConfig, material: dict) -> int:
     """The largest index entry a legitimate push writes for ``material``: read no more than that."""
-    return config.inline_max_bytes + 2 * len(canonical_json(material).encode("utf-8")) + ENTRY_OVERHEAD_BYTES
+    return config.inline_max_bytes + 2 * len(json_bytes(material)) + ENTRY_OVERHEAD_BYTES
 
 
 def hit_answer_bytes(result: Any) -> int:
