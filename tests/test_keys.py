@@ -321,6 +321,24 @@ def test_push_rechecks_the_code_resolved_at_pull(aws, monkeypatch):
     assert lambda_handler(event) == {"hit": True, "data": {"by": "A"}}
 
 
+def test_a_push_refused_by_the_recheck_releases_its_lease(aws):
+    """With --concurrent wait, followers wait on the leader's lease: a push that stores nothing
+    because the data changed must still free it."""
+    from sfn_cache.runtime.leases import lease_key
+
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"1")
+    event = pull(input={"FunctionName": "train", "Payload": f"s3://{CACHE_BUCKET}/data/a.csv"}, key_s3="etag",
+                 concurrent="wait", lease=600)
+    miss = lambda_handler(event)
+    lease = lease_key(config_for(event), "T", miss["key"])
+    assert s3.head_object(Bucket=CACHE_BUCKET, Key=lease)
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"2")
+    answer = lambda_handler({**_push_for(event, miss, {"v": 2}), "concurrent": "wait"})
+    assert answer["reason"] == "key part changed during the task"
+    assert "Contents" not in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix=lease)
+
+
 def test_push_rechecks_s3_parts_and_fails_open(aws):
     """R1: an object rewritten between pull and push is not stored under its old ETag; a part that
     no longer resolves at the push (the function deleted) is not stored either, and never raises."""
