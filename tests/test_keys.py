@@ -419,6 +419,10 @@ def test_glue_ecs_batch_are_looked_up_in_the_executions_region_never_across_acco
     glue = pull(resource="arn:aws:states:::glue:startJobRun.sync", input={"JobName": "etl"}, key_code="auto",
                 credentials={"RoleArn": "arn:aws:iam::210987654321:role/x"})
     assert "210987654321" in lambda_handler(glue)["unresolved"]
+    boto3.client("glue", region_name=REGION).create_job(
+        Name="etl", Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": f"s3://{CACHE_BUCKET}/gone.py"})
+    missing = lambda_handler({**glue, "credentials": {"RoleArn": f"arn:aws:iam::{ACCOUNT}:role/x"}})["unresolved"]
+    assert missing.startswith(f"--key-code: Glue job 'etl': cannot read s3://{CACHE_BUCKET}/gone.py"), missing
     batch = pull(resource="arn:aws:states:::batch:submitJob.sync", input={"JobDefinition": "b"}, key_code="auto",
                  credentials={"role_arn": "arn:aws:iam::210987654321:role/x"})
     assert "210987654321" in lambda_handler(batch)["unresolved"]

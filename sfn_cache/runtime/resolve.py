@@ -178,7 +178,11 @@ def _glue(resource: str, parameters: dict, s3, scope: dict | None = None) -> dic
     script = job.get("Command", {}).get("ScriptLocation")
     if not isinstance(script, str) or not script.startswith("s3://"):
         raise Unresolved(f"--key-code: Glue job {job.get('Name')!r} has no s3:// script")
-    return {"ScriptLocation": script, **s3_identity(s3, script)}
+    try:
+        return {"ScriptLocation": script, **s3_identity(s3, script)}
+    except Unresolved as error:  # said as the code part it is, not as a --key-s3 string
+        why = str(error).removeprefix("--key-s3: ")
+        raise Unresolved(f"--key-code: Glue job {job.get('Name')!r}: {why}", "code", "glue") from None
 
 
 def _ecs(resource: str, parameters: dict, s3, scope: dict | None = None) -> dict:
