@@ -57,13 +57,7 @@ def miss_and_store(handler, event: dict) -> collections.Counter:
     REQUESTS.clear()
     answer = handler(event)
     assert answer["hit"] is False and answer["key"], answer
-<<<<<<< HEAD
-    handler({"sfn_cache": "push", "protocol": 3, "state": "T", "bundle": "T", "ttl": None, "key": answer["key"],
-             "base": answer["base"], "result": {"ok": 1}, "execution": event["execution"],
-             "state_machine": event["state_machine"]})
-    miss = collections.Counter(REQUESTS)
-=======
-    stored = handler({"sfn_cache": "push", "protocol": 2, "state": "T", "bundle": "T", "ttl": None,
+    stored = handler({"sfn_cache": "push", "protocol": 3, "state": "T", "bundle": "T", "ttl": None,
                       "key": answer["key"], "base": answer["base"], "result": {"ok": 1},
                       "execution": event["execution"], "state_machine": event["state_machine"]})
     assert stored["stored"] is True, stored
@@ -74,7 +68,6 @@ def measure(handler, resolve, event: dict) -> tuple[collections.Counter, ...]:
     """(cold miss = pull + push, cold hit, warm hit, warm miss) requests for a new key."""
     resolve._memo.clear()
     miss = miss_and_store(handler, event)
->>>>>>> r10
     resolve._memo.clear()
     REQUESTS.clear()
     assert handler(event)["hit"] is True
