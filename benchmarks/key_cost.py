@@ -7,6 +7,11 @@ result). "cold" is a new Lambda container (no remembered resolutions), "warm" on
 same target within SFN_CACHE_RESOLVE_TTL. Lineage is off, so only what the key parts add is left
 beside the index reads and writes.
 
+A miss resolves its code and s3 parts twice: at the pull, and again at the push (bypassing the warm
+container's memo), so a redeploy or a rewritten object while the task ran is not stored under the old
+key. "miss, warm" is a miss for a new key (another cache version) right after: its pull uses the memo,
+its push still asks AWS.
+
 Parts computed from the payload alone (context, account and region, credentials, the target under
 --key-path, the number rule) add no request; they are the "baseline" row.
 
@@ -47,23 +52,30 @@ def pull(resource: str, payload: dict, **fields) -> dict:
             "state_machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m", **fields}
 
 
-def measure(handler, resolve, event: dict) -> tuple[collections.Counter, collections.Counter, collections.Counter]:
-    """(miss = pull + push, cold hit, warm hit) requests for a new key."""
-    resolve._memo.clear()
+def miss_and_store(handler, event: dict) -> collections.Counter:
+    """Requests of one miss: the pull that finds nothing and the push that stores the result."""
     REQUESTS.clear()
     answer = handler(event)
     assert answer["hit"] is False and answer["key"], answer
-    handler({"sfn_cache": "push", "protocol": 3, "state": "T", "bundle": "T", "ttl": None, "key": answer["key"],
-             "base": answer["base"], "result": {"ok": 1}, "execution": event["execution"],
-             "state_machine": event["state_machine"]})
-    miss = collections.Counter(REQUESTS)
+    stored = handler({"sfn_cache": "push", "protocol": 3, "state": "T", "bundle": "T", "ttl": None,
+                      "key": answer["key"], "base": answer["base"], "result": {"ok": 1},
+                      "execution": event["execution"], "state_machine": event["state_machine"]})
+    assert stored["stored"] is True, stored
+    return collections.Counter(REQUESTS)
+
+
+def measure(handler, resolve, event: dict) -> tuple[collections.Counter, ...]:
+    """(cold miss = pull + push, cold hit, warm hit, warm miss) requests for a new key."""
+    resolve._memo.clear()
+    miss = miss_and_store(handler, event)
     resolve._memo.clear()
     REQUESTS.clear()
     assert handler(event)["hit"] is True
     cold = collections.Counter(REQUESTS)
     REQUESTS.clear()
     assert handler(event)["hit"] is True
-    return miss, cold, collections.Counter(REQUESTS)
+    warm = collections.Counter(REQUESTS)
+    return miss, cold, warm, miss_and_store(handler, {**event, "cache_version": "warm-miss"})
 
 
 def spelled(counter: collections.Counter) -> str:
@@ -123,10 +135,12 @@ def main() -> int:
         measure(lambda_handler, resolve, pull(invoke, {"FunctionName": "train", "Payload": "warm-up"}))
         print("(after one warm-up miss and hit: disdat's once-per-process HeadBucket is not counted below)")
         print("AWS requests per cache operation, by key part: real handler, moto in-process, lineage off")
-        print(f"{'key parts':<30} | {'miss (pull+push)':<60} | {'hit, cold container':<50} | hit, warm container")
+        print(f"{'key parts':<30} | {'miss (pull+push), cold':<60} | {'miss, warm':<60} | "
+              f"{'hit, cold container':<50} | hit, warm container")
         for title, event in cases:
-            miss, cold, warm = measure(lambda_handler, resolve, event)
-            print(f"{title:<30} | {spelled(miss):<60} | {spelled(cold):<50} | {spelled(warm)}")
+            miss, cold, warm, warm_miss = measure(lambda_handler, resolve, event)
+            print(f"{title:<30} | {spelled(miss):<60} | {spelled(warm_miss):<60} | {spelled(cold):<50} | "
+                  f"{spelled(warm)}")
     return 0
 
 

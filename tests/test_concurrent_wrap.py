@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from harness import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, function_arn
 from sfn_cache.cli import cli
 from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.select import cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime import leases
 from sfn_cache.runtime.config import config_for
@@ -40,7 +41,9 @@ def test_concurrent_wait_adds_one_bounded_wait_loop_per_task():
     assert pulls
     for task, pull in pulls.items():
         assert pull["Parameters"]["concurrent"] == "wait" and pull["Parameters"]["lease"] > 0
-        assert states[f"cache_push_{task}"]["Arguments"]["concurrent"] == "wait"  # the push is a JSONata state (issue 11)
+        assert cache_payload(states[f"cache_push_{task}"])["concurrent"] == "wait"  # one JSONata expression
+        failed = next(iter(pull["Catch"][0]["Assign"].values()))
+        assert failed == {"hit": False, "key": None, "wait": False}, "the Choice below reads .wait"
         wait = states[f"cache_wait_{task}"]
         assert wait["Type"] == "Wait" and wait["Next"] == f"cache_pull_{task}"
         assert 1 <= wait["Seconds"] <= 300

@@ -146,18 +146,19 @@ def test_key_code_lambda_code_sha256_redeploy_is_a_miss(aws, monkeypatch):
     answer = store(pull(key_code="auto"), {"v": 1})
     code = answer["material"]["code"]["lambda"]
     assert code["CodeSha256"] == client.get_function(FunctionName="train")["Configuration"]["CodeSha256"]
+    assert len(calls) == 2, "the pull resolved, and the push again (the memo bypassed)"
     assert lambda_handler(pull(key_code="auto"))["hit"] is True
-    assert len(calls) == 1, "the second pull used the warm container's answer"
+    assert len(calls) == 2, "the second pull used the warm container's answer"
 
     client.update_function_code(FunctionName="train", ZipFile=_zip("def h(e, c): return 2"))
     assert lambda_handler(pull(key_code="auto"))["hit"] is True, "within SFN_CACHE_RESOLVE_TTL"
     monkeypatch.setattr(resolve, "_memo", {})
     assert lambda_handler(pull(key_code="auto"))["hit"] is False, "the redeployed code is a new key"
-    assert len(calls) == 2
+    assert len(calls) == 3
     monkeypatch.setenv("SFN_CACHE_RESOLVE_TTL", "0")
     lambda_handler(pull(key_code="auto"))
     lambda_handler(pull(key_code="auto"))
-    assert len(calls) == 4, "TTL 0: every pull resolves"
+    assert len(calls) == 5, "TTL 0: every pull resolves"
 
 
 def test_key_code_lambda_qualifier_and_direct_arn(aws):
@@ -296,3 +297,179 @@ def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch
     assert made == granted
     assert key_part_statements(True, ())[0] in iam_policy("s3://b/p")["Statement"]
     assert not key_part_statements(False, ())
+
+
+def _function(name="train", body="1", region=REGION):
+    client = boto3.client("lambda", region_name=region)
+    if region == REGION:
+        role = _role()
+    else:
+        role = f"arn:aws:iam::{ACCOUNT}:role/fn"
+    client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.h",
+                           Code={"ZipFile": _zip(body)})
+    return client
+
+
+def _push_for(event, answer, result):
+    return {"sfn_cache": "push", "protocol": PROTOCOL, "state": event["state"], "bundle": event["bundle"],
+            "ttl": None, "key": answer["key"], "base": answer["base"], "result": result,
+            "execution": event["execution"], "state_machine": event["state_machine"]}
+
+
+def test_push_rechecks_the_code_resolved_at_pull(aws, monkeypatch):
+    """R1: code A at the pull, B deployed before the task runs: B's result must not be stored under A's
+    key (after a rollback to A, same CodeSha256, it would be served). The push re-resolves the code,
+    bypassing the warm container's memo (the pull's answer is remembered for 60 s here)."""
+    client = _function(body="A")
+    calls = []
+    real = resolve._lambda
+    monkeypatch.setattr(resolve, "_CODE", {**resolve._CODE, "lambda": lambda *a: calls.append(a) or real(*a)})
+    event = pull(key_code="auto")
+    miss = lambda_handler(event)
+    client.update_function_code(FunctionName="train", ZipFile=_zip("B"))
+    answer = lambda_handler(_push_for(event, miss, {"by": "B"}))
+    assert answer == {"stored": False, "reason": "key part changed during the task", "key": miss["key"]}
+    assert len(calls) == 2, "one describe call at the pull, one at the push (not the memo)"
+    client.update_function_code(FunctionName="train", ZipFile=_zip("A"))  # roll back: A's key again
+    monkeypatch.setattr(resolve, "_memo", {})
+    again = lambda_handler(event)
+    assert again["hit"] is False and again["key"] == miss["key"], "nothing was stored under A's key"
+    assert lambda_handler(_push_for(event, again, {"by": "A"}))["stored"] is True
+    assert lambda_handler(event) == {"hit": True, "data": {"by": "A"}}
+
+
+def test_a_push_refused_by_the_recheck_releases_its_lease(aws):
+    """With --concurrent wait, followers wait on the leader's lease: a push that stores nothing
+    because the data changed must still free it."""
+    from sfn_cache.runtime.leases import lease_key
+
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"1")
+    event = pull(input={"FunctionName": "train", "Payload": f"s3://{CACHE_BUCKET}/data/a.csv"}, key_s3="etag",
+                 concurrent="wait", lease=600)
+    miss = lambda_handler(event)
+    lease = lease_key(config_for(event), "T", miss["key"])
+    assert s3.head_object(Bucket=CACHE_BUCKET, Key=lease)
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"2")
+    answer = lambda_handler({**_push_for(event, miss, {"v": 2}), "concurrent": "wait"})
+    assert answer["reason"] == "key part changed during the task"
+    assert "Contents" not in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix=lease)
+
+
+def test_push_rechecks_s3_parts_and_fails_open(aws):
+    """R1: an object rewritten between pull and push is not stored under its old ETag; a part that
+    no longer resolves at the push (the function deleted) is not stored either, and never raises."""
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"1")
+    event = pull(input={"FunctionName": "train", "Payload": f"s3://{CACHE_BUCKET}/data/a.csv"}, key_s3="etag")
+    miss = lambda_handler(event)
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"2")
+    assert lambda_handler(_push_for(event, miss, {"v": 2})) == {
+        "stored": False, "reason": "key part changed during the task", "key": miss["key"]}
+    s3.put_object(Bucket=CACHE_BUCKET, Key="data/a.csv", Body=b"1")
+    assert lambda_handler(event)["hit"] is False
+
+    client = _function()
+    code = pull(key_code="auto")
+    miss = lambda_handler(code)
+    client.delete_function(FunctionName="train")
+    assert lambda_handler(_push_for(code, miss, {"v": 1})) == {
+        "stored": False, "reason": "key part unresolved at push", "key": miss["key"]}
+
+
+def test_lambda_code_is_resolved_where_the_task_runs(aws, monkeypatch):
+    """R2: a bare FunctionName names the function in the execution's region, and in the account of the
+    task's Credentials (role ARN) when it has them, not in the caching Lambda's own account/region."""
+    local = _function(body="local").get_function(FunctionName="train")["Configuration"]["CodeSha256"]
+    asked = []
+    real_client = resolve._client
+
+    def recording(service, region=None):
+        client = real_client(service, region)
+        client.meta.events.register("provide-client-params.lambda.GetFunctionConfiguration",
+                                    lambda params, **kw: asked.append((region, params["FunctionName"])))
+        return client
+
+    monkeypatch.setattr(resolve, "_client", recording)
+    assert store(pull(key_code="auto"), {})["material"]["code"]["lambda"]["CodeSha256"] == local
+    assert asked[-1] == (REGION, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:train")
+
+    other = {"role_arn": "arn:aws:iam::210987654321:role/tenant-b"}
+    lambda_handler(pull(key_code="auto", credentials=other))
+    # The function asked for is tenant B's. (moto ignores the account of a function ARN and answers with
+    # its own 'train'; AWS answers B's function, or AccessDenied without B's grant: a miss without a key.)
+    assert asked[-1] == (REGION, f"arn:aws:lambda:{REGION}:210987654321:function:train")
+    lambda_handler(pull(key_code="auto", credentials=other, input={"FunctionName": "111111111111:function:f"}))
+    assert asked[-1] == (REGION, f"arn:aws:lambda:{REGION}:111111111111:function:f"), "a partial ARN keeps its account"
+
+    eu_machine = MACHINE.replace(REGION, "eu-west-1")
+    eu = pull(key_code="auto", state_machine=eu_machine)
+    assert lambda_handler(eu)["key"] is None, "no 'train' in eu-west-1 yet"
+    assert asked[-1] == ("eu-west-1", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:train")
+    eu_code = _function(body="eu", region="eu-west-1").get_function(FunctionName="train")
+    assert store(eu, {})["material"]["code"]["lambda"]["CodeSha256"] == eu_code["Configuration"]["CodeSha256"]
+    assert eu_code["Configuration"]["CodeSha256"] != local
+    assert lambda_handler(pull(key_code="auto"))["hit"] is True, "the memo is per region: us-east-1 kept"
+
+    unknown = pull(key_code="auto", state_machine=None)
+    assert kept(unknown, lambda_handler(unknown))["code"]["lambda"]["CodeSha256"] == local, \
+        "no state machine ARN: the caching Lambda's own region, as before"
+    assert asked[-1] == (None, "train")
+
+
+def test_glue_ecs_batch_are_looked_up_in_the_executions_region_never_across_accounts(aws):
+    """R2: the .sync integrations' code in the execution's region; with Credentials of another account
+    the caching Lambda cannot look it up: a miss without a key, saying so."""
+    for region in (REGION, "eu-west-1"):
+        boto3.client("ecs", region_name=region).register_task_definition(
+            family="train", containerDefinitions=[{"name": "c", "image": "img", "memory": 128}])
+    boto3.client("ecs", region_name="eu-west-1").register_task_definition(
+        family="train", containerDefinitions=[{"name": "c", "image": "img:2", "memory": 128}])
+    event = pull(resource="arn:aws:states:::ecs:runTask.sync", input={"TaskDefinition": "train"}, key_code="auto",
+                 state_machine=MACHINE.replace(REGION, "eu-west-1"))
+    arn = kept(event, lambda_handler(event))["code"]["ecs"]["TaskDefinitionArn"]
+    assert ":eu-west-1:" in arn and arn.endswith("task-definition/train:2")
+    across = lambda_handler({**event, "credentials": {"role_arn": "arn:aws:iam::210987654321:role/x"}})
+    assert across["key"] is None and "210987654321" in across["unresolved"]
+    same = lambda_handler({**event, "credentials": {"role_arn": f"arn:aws:iam::{ACCOUNT}:role/x"}})
+    assert same["key"] is not None
+    glue = pull(resource="arn:aws:states:::glue:startJobRun.sync", input={"JobName": "etl"}, key_code="auto",
+                credentials={"RoleArn": "arn:aws:iam::210987654321:role/x"})
+    assert "210987654321" in lambda_handler(glue)["unresolved"]
+    boto3.client("glue", region_name=REGION).create_job(
+        Name="etl", Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": f"s3://{CACHE_BUCKET}/gone.py"})
+    missing = lambda_handler({**glue, "credentials": {"RoleArn": f"arn:aws:iam::{ACCOUNT}:role/x"}})["unresolved"]
+    assert missing.startswith(f"--key-code: Glue job 'etl': cannot read s3://{CACHE_BUCKET}/gone.py"), missing
+    batch = pull(resource="arn:aws:states:::batch:submitJob.sync", input={"JobDefinition": "b"}, key_code="auto",
+                 credentials={"role_arn": "arn:aws:iam::210987654321:role/x"})
+    assert "210987654321" in lambda_handler(batch)["unresolved"]
+
+
+def test_a_keyless_miss_is_counted_and_names_its_part(aws, capsys, caplog):
+    """R5: an unresolved key part is a miss *and* an Unresolved metric, and the log says which part."""
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    answer = lambda_handler(pull(key_code="auto", input={"FunctionName": "missing", "Payload": {}}))
+    assert answer["key"] is None
+    line = json.loads([l for l in capsys.readouterr().out.splitlines() if '"_aws"' in l][-1])
+    assert line["Misses"] == 1 and line["Unresolved"] == 1
+    assert {"Name": "Unresolved", "Unit": "Count"} in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert "state 'T': key part 'code' (lambda) unresolved" in caplog.text
+    caplog.clear()
+    lambda_handler(pull(input={"FunctionName": "f", "Payload": f"s3://{CACHE_BUCKET}/nope"}, key_s3="etag"))
+    assert f"key part 's3' (s3://{CACHE_BUCKET}/nope) unresolved" in caplog.text
+    lambda_handler(pull())
+    assert "Unresolved" not in capsys.readouterr().out.splitlines()[-1], "a keyed miss is no Unresolved"
+
+
+def test_a_lone_surrogate_still_has_a_key(aws):
+    """A JSON text may escape a lone surrogate ("\\ud800"); Python's json reads it into a str that UTF-8
+    cannot encode. The key is still computed (surrogatepass) and the round trip works."""
+    from sfn_cache.runtime.keys import cache_key
+
+    assert len(cache_key({"input": "\ud800"})) == 64
+    assert cache_key({"input": "\ud800"}) != cache_key({"input": "\ud801"})
+    event = pull(input=json.loads('{"FunctionName": "train", "Payload": "\\ud800"}'))
+    store(event, {"v": 1})
+    assert lambda_handler(event) == {"hit": True, "data": {"v": 1}}

@@ -205,7 +205,9 @@ class LiveLines:
             if request.get("sfn_cache") == "push":
                 line = f"stored (key {key})" if answer.get("stored") else "not stored"
             elif answer.get("hit"):
-                line = f"cache hit (key {key}): task skipped"
+                line = "cache hit: task skipped"  # a hit answers {hit, data}: the key stays in the Lambda
+            elif not key:
+                line = f"cache miss, no key ({answer.get('unresolved') or 'the pull failed'}): nothing will be stored"
             else:
                 line = f"cache miss (key {key}){', forced' if answer.get('forced') else ''}"
             self.say(f"  {state}: {line}")

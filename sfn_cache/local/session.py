@@ -11,7 +11,7 @@ from typing import Iterator
 import boto3
 
 from sfn_cache.local.engine import CACHE_BUCKET, REGION, Engine
-from sfn_cache.local.seams import Patcher, install_seams, install_service_seams
+from sfn_cache.local.seams import Patcher, install_aws_paths, install_seams, install_service_seams
 from sfn_cache.local.tasks import NO_TASKS, TaskTable, stub_result
 from sfn_cache.local.world import local_aws
 
@@ -42,6 +42,7 @@ def local_session(tasks: TaskTable = NO_TASKS) -> Iterator[Engine]:
         answering(engine, tasks)
         install_seams(patcher, engine)
         install_service_seams(patcher, service_answer(engine, tasks))
+        install_aws_paths(patcher)  # $.models[0].auc is one value on AWS, a list in moto
         moto_log = logging.getLogger("moto")
         level = moto_log.level
         moto_log.setLevel(logging.CRITICAL)  # its tracebacks are the executions' own failures, reported already

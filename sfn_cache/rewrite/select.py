@@ -85,7 +85,8 @@ def already_wrapped_tasks(top: Scope) -> set[str]:
     return {cache_payload(ref.state).get("state") for ref in walk(top) if cache_operation(ref.state) == "pull"}
 
 
-_GENERATED_NAME = re.compile(r"^(?:cache_(?:pull|push|hit|assign|done|wrap|out|miss|catch\d+)_|use_cache_)(.*)$")
+_GENERATED_NAME = re.compile(
+    r"^(?:cache_(?:pull|push|hit|apply|assign|done|wait|wrap|out|miss|check|catch\d+)_|use_cache_)(.*)$")
 
 
 def generated_states(top: Scope) -> set[str]:
@@ -106,7 +107,7 @@ def _names_a_wrapped_task(name: str, wrapped: set[str], by_digest: dict[str, str
     if not match:
         return False
     base = match.group(1)
-    if base in wrapped:
+    if base in wrapped or _names_a_wrapped_task(base, wrapped, by_digest):  # cache_check_cache_out_T
         return True
     cut, _, digest = base.rpartition("~")
     task = by_digest.get(digest.split(".", 1)[0])

@@ -22,7 +22,7 @@ from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_
 from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
                                      entry_duration)
-from sfn_cache.runtime.keys import cache_key, canonical_json, key_material, target_parameters
+from sfn_cache.runtime.keys import cache_key, canonical_json, json_bytes, key_material, target_parameters
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -48,6 +48,8 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
             raise
         if answer["hit"]:
             metrics.emit(event, Hits=1, SecondsSaved=answer.pop("saved", 0.0))
+        elif "unresolved" in answer:
+            metrics.emit(event, Misses=1, Unresolved=1)  # a keyless miss: nothing will be stored
         else:
             metrics.emit(event, Misses=1)
         return answer
@@ -78,7 +80,7 @@ def forced(event: dict) -> bool:
 
 def entry_limit(config: CacheConfig, material: dict) -> int:
     """The largest index entry a legitimate push writes for ``material``: read no more than that."""
-    return config.inline_max_bytes + 2 * len(canonical_json(material).encode("utf-8")) + ENTRY_OVERHEAD_BYTES
+    return config.inline_max_bytes + 2 * len(json_bytes(material)) + ENTRY_OVERHEAD_BYTES
 
 
 def hit_answer_bytes(result: Any) -> int:
@@ -96,7 +98,8 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
     try:
         material.update(resolve.resolved_parts(event, target_parameters(event), s3))
     except resolve.Unresolved as error:
-        LOG.warning("sfn-cache: %s: a miss without a key (nothing will be stored)", error)
+        LOG.warning("sfn-cache: state %r: key part %r%s unresolved (%s): a miss without a key, nothing will "
+                    "be stored", event["state"], error.part, f" ({error.kind})" if error.kind else "", error)
         return {"hit": False, "key": None, "forced": False, "t": None, "base": None, "wait": False,
                 "unresolved": str(error)}
     key = cache_key(material)
@@ -154,6 +157,33 @@ def task_duration(event: dict, now: float) -> float | None:
     return round(now - pulled, 3)
 
 
+def _key_parts_unchanged(event: dict, config: CacheConfig, s3, key: str, material: dict) -> dict | None:
+    """None when the material has no ``code``/``s3`` part or they resolve now as at the pull; else the
+    push's answer. The pull resolved them (maybe from the warm container's memo) before the task ran:
+    a redeploy or a rewritten object in between means the result is the new code's (or data's), which
+    must not be stored under the old key (a rollback would then serve it). Costs one describe call per
+    code part (Glue: GetJob and a HEAD) and one HEAD (a LIST for a prefix) per s3 string, per miss.
+    Fail-open: a part that no longer resolves is not stored, never an error."""
+    if "code" not in material and "s3" not in material:
+        return None
+    try:
+        changed = resolve.changed_parts(material, event.get("state_machine"), s3)
+    except Exception as error:
+        LOG.warning("sfn-cache: push of %s for state %r: a key part does not resolve any more (%s): not stored",
+                    key, event["state"], error)
+        answer = {"stored": False, "reason": "key part unresolved at push", "key": key}
+    else:
+        if not changed:
+            return None
+        LOG.warning("sfn-cache: push of %s for state %r: key part(s) %s changed during the task (redeployed "
+                    "code or rewritten data): not stored under the key of what the pull saw",
+                    key, event["state"], ", ".join(changed))
+        answer = {"stored": False, "reason": "key part changed during the task", "key": key}
+    if event.get("concurrent") == "wait":
+        leases.release(s3, config, event["bundle"], key, event.get("execution"))
+    return answer
+
+
 def push(event: dict, config: CacheConfig, s3) -> dict:
     key = event["key"]
     received = time.time()  # the task ended before this push: storing it is not task time
@@ -177,6 +207,9 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
                     "answer, quota %d): not cached, the task runs uncached for this input",
                     event["state"], size, PAYLOAD_QUOTA_BYTES)
         return {"stored": False, "reason": "too large for a hit", "key": key}
+    unchanged = _key_parts_unchanged(event, config, s3, key, material)
+    if unchanged is not None:
+        return unchanged
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
     result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))

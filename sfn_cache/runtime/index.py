@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sfn_cache.runtime.config import CacheConfig
+from sfn_cache.runtime.keys import json_bytes
 
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
@@ -127,7 +128,7 @@ class KeyIndex:
     def put(self, entry: dict[str, Any], base: str | None) -> bool:
         """Write ``entry`` if the index still holds what the pull saw (``base``: its ETag, or None for
         no entry). False when a newer push got there first: that result stays."""
-        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = json_bytes(entry)
         condition = {"IfMatch": base} if base else {"IfNoneMatch": "*"}
         try:
             self.s3.put_object(Bucket=self.config.bucket, Key=entry_key(self.config, entry["bundle"], entry["key"]),
@@ -143,7 +144,7 @@ class KeyIndex:
 
         Content-addressed (``key`` is the material's digest): concurrent misses write the same bytes.
         """
-        body = json.dumps(material, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = json_bytes(material)
         self.s3.put_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key), Body=body,
                            ContentType="application/json")
 

@@ -78,6 +78,19 @@ def key_material(event: dict, context: str) -> dict:
     return material
 
 
+def canonical_bytes(material: Any) -> bytes:
+    """The canonical text as bytes: UTF-8, except that a lone surrogate (JSON may escape one,
+    ``"\\ud800"``, and Python's json reads it into a str) is written as its 3-byte sequence
+    (``surrogatepass``) instead of failing: such material still has a key, distinct per surrogate."""
+    return canonical_json(material).encode("utf-8", "surrogatepass")
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON for S3 (index entries, kept material). A lone surrogate, which
+    UTF-8 cannot encode, is written as its JSON escape (``\\ud800``), which reads back as the same str."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
 def cache_key(material: dict) -> str:
     """Lowercase hex SHA-256 of the material's canonical text: safe in S3 keys and disdat names."""
-    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(material)).hexdigest()

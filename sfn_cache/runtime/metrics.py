@@ -6,6 +6,9 @@ one ``print``. One line per cache operation, in namespace ``sfn-cache``, with th
 ``StateMachine`` and ``Bundle`` (and a roll-up per ``Bundle`` alone):
 
     Hits, Misses, Stores, StoreFailures, LookupFailures   (Count)
+    Unresolved                                            (Count; with Misses=1: a --key-code or
+                                                            --key-s3 part did not resolve, the miss
+                                                            has no key and nothing will be stored)
     SecondsSaved                                          (Seconds; on a hit: how long the task
                                                             took when its result was stored)
 
@@ -24,7 +27,7 @@ import time
 
 NAMESPACE = "sfn-cache"
 METRICS = {"Hits": "Count", "Misses": "Count", "Stores": "Count", "StoreFailures": "Count",
-           "LookupFailures": "Count", "SecondsSaved": "Seconds"}
+           "LookupFailures": "Count", "Unresolved": "Count", "SecondsSaved": "Seconds"}
 STORE_FAILURES_BEFORE_ALARM = 3
 
 LOG = logging.getLogger(__name__)
