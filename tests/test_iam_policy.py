@@ -123,7 +123,7 @@ def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_pat
 def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypatch, tmp_path):
     """DeleteObjects answers 200 with a per-key AccessDenied: with only the function's policy, doctor
     must say the clean-up failed instead of "removed again", and rm must not count objects it kept."""
-    from sfn_cache.asl import inventory
+    from sfn_cache.cli import inventory
     from sfn_cache.cli import doctor
     from sfn_cache.errors import SfnCacheError
     from sfn_cache.runtime.config import config_for

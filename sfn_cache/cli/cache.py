@@ -10,7 +10,7 @@ import boto3
 import click
 from click.core import ParameterSource
 
-from sfn_cache.asl import inventory
+from sfn_cache.cli import inventory
 from sfn_cache.cli.project_config import find_config, load_config
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.rewrite.options import parse_duration

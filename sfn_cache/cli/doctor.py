@@ -12,7 +12,7 @@ import json
 import uuid as uuid_module
 from dataclasses import dataclass
 
-from sfn_cache.asl import inventory
+from sfn_cache.cli import inventory
 from sfn_cache.deploy.lambda_package import HANDLER
 from sfn_cache.rewrite.options import parse_duration
 from sfn_cache.runtime.config import CacheConfig, parse_s3_url

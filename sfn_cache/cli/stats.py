@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from sfn_cache.asl.inventory import Entry, entries, s3_error
+from sfn_cache.cli.inventory import Entry, entries, s3_error
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.hit_log import HITS_DIR
 from sfn_cache.runtime.index import bundle_slug, entry_duration
