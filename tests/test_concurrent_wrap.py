@@ -101,3 +101,40 @@ def test_a_follower_pays_three_transitions_and_one_lambda_call_per_poll(make_eng
     assert engine.state_transitions() - original == miss_extra + 3 * polls
     assert engine.calls[CACHE_FUNCTION] - calls_before == 2 + polls
     assert engine.calls["work"] == 3  # original, leader, and the follower once the lease expired
+
+
+@pytest.mark.parametrize("machine", ["variables", "jsonata"])  # the classic push carries it, and it fits a hit
+def test_a_leader_whose_push_stores_nothing_still_frees_its_followers(make_engine, machine):
+    """Every way a push ends, stored or not, deletes the leader's lease: followers never wait for an
+    entry that will not come (until the lease, the task's TimeoutSeconds, runs out)."""
+    original, pattern = MACHINES[machine]
+    engine = make_engine({"work": lambda event: "x" * 261_000})  # under the quota, over what a hit may carry
+    wrapped = wrap_definition(original, WrapOptions(lambda_arn=CACHE_ARN, concurrent="wait",
+                                                    pattern=pattern)).definition
+    assert engine.run(wrapped, {"x": 1}).status == "SUCCEEDED"
+    pushes = [answer for op, answer in engine.cache_answers if op == "push"]
+    assert pushes and pushes[-1]["stored"] is False and pushes[-1]["reason"] == "too large for a hit", pushes
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=CACHE_BUCKET).get("Contents", [])
+    assert not [o["Key"] for o in listed if "/leases/" in o["Key"]], "the lease outlived the push"
+
+
+def test_a_push_without_key_material_still_releases_the_lease(aws):
+    """The same at the handler: a push refused for want of the pull's material frees the key."""
+    from sfn_cache.runtime.handler import lambda_handler
+    from sfn_cache.runtime.keys import PROTOCOL
+
+    execution = f"arn:aws:states:{REGION}:123456789012:execution:pipeline:leader"
+    pull = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Work", "resource": function_arn("work"),
+            "input": {"x": 1}, "concurrent": "wait", "lease": 60, "execution": execution}
+    miss = lambda_handler(pull)
+    assert miss["hit"] is False and miss["wait"] is False and miss["key"]
+    s3 = boto3.client("s3", region_name=REGION)
+    where = leases.lease_key(config_for({}), "Work", miss["key"])
+    s3.head_object(Bucket=CACHE_BUCKET, Key=where)  # the leader holds the key
+    for kept in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix="cache/sfn-cache/material/")["Contents"]:
+        s3.delete_object(Bucket=CACHE_BUCKET, Key=kept["Key"])
+    answer = lambda_handler({"sfn_cache": "push", "protocol": PROTOCOL, "state": "Work", "key": miss["key"],
+                             "base": miss["base"], "result": {"done": True}, "concurrent": "wait",
+                             "execution": execution})
+    assert answer == {"stored": False, "reason": "no key material"}
+    assert "Contents" not in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix=where), "the lease outlived the push"

@@ -10,6 +10,9 @@ never more than the quota; a result too large to come back through a hit runs un
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -131,14 +134,46 @@ def test_a_result_just_under_the_push_limit_is_cached(make_engine):
     "x" * 1000, "é" * 1000, "€" * 1000, "😀" * 1000, {"a": ["ü", 1.5, None, True], "b": "\\\"q\n"},
 ])
 def test_the_push_counts_utf8_bytes_from_above(result):
-    """The push's size test, evaluated by a real JSONata engine, is never below the UTF-8 byte count
-    (é is 2 bytes, € 3, 😀 4): a result whose characters fit but whose bytes do not is never pushed."""
+    """The push's size test, evaluated by the JSONata of the local engine (jsonata-python), is never
+    below the UTF-8 byte count (é is 2 bytes, € 3, 😀 4): a result whose characters fit but whose bytes
+    do not is never pushed. (That engine writes é as \\u00e9, whose "0e" also counts as a number: it
+    counts far above; the test below bounds the count of the JSONata Step Functions runs.)"""
     import jsonata
     from sfn_cache.rewrite.variables import push_size
 
     counted = jsonata.Jsonata(push_size("$r")).evaluate(None, {"r": result})
     exact = len(json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    assert exact <= counted <= 3 * exact
+    assert exact <= counted
+
+
+_MEASURE_JS = """
+const jsonata = require(process.argv[1]);
+const value = JSON.parse(require("fs").readFileSync(0, "utf8"));
+jsonata(process.argv[2]).evaluate(null, {r: value}).then(counted =>
+  console.log(JSON.stringify({counted, exact: Buffer.byteLength(JSON.stringify(value))})));
+"""
+
+
+@pytest.mark.parametrize("result", [
+    "😀" * 1000, "é" * 1000, [0.30000000000000004] * 1000, [1.0000000000000002e-300] * 1000,
+    [-1.2345678901234567e-5] * 1000, [123456789012345678] * 1000, {"a": ["x" * 100, 1.5e300, "€😀"] * 50},
+])
+def test_the_push_size_is_never_below_what_the_jsonata_of_step_functions_measures(result):
+    """Step Functions runs jsonata-js 2.0.6, whose $string writes 15 significant digits and whose
+    $length counts code points: the guard must still count at least the UTF-8 bytes the push carries
+    (the shortest round-trip JSON of the value), or a result just under the quota makes a push over it
+    (States.DataLimitExceeded, which no Catch handles)."""
+    from sfn_cache.rewrite.variables import push_size
+
+    module = os.environ.get("JSONATA_JS")
+    if not (module and shutil.which("node")):
+        if os.environ.get("SFN_CACHE_REQUIRE_VALIDATORS"):
+            pytest.fail("JSONATA_JS (npm jsonata@2.0.6) and node are required here (.ci/run installs them)")
+        pytest.skip("set JSONATA_JS to an npm jsonata@2.0.6 (.ci/run does)")
+    measured = subprocess.run(["node", "-e", _MEASURE_JS, module, push_size("$r")], input=json.dumps(result),
+                              capture_output=True, text=True, check=True, timeout=60)
+    sizes = json.loads(measured.stdout)
+    assert sizes["exact"] <= sizes["counted"] <= 4 * sizes["exact"], sizes
 
 
 def test_run_time_force_reaches_tasks_inside_an_inline_map(make_engine):

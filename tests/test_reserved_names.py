@@ -41,3 +41,20 @@ def test_other_names_in_a_catcher_assign_are_fine_and_rewrapping_stays_a_no_op()
         "Done": {"Type": "Succeed"}}}
     wrapped = wrap_definition(definition, WrapOptions()).definition
     assert wrap_definition(wrapped, WrapOptions()).definition == wrapped
+
+
+@pytest.mark.parametrize("language,payload", [
+    ("JSONata", "{% {'sfn_cache': 'pull', 'protocol': 3, 'state': $states.input.s} %}"),
+    ("JSONata", "{% {'sfn_cache': 'push', 'protocol': 3, 'state': 'T'} %}"),
+    ("JSONPath", {"sfn_cache": "pull", "protocol": 3, "state.$": "$.s"}),
+])
+def test_a_user_task_that_quotes_the_cache_protocol_is_still_the_users(language, payload):
+    """Only what wrap writes is a cache state: a user's Task whose Arguments happen to hold the marker
+    (without a literal state name, or not as wrap's push expression begins) is cached like any other."""
+    field = "Arguments" if language == "JSONata" else "Parameters"
+    definition = {"QueryLanguage": language, "StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", field: payload,
+        "End": True}}}
+    result = wrap_definition(definition, WrapOptions(lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:c"))
+    assert "cache_pull_T" in result.definition["States"]
+    assert [report.state for report in result.tasks if report.generated] == ["T"]

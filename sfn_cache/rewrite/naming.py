@@ -7,6 +7,7 @@ import hashlib
 from sfn_cache.asl.model import MAX_NAME_LENGTH
 
 VARIABLE_PREFIX = "sfncache_"
+PUSH_EXPRESSION_START = "{% ($p := $" + VARIABLE_PREFIX  # how a push written as one expression begins
 FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)
 GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 

@@ -18,7 +18,7 @@ from sfn_cache.asl.model import Scope, StateRef, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.classic import classic_refusal
 from sfn_cache.rewrite.key_spec import credentials_part, describe_key, key_path_input, target_part
-from sfn_cache.rewrite.naming import GENERATED_COMMENT, short_digest
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, PUSH_EXPRESSION_START, short_digest
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 
 PROTOCOL_MARKER = "sfn_cache"
@@ -49,7 +49,8 @@ def cache_payload(state: dict) -> dict | None:
         payload = state.get(field)
         if isinstance(payload, str):
             payload = _expression_fields(payload)
-        if isinstance(payload, dict) and payload.get(PROTOCOL_MARKER) in ("pull", "push") and "protocol" in payload:
+        if (isinstance(payload, dict) and payload.get(PROTOCOL_MARKER) in ("pull", "push") and "protocol" in payload
+                and isinstance(payload.get("state"), str)):
             return payload
     return None
 
@@ -57,7 +58,7 @@ def cache_payload(state: dict) -> dict | None:
 def _expression_fields(arguments: str) -> dict | None:
     """The literal fields a push written as one JSONata expression starts its object with
     (rewrite.push_arguments): ``{'sfn_cache': 'push', 'protocol': 3, 'state': 'T', ...``."""
-    if not (arguments.startswith("{%") and arguments.endswith("%}") and f"'{PROTOCOL_MARKER}'" in arguments):
+    if not (arguments.startswith(PUSH_EXPRESSION_START) and arguments.endswith("%}")):
         return None
     from sfn_cache.asl.dialects import jsonata_tokens
 

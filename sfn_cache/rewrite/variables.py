@@ -265,9 +265,15 @@ def pull_failed(options: WrapOptions) -> dict:
 
 def push_size(result: str) -> str:
     """JSONata: T's result as compact JSON (inside ``[ ]``, so that a string is quoted and escaped),
-    counted in UTF-8 bytes from above: every character outside printable ASCII as 3 (a surrogate pair
-    as 6)."""
-    return f"($s := $string([{result}]); $length($s) + 2 * $length($replace($s, /[ -~]+/, '')))"
+    counted in UTF-8 bytes from above, as the JSONata of Step Functions (jsonata-js 2.0.6) sees it.
+    Its ``$length`` counts code points, so a character outside printable ASCII counts 4 (an emoji is
+    4 bytes and one character). Its ``$string`` writes numbers with 15 significant digits, where the
+    payload may have up to 17 and an exponent (``0.30000000000000004`` comes out as ``0.3``), so every
+    digit followed by ``.``, ``e`` or ``E`` (a fraction or an exponent) and every run of 16 digits
+    counts 18 more. Digits in text that look like that are counted too: too many bytes only leave a
+    large result uncached, too few would fail the execution (States.DataLimitExceeded)."""
+    return (f"($s := $string([{result}]); $length($s) + 3 * $length($replace($s, /[ -~]+/, ''))"
+            f" + 18 * ($count($match($s, /[0-9][.eE]/)) + $count($match($s, /[0-9]{{16}}/))))")
 
 
 def jsonata_literal(value) -> str:

@@ -157,7 +157,7 @@ def task_duration(event: dict, now: float) -> float | None:
     return round(now - pulled, 3)
 
 
-def _key_parts_unchanged(event: dict, config: CacheConfig, s3, key: str, material: dict) -> dict | None:
+def _key_parts_unchanged(event: dict, s3, key: str, material: dict) -> dict | None:
     """None when the material has no ``code``/``s3`` part or they resolve now as at the pull; else the
     push's answer. The pull resolved them (maybe from the warm container's memo) before the task ran:
     a redeploy or a rewritten object in between means the result is the new code's (or data's), which
@@ -179,8 +179,6 @@ def _key_parts_unchanged(event: dict, config: CacheConfig, s3, key: str, materia
                     "code or rewritten data): not stored under the key of what the pull saw",
                     key, event["state"], ", ".join(changed))
         answer = {"stored": False, "reason": "key part changed during the task", "key": key}
-    if event.get("concurrent") == "wait":
-        leases.release(s3, config, event["bundle"], key, event.get("execution"))
     return answer
 
 
@@ -191,6 +189,15 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
         return {"stored": False, "reason": "no key"}
     if not isinstance(key, str) or not KEY.match(key):
         raise CacheEventError(f"field 'key': expected the pull's key (64 hex digits), got {key!r}")
+    try:
+        return _store(event, config, s3, key, received)
+    finally:  # stored, superseded, refused or failed: the followers waiting on this key go on
+        if event.get("concurrent") == "wait":
+            leases.release(s3, config, event["bundle"], key, event.get("execution"))
+
+
+def _store(event: dict, config: CacheConfig, s3, key: str, received: float) -> dict:
+    """The push's work once its key is known: checks, then the bundle, then the index entry."""
     if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
         LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
                     "quota: not cached, the task runs uncached for this input", event["state"])
@@ -207,7 +214,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
                     "answer, quota %d): not cached, the task runs uncached for this input",
                     event["state"], size, PAYLOAD_QUOTA_BYTES)
         return {"stored": False, "reason": "too large for a hit", "key": key}
-    unchanged = _key_parts_unchanged(event, config, s3, key, material)
+    unchanged = _key_parts_unchanged(event, s3, key, material)
     if unchanged is not None:
         return unchanged
     from sfn_cache.runtime.bundles import processing_name, write_bundle
@@ -239,8 +246,6 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
     stored = index.put(entry, event.get("base"))
-    if event.get("concurrent") == "wait":
-        leases.release(s3, config, event["bundle"], key, execution)
     if not stored:
         LOG.info("sfn-cache: entry %s changed since this execution's pull: the newer result stays", key)
         return {"stored": False, "reason": "superseded", "key": key, "uuid": uuid}
