@@ -15,7 +15,7 @@ from typing import Any
 
 PROTOCOL = 3
 
-_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:")
+LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")  # group 1: the region
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
 LAMBDA_INVOKE = re.compile(r"^arn:aws[a-z-]*:states:::lambda:invoke(\.waitForTaskToken)?$")
 _CODE_SERVICE = re.compile(r"^arn:aws[a-z-]*:states:::(glue:startJobRun|ecs:runTask|batch:submitJob)(\.sync(:2)?)?$")
@@ -35,18 +35,18 @@ def target_parameters(event: dict) -> dict:
 
 def names_account_and_region(resource: Any, parameters: dict) -> bool:
     """True when the target itself names its account and region (a full Lambda function ARN)."""
-    if isinstance(resource, str) and _LAMBDA_ARN.match(resource):
+    if isinstance(resource, str) and LAMBDA_ARN.match(resource):
         return True
     function = parameters.get("FunctionName")
     return (isinstance(resource, str) and bool(LAMBDA_INVOKE.match(resource)) and isinstance(function, str)
-            and bool(_LAMBDA_ARN.match(function)))
+            and bool(LAMBDA_ARN.match(function)))
 
 
 def code_kind(resource: Any, parameters: dict) -> str | None:
     """Which code identity ``--key-code auto`` resolves for this target, or None (nothing to resolve)."""
     if not isinstance(resource, str):
         return None
-    if _LAMBDA_ARN.match(resource) or (LAMBDA_INVOKE.match(resource) and "FunctionName" in parameters):
+    if LAMBDA_ARN.match(resource) or (LAMBDA_INVOKE.match(resource) and "FunctionName" in parameters):
         return "lambda"
     match = _CODE_SERVICE.match(resource)
     return match.group(1).split(":")[0] if match else None

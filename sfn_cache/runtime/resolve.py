@@ -27,10 +27,9 @@ import time
 from typing import Any, Callable
 
 from sfn_cache.runtime import clients
-from sfn_cache.runtime.keys import canonical_json, code_kind, execution_scope, target_parameters
+from sfn_cache.runtime.keys import LAMBDA_ARN, canonical_json, code_kind, execution_scope, target_parameters
 
 S3_PREFIX_LIMIT = 1000  # objects listed for one s3://bucket/prefix/ in the key; more is a miss
-_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")
 _PARTIAL_LAMBDA_ARN = re.compile(r"^(\d{12}):function:(.+)$")  # "123456789012:function:name", a Lambda spelling
 _SERVICE_ARN = re.compile(r"^arn:aws[a-z-]*:(?:ecs|batch):([a-z0-9-]+):\d{12}:")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
@@ -144,14 +143,14 @@ def _text(parameters: dict, name: str) -> str:
 def _lambda(resource: str, parameters: dict, s3, scope: dict | None = None) -> dict:
     """CodeSha256 and Version of the function (an alias or version qualifier resolves to its version).
     A bare or partial name is asked as the full ARN of the function where the task runs (``scope``)."""
-    name = resource if _LAMBDA_ARN.match(resource) else _text(parameters, "FunctionName")
-    if scope and not _LAMBDA_ARN.match(name):
+    name = resource if LAMBDA_ARN.match(resource) else _text(parameters, "FunctionName")
+    if scope and not LAMBDA_ARN.match(name):
         partial = _PARTIAL_LAMBDA_ARN.match(name)
         account, function = partial.groups() if partial else (scope["account"], name)
         name = f"arn:{scope['partition']}:lambda:{scope['region']}:{account}:function:{function}"
-    match = _LAMBDA_ARN.match(name)
+    match = LAMBDA_ARN.match(name)
     request = {"FunctionName": name}
-    if isinstance(parameters.get("Qualifier"), str) and not _LAMBDA_ARN.match(resource):
+    if isinstance(parameters.get("Qualifier"), str) and not LAMBDA_ARN.match(resource):
         request["Qualifier"] = parameters["Qualifier"]
     config = _client("lambda", match.group(1) if match else None).get_function_configuration(**request)
     return {"CodeSha256": config["CodeSha256"], "Version": config["Version"]}
