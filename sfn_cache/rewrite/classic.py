@@ -28,10 +28,21 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
-from sfn_cache.rewrite.variables import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, PULL_FAILED, CachedForm,
-                               follower_wait, pull_payload, push_payload)
+from sfn_cache.rewrite.variables import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, CachedForm, common_fields,
+                                         follower_wait, pull_payload)
 from sfn_cache.asl.dialects import Jsonata, JsonPath
 
+PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}  # every field: JSONPath reads them
+
+
+
+def push_payload(name: str, opts: StateOptions, options: WrapOptions) -> dict:
+    """The cache_push payload, read with JSONPath from the state data: the pull's answer at
+    ``$.cache`` (key, ``t`` for the task's duration, ``base`` for the conditional write), T's result
+    at ``$.result``. No key material: the pull kept it in S3 (docs/protocol.md)."""
+    return {**common_fields(name, opts, options, "push"), "key.$": "$.cache.key", "base.$": "$.cache.base",
+            "result.$": "$.result", "pulled.$": "$.cache.t", "execution.$": JsonPath.context["execution"],
+            "state_machine.$": JsonPath.context["state_machine"]}
 
 def classic_refusal(task: dict, language: str) -> str | None:
     if language != "JSONPath":
@@ -112,9 +123,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
-            "Parameters": push_payload(name, opts, options, JsonPath,
-                                       key="$.cache.key", result="$.result", pulled="$.cache.t",
-                                       base="$.cache.base"),
+            "Parameters": push_payload(name, opts, options),
             "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
             "Retry": copy.deepcopy(CACHE_RETRY)}
     if miss_name:

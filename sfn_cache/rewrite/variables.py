@@ -40,7 +40,6 @@ CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
 PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
-PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}  # classic: read by JSONPath
 DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
 POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
@@ -202,7 +201,7 @@ def follower_wait(name: str, task: dict, options: WrapOptions, names: NameAlloca
         "Seconds": seconds, "Next": pull_name}}
 
 
-def _common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
+def common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) -> dict:
     fields = {"sfn_cache": op, "protocol": PROTOCOL_VERSION, "state": name}
     if opts.bundle_name != name:  # the runtime defaults the rest (docs/protocol.md): fewer bytes per task
         fields["bundle"] = opts.bundle_name
@@ -223,7 +222,7 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     ``dialect`` is the pull state's (JSONata whenever key paths are read), ``language`` the task's;
     ``root`` is where a JSONata pull finds the task's raw input."""
-    payload = _common_fields(name, opts, options, "pull")
+    payload = common_fields(name, opts, options, "pull")
     payload["resource"] = copy.deepcopy(task.get("Resource"))
     if opts.cache_version:
         payload["cache_version"] = opts.cache_version
@@ -290,23 +289,8 @@ def push_arguments(name: str, opts: StateOptions, options: WrapOptions, var: str
     the context). The result is left out (``fits`` false) when it is over PUSH_RESULT_MAX_BYTES, so the
     push never exceeds the payload quota; one expression computes that size once, and fields the
     failed pull did not set (``t``, ``base``) are simply absent."""
-    fields = [f"'{k}': {jsonata_literal(v)}" for k, v in _common_fields(name, opts, options, "push").items()]
+    fields = [f"'{k}': {jsonata_literal(v)}" for k, v in common_fields(name, opts, options, "push").items()]
     fields += ["'key': $p.key", "'base': $p.base", "'pulled': $p.t", "'result': $f ? $r : null", "'fits': $f",
                "'execution': $states.context.Execution.Id", "'state_machine': $states.context.StateMachine.Id"]
     return (f"{{% ($p := ${var}; $r := ${result_var}; $f := {push_size('$r')} <= {PUSH_RESULT_MAX_BYTES}; "
             f"{{{', '.join(fields)}}}) %}}")
-
-
-def push_payload(name: str, opts: StateOptions, options: WrapOptions, dialect, *, key: str,
-                 result: str, pulled: str, base: str) -> dict:
-    """The cache_push payload; ``key``, ``result``, ``pulled`` (the pull's clock, for the task's
-    duration) and ``base`` (the index entry the pull saw, for the conditional write) say where to read
-    them from. No key material: the pull kept it in S3, so the push stays within the task's own
-    payload size (docs/protocol.md)."""
-    payload = _common_fields(name, opts, options, "push")
-    for field, expression in (("key", key), ("base", base), ("result", result), ("pulled", pulled),
-                              ("execution", dialect.context["execution"]),
-                              ("state_machine", dialect.context["state_machine"])):
-        entry, value = dialect.ref(field, expression)
-        payload[entry] = value
-    return payload
