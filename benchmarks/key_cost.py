@@ -21,12 +21,10 @@ Parts computed from the payload alone (context, account and region, credentials,
 from __future__ import annotations
 
 import collections
-import io
 import json
 import os
 import sys
 import tempfile
-import zipfile
 from typing import Any
 
 import boto3
@@ -83,14 +81,13 @@ def spelled(counter: collections.Counter) -> str:
 
 
 def setup(s3) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def h(e, c): return 1")
+    from sfn_cache.local.engine import function_zip
+
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
     role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     boto3.client("lambda").create_function(FunctionName="train", Runtime="python3.12", Role=role,
-                                           Handler="index.h", Code={"ZipFile": buffer.getvalue()})
+                                           Handler="index.h", Code={"ZipFile": function_zip("def h(e, c): return 1")})
     s3.put_object(Bucket=BUCKET, Key="scripts/etl.py", Body=b"print(1)")
     boto3.client("glue").create_job(Name="etl", Role=role, Command={
         "Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/etl.py"})

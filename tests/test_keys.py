@@ -3,14 +3,13 @@ code and data identities the caching Lambda resolves (moto's Lambda, Glue, ECS, 
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import boto3
 import pytest
 
 from harness import ACCOUNT, CACHE_BUCKET, REGION, ROLE_ARN
+from sfn_cache.local.engine import function_zip
 from sfn_cache.runtime import resolve
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
@@ -122,13 +121,6 @@ def test_entries_stored_under_protocol_2_are_misses(aws, monkeypatch):
     assert answer["hit"] is False and answer["key"] != older["key"]
 
 
-def _zip(text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", text)
-    return buffer.getvalue()
-
-
 def _role() -> str:
     iam = boto3.client("iam")
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -139,7 +131,7 @@ def _role() -> str:
 def test_key_code_lambda_code_sha256_redeploy_is_a_miss(aws, monkeypatch):
     client = boto3.client("lambda", region_name=REGION)
     client.create_function(FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h",
-                           Code={"ZipFile": _zip("def h(e, c): return 1")})
+                           Code={"ZipFile": function_zip("def h(e, c): return 1")})
     calls = []
     real = resolve._lambda
     monkeypatch.setattr(resolve, "_CODE", {**resolve._CODE, "lambda": lambda *a: calls.append(a) or real(*a)})
@@ -150,7 +142,7 @@ def test_key_code_lambda_code_sha256_redeploy_is_a_miss(aws, monkeypatch):
     assert lambda_handler(pull(key_code="auto"))["hit"] is True
     assert len(calls) == 2, "the second pull used the warm container's answer"
 
-    client.update_function_code(FunctionName="train", ZipFile=_zip("def h(e, c): return 2"))
+    client.update_function_code(FunctionName="train", ZipFile=function_zip("def h(e, c): return 2"))
     assert lambda_handler(pull(key_code="auto"))["hit"] is True, "within SFN_CACHE_RESOLVE_TTL"
     monkeypatch.setattr(resolve, "_memo", {})
     assert lambda_handler(pull(key_code="auto"))["hit"] is False, "the redeployed code is a new key"
@@ -164,7 +156,7 @@ def test_key_code_lambda_code_sha256_redeploy_is_a_miss(aws, monkeypatch):
 def test_key_code_lambda_qualifier_and_direct_arn(aws):
     client = boto3.client("lambda", region_name=REGION)
     arn = client.create_function(FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h",
-                                 Code={"ZipFile": _zip("1")}, Publish=True)["FunctionArn"]
+                                 Code={"ZipFile": function_zip("1")}, Publish=True)["FunctionArn"]
     direct = store(pull(resource=arn, input={"x": 1}, key_code="auto"), {})
     assert direct["material"]["code"]["lambda"]["Version"] == "$LATEST"
     version = store(pull(input={"FunctionName": "train", "Qualifier": "1", "Payload": {}}, key_code="auto"), {})
@@ -271,7 +263,7 @@ def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch
     monkeypatch.setattr(resolve, "_client", recording)
     s3 = boto3.client("s3")
     boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h", Code={"ZipFile": _zip("1")})
+        FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h", Code={"ZipFile": function_zip("1")})
     s3.put_object(Bucket=CACHE_BUCKET, Key="job.py", Body=b"1")
     boto3.client("glue", region_name=REGION).create_job(
         Name="etl", Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": f"s3://{CACHE_BUCKET}/job.py"})
@@ -306,7 +298,7 @@ def _function(name="train", body="1", region=REGION):
     else:
         role = f"arn:aws:iam::{ACCOUNT}:role/fn"
     client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.h",
-                           Code={"ZipFile": _zip(body)})
+                           Code={"ZipFile": function_zip(body)})
     return client
 
 
@@ -326,11 +318,11 @@ def test_push_rechecks_the_code_resolved_at_pull(aws, monkeypatch):
     monkeypatch.setattr(resolve, "_CODE", {**resolve._CODE, "lambda": lambda *a: calls.append(a) or real(*a)})
     event = pull(key_code="auto")
     miss = lambda_handler(event)
-    client.update_function_code(FunctionName="train", ZipFile=_zip("B"))
+    client.update_function_code(FunctionName="train", ZipFile=function_zip("B"))
     answer = lambda_handler(_push_for(event, miss, {"by": "B"}))
     assert answer == {"stored": False, "reason": "key part changed during the task", "key": miss["key"]}
     assert len(calls) == 2, "one describe call at the pull, one at the push (not the memo)"
-    client.update_function_code(FunctionName="train", ZipFile=_zip("A"))  # roll back: A's key again
+    client.update_function_code(FunctionName="train", ZipFile=function_zip("A"))  # roll back: A's key again
     monkeypatch.setattr(resolve, "_memo", {})
     again = lambda_handler(event)
     assert again["hit"] is False and again["key"] == miss["key"], "nothing was stored under A's key"

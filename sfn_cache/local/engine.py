@@ -125,12 +125,12 @@ class Engine:
                 pass
         for name in todo:
             lambdas.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE_ARN, Handler="index.h",
-                                    Code={"ZipFile": _zip(f"# {name}")})
+                                    Code={"ZipFile": function_zip(f"# {name}")})
             self._deployed.add(name)
 
     def redeploy(self, name: str, code: str) -> None:
         """New code for a function (a new CodeSha256), as a deployment would."""
-        boto3.client("lambda", region_name=REGION).update_function_code(FunctionName=name, ZipFile=_zip(code))
+        boto3.client("lambda", region_name=REGION).update_function_code(FunctionName=name, ZipFile=function_zip(code))
 
     def history(self) -> list[dict]:
         """Every history event of the last execution."""
@@ -238,7 +238,9 @@ _RUN_IDENTITY = [  # what differs between any two executions, wrapped or not
 ]
 
 
-def _zip(code: str) -> bytes:
+def function_zip(code: str) -> bytes:
+    """A Lambda deployment zip of one ``index.py``, dated 2020-01-01: the same code always has the same
+    CodeSha256 (a rollback redeploys the very same package), whenever it is built."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(zipfile.ZipInfo("index.py", (2020, 1, 1, 0, 0, 0)), code)
