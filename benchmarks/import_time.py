@@ -45,7 +45,7 @@ print(json.dumps({"import": imported - start, "total": done - start, "hit": answ
 
 
 def pull_event(which: str) -> dict:
-    return {"sfn_cache": "pull", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
+    return {"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
             "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
             "input": {"which": which}, "execution": f"arn:aws:states:us-east-1:1:execution:m:{which}"}
 

@@ -64,7 +64,7 @@ def spelled(requests: collections.Counter | None) -> str:
 
 def event(op: str, context: str, which: str, **fields: Any) -> dict:
     """A cache_pull/cache_push event for BUNDLE in its own disdat context (bucket prefix = context name)."""
-    return {"sfn_cache": op, "protocol": 3, "state": "Features", "bundle": BUNDLE, "ttl": None,
+    return {"sfn_cache": op, "protocol": 4, "state": "Features", "bundle": BUNDLE, "ttl": None,
             "bucket": f"s3://{BUCKET}/{context}", "context": context,
             "execution": f"arn:aws:states:us-east-1:1:execution:m:{context}-{which}", **fields}
 

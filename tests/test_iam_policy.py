@@ -22,7 +22,7 @@ from s3_faults import S3Requests
 from sfn_cache.deploy.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler
 
-PULL = {"sfn_cache": "pull", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
+PULL = {"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
         "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
         "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
 

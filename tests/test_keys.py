@@ -3,6 +3,7 @@ code and data identities the caching Lambda resolves (moto's Lambda, Glue, ECS, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import boto3
@@ -14,7 +15,7 @@ from sfn_cache.runtime import resolve
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import KeyIndex
-from sfn_cache.runtime.keys import PROTOCOL
+from sfn_cache.runtime.keys import PROTOCOL, key_material
 
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:pipeline"
 INVOKE = "arn:aws:states:::lambda:invoke"
@@ -105,20 +106,29 @@ def test_old_protocol_entries_are_misses(aws):
 
 
 def test_entries_stored_under_protocol_2_are_misses(aws, monkeypatch):
-    """Protocol 3 changed what a key names: a result stored by a protocol-2 Lambda is never served."""
+    """Key format 3 changed what a key names: a result stored by a protocol-2 Lambda is never served."""
     from sfn_cache.runtime import events, keys
 
     with monkeypatch.context() as older_lambda:
-        older_lambda.setattr(keys, "PROTOCOL", 2)
+        older_lambda.setattr(keys, "KEY_FORMAT", 2)
         older_lambda.setattr(events, "PROTOCOL", 2)
         older = lambda_handler({**pull(), "protocol": 2})
         push = {"sfn_cache": "push", "protocol": 2, "state": "T", "key": older["key"], "base": older["base"],
                 "result": {"v": "old"}}
         assert lambda_handler(push)["stored"] is True
         assert lambda_handler({**pull(), "protocol": 2}) == {"hit": True, "data": {"v": "old"}}
-    assert PROTOCOL == 3
     answer = lambda_handler(pull())
     assert answer["hit"] is False and answer["key"] != older["key"]
+
+
+def test_protocol_4_keeps_the_keys_of_protocol_3(aws):
+    """Protocol 4 changed only the events' shape (the push merges the pull's answer), not the key:
+    results stored by protocol-3 Lambdas are still served. The key is spelled here by hand, as a
+    protocol-3 Lambda spelled it (sorted keys, no spaces), not by keys.py."""
+    event = pull(resource=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:train", input={"x": 1})
+    spelled = ('{"bundle":"T","cache_version":"","context":"harness","form":"raw","input":{"x":1},'
+               '"protocol":3,"resource":"%s"}' % event["resource"])
+    assert lambda_handler(dict(event))["key"] == hashlib.sha256(spelled.encode()).hexdigest()
 
 
 def _role() -> str:

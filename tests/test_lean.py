@@ -98,8 +98,9 @@ def test_generated_states_carry_a_comment_only_when_asked():
 
     for result in (plain, commented):  # the user's own Comment is kept either way
         assert result.definition["States"]["Work"]["Comment"] == "the user's own comment"
+    assert "Comment" not in plain.definition["States"]["cache_force_from_input"], "the force reader too"
     without_comments = json.loads(json.dumps(commented.definition))
-    for name in _generated(commented):
+    for name in [*_generated(commented), "cache_force_from_input"]:
         del without_comments["States"][name]["Comment"]
     assert without_comments == plain.definition  # the Comments are the only difference
 
@@ -127,15 +128,15 @@ def test_payloads_leave_out_what_the_runtime_defaults():
 
 
 def test_runtime_defaults_give_the_key_and_answer_of_the_explicit_fields(aws):
-    short = {"sfn_cache": "pull", "protocol": 3, "state": "Work", "resource": function_arn("work"),
+    short = {"sfn_cache": "pull", "protocol": 4, "state": "Work", "resource": function_arn("work"),
              "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     explicit = {**short, "bundle": "Work", "ttl": None, "cache_version": "", "form": "raw", "force": False}
     def answer(event: dict) -> dict:  # without the pull's clock, which differs between any two calls
-        return {field: value for field, value in lambda_handler(dict(event)).items() if field != "t"}
+        return {field: value for field, value in lambda_handler(dict(event)).items() if field != "pulled"}
 
     miss = answer(short)
     assert miss == answer(explicit) and miss["hit"] is False
-    stored = lambda_handler({"sfn_cache": "push", "protocol": 3, "state": "Work", "key": miss["key"],
+    stored = lambda_handler({"sfn_cache": "push", "protocol": 4, "state": "Work", "key": miss["key"],
                              "result": {"v": 1}, "execution": "arn:exec:1"})
     assert stored["stored"] is True
     hit = answer(explicit)

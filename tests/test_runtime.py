@@ -22,7 +22,7 @@ from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 
 def pull_event(**fields):
-    event = {"sfn_cache": "pull", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
              "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
              "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -30,7 +30,7 @@ def pull_event(**fields):
 
 
 def push_event(answer, result, **fields):
-    event = {"sfn_cache": "push", "protocol": 3, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "push", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
              "key": answer["key"], "base": answer.get("base"), "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -51,8 +51,9 @@ def s3():
 
 def test_miss_push_hit_inline(aws):
     answer, stored = store({"auc": 0.91, "uri": "s3://models/1"})
-    assert answer | {"t": None} == {"hit": False, "key": cache_key(key_material(pull_event(), "harness")), "forced": False,
-                                    "t": None, "base": None, "wait": False}
+    assert answer | {"pulled": None} == {
+        "hit": False, "key": cache_key(key_material(pull_event(), "harness")), "forced": False, "pulled": None,
+        "base": None, "wait": False, "execution": "arn:exec:1", "state_machine": "arn:sm"}, "what the push echoes"
     hit = lambda_handler(pull_event())
     assert hit == {"hit": True, "data": {"auc": 0.91, "uri": "s3://models/1"}}, "only what the machine needs"
     entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
@@ -147,9 +148,9 @@ def test_ttl_default_from_the_environment(aws, monkeypatch):
 def test_force_at_wrap_time_and_at_run_time(aws):
     store({"v": 1})
     forced = lambda_handler(pull_event(force=True))
-    assert forced | {"base": None, "t": None} == {
+    assert forced | {"base": None, "pulled": None} == {
         "hit": False, "key": cache_key(key_material(pull_event(), "harness")), "forced": True,
-        "base": None, "wait": False, "t": None}
+        "base": None, "wait": False, "pulled": None, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     assert forced["base"], "a forced miss names the entry it will replace"
     assert lambda_handler(pull_event(run_force=True))["forced"] is True
     assert lambda_handler(pull_event(run_force=["Train"]))["forced"] is True
@@ -175,7 +176,7 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
     ([1], "event: expected a JSON object, got \\[1\\]"),
     ({"sfn_cache": "delete", "protocol": 3}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
     ({"protocol": 3}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
-    ({**pull_event(), "protocol": 2}, "field 'protocol': expected 3 \\(this handler's protocol\\), got 2"),
+    ({**pull_event(), "protocol": 2}, "field 'protocol': expected 4 \\(this handler's protocol\\), got 2"),
     ({k: v for k, v in pull_event().items() if k != "input"}, "field 'input': missing from the pull event"),
     ({**pull_event(), "bundle": ""}, "field 'bundle': expected a non-empty string \\(the bundle name\\), got \"\""),
 ])

@@ -32,16 +32,16 @@ from sfn_cache.rewrite.variables import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, Cac
                                          follower_wait, pull_payload)
 from sfn_cache.asl.dialects import Jsonata, JsonPath
 
-PULL_FAILED = {"hit": False, "key": None, "t": None, "base": None, "wait": False}  # every field: JSONPath reads them
+PULL_FAILED = {"hit": False, "key": None, "pulled": None, "base": None, "wait": False}  # every field: JSONPath reads them
 
 
 
 def push_payload(name: str, opts: StateOptions, options: WrapOptions) -> dict:
     """The cache_push payload, read with JSONPath from the state data: the pull's answer at
-    ``$.cache`` (key, ``t`` for the task's duration, ``base`` for the conditional write), T's result
+    ``$.cache`` (key, ``pulled`` for the task's duration, ``base`` for the conditional write), T's result
     at ``$.result``. No key material: the pull kept it in S3 (docs/protocol.md)."""
     return {**common_fields(name, opts, options, "push"), "key.$": "$.cache.key", "base.$": "$.cache.base",
-            "result.$": "$.result", "pulled.$": "$.cache.t", "execution.$": JsonPath.context["execution"],
+            "result.$": "$.result", "pulled.$": "$.cache.pulled", "execution.$": JsonPath.context["execution"],
             "state_machine.$": JsonPath.context["state_machine"]}
 
 def classic_refusal(task: dict, language: str) -> str | None:

@@ -16,30 +16,35 @@ from __future__ import annotations
 from sfn_cache.asl.model import Scope
 from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 
-COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"
+COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"  # only with --comments
 _FIELD = "$states.context.Execution.Input.sfn_cache.force"
+_READ = "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"
 
 
-def force_reader(start: str) -> dict:
+def force_reader(start: str, comment: bool = False) -> dict:
     """The Pass that assigns ``sfncache_force`` (null when absent) and goes on to ``start``.
 
     Always JSONata (allowed in a JSONPath machine): a JSONPath path to an absent field fails with the
     uncatchable States.Runtime, while JSONata's ``$exists`` can ask."""
-    return {"Type": "Pass", "QueryLanguage": "JSONata", "Comment": COMMENT,
-            "Assign": {FORCE_VARIABLE: "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"}, "Next": start}
+    return {"Type": "Pass", "QueryLanguage": "JSONata", **({"Comment": COMMENT} if comment else {}),
+            "Assign": {FORCE_VARIABLE: _READ}, "Next": start}
+
+
+def is_force_reader(state: dict) -> bool:
+    """Known by what it assigns (the reserved variable, read exactly so), not by a Comment."""
+    return state.get("Type") == "Pass" and state.get("Assign") == {FORCE_VARIABLE: _READ}
 
 
 def has_force_reader(top: Scope) -> bool:
     """True when the machine already starts with the force reader (a re-wrap adds no second one)."""
-    state = top.states.get(top.body["StartAt"], {})
-    return state.get("Comment") == COMMENT
+    return is_force_reader(top.states.get(top.body["StartAt"], {}))
 
 
-def insert_force_reader(top: Scope, names: NameAllocator) -> str:
+def insert_force_reader(top: Scope, names: NameAllocator, comment: bool = False) -> str:
     """Make the force reader the machine's first state (first in document order too); returns its name."""
     name = names.allocate("cache_", "force_from_input")
     start = top.body["StartAt"]
-    top.body["States"] = {name: force_reader(start), **top.states}
+    top.body["States"] = {name: force_reader(start, comment), **top.states}
     top.body["StartAt"] = name
     return name
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sfn_cache.asl.model import MAX_NAME_LENGTH
 
 VARIABLE_PREFIX = "sfncache_"
-PUSH_EXPRESSION_START = "{% ($p := $" + VARIABLE_PREFIX  # how a push written as one expression begins
+PUSH_EXPRESSION_START = re.compile(r"\{% \(\$p ?:= ?\$" + VARIABLE_PREFIX)  # how a push expression begins
+# (protocol 4 writes it without spaces; a protocol-3 machine's ``$p := $`` is still known on a re-wrap)
 FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)
 GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 

@@ -18,6 +18,7 @@ from sfn_cache.asl.model import Scope, StateRef, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.classic import classic_refusal
 from sfn_cache.rewrite.key_spec import credentials_part, describe_key, key_path_input, target_part
+from sfn_cache.rewrite.force import is_force_reader
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, PUSH_EXPRESSION_START, short_digest
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 
@@ -57,8 +58,8 @@ def cache_payload(state: dict) -> dict | None:
 
 def _expression_fields(arguments: str) -> dict | None:
     """The literal fields a push written as one JSONata expression starts its object with
-    (rewrite.push_arguments): ``{'sfn_cache': 'push', 'protocol': 3, 'state': 'T', ...``."""
-    if not (arguments.startswith(PUSH_EXPRESSION_START) and arguments.endswith("%}")):
+    (rewrite.push_arguments): ``... $merge([$p,{'sfn_cache':'push','protocol':4,'state':'T', ...``."""
+    if not (PUSH_EXPRESSION_START.match(arguments) and arguments.endswith("%}")):
         return None
     from sfn_cache.asl.dialects import jsonata_tokens
 
@@ -100,7 +101,7 @@ def generated_states(top: Scope) -> set[str]:
     wrapped = already_wrapped_tasks(top)
     by_digest = {short_digest(task): task for task in wrapped}
     return {ref.name for ref in walk(top) if cache_operation(ref.state) or _generated_comment(ref.state)
-            or _names_a_wrapped_task(ref.name, wrapped, by_digest)}
+            or is_force_reader(ref.state) or _names_a_wrapped_task(ref.name, wrapped, by_digest)}
 
 
 def _names_a_wrapped_task(name: str, wrapped: set[str], by_digest: dict[str, str]) -> bool:

@@ -29,13 +29,12 @@ from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
 
-LAMBDA_TRANSIENT_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
-CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS}]  # ASL's defaults: 1 s, 3 attempts, backoff 2.0
+# Every failure of the caching Lambda but a timeout: Lambda's transient service errors (including
+# Lambda.ClientExecutionTimeoutException, which AWS recommends retrying), throttling, Lambda.Unknown
+# (a crash or the function's own timeout) and S3 errors the handler raised. ASL's defaults: 1 s,
+# 3 attempts, backoff 2.0; then the Catch fails open. States.TaskFailed matches no States.Timeout,
+# so a hung call is not waited out four times.
+CACHE_RETRY = [{"ErrorEquals": ["States.TaskFailed"]}]
 CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
@@ -257,8 +256,8 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def pull_failed(options: WrapOptions) -> dict:
-    """What a failed pull leaves in its variable: a miss without a key. The push's JSONata leaves out
-    what is absent (``t``, ``base``); a JSONPath Choice on ``wait`` needs the field to exist."""
+    """What a failed pull leaves in its variable: a miss without a key (the push merges it, so it
+    names the key: a push without one stores nothing). A JSONPath Choice on ``wait`` needs the field."""
     return {"hit": False, "key": None, **({"wait": False} if options.concurrent == "wait" else {})}
 
 
@@ -270,9 +269,10 @@ def push_size(result: str) -> str:
     payload may have up to 17 and an exponent (``0.30000000000000004`` comes out as ``0.3``), so every
     digit followed by ``.``, ``e`` or ``E`` (a fraction or an exponent) and every run of 16 digits
     counts 18 more. Digits in text that look like that are counted too: too many bytes only leave a
-    large result uncached, too few would fail the execution (States.DataLimitExceeded)."""
-    return (f"($s := $string([{result}]); $length($s) + 3 * $length($replace($s, /[ -~]+/, ''))"
-            f" + 18 * ($count($match($s, /[0-9][.eE]/)) + $count($match($s, /[0-9]{{16}}/))))")
+    large result uncached, too few would fail the execution (States.DataLimitExceeded). Written
+    without spaces: it is in every push."""
+    return (f"($s:=$string([{result}]);$length($s)+3*$length($replace($s,/[ -~]+/,''))"
+            f"+18*($count($match($s,/[0-9][.eE]/))+$count($match($s,/[0-9]{{16}}/))))")
 
 
 def jsonata_literal(value) -> str:
@@ -285,12 +285,14 @@ def jsonata_literal(value) -> str:
 
 
 def push_arguments(name: str, opts: StateOptions, options: WrapOptions, var: str, result_var: str) -> str:
-    """The push payload as one JSONata expression (whatever T's language: it reads only variables and
-    the context). The result is left out (``fits`` false) when it is over PUSH_RESULT_MAX_BYTES, so the
-    push never exceeds the payload quota; one expression computes that size once, and fields the
-    failed pull did not set (``t``, ``base``) are simply absent."""
-    fields = [f"'{k}': {jsonata_literal(v)}" for k, v in common_fields(name, opts, options, "push").items()]
-    fields += ["'key': $p.key", "'base': $p.base", "'pulled': $p.t", "'result': $f ? $r : null", "'fits': $f",
-               "'execution': $states.context.Execution.Id", "'state_machine': $states.context.StateMachine.Id"]
-    return (f"{{% ($p := ${var}; $r := ${result_var}; $f := {push_size('$r')} <= {PUSH_RESULT_MAX_BYTES}; "
-            f"{{{', '.join(fields)}}}) %}}")
+    """The push payload as one JSONata expression (whatever T's language: it reads only variables).
+
+    The pull's miss answer already holds what the push echoes back (``key``, ``base``, ``pulled``,
+    ``execution``, ``state_machine``: docs/protocol.md), so the push merges it whole under its own
+    fields instead of naming each one. The result is left out (``fits`` false) when it is over
+    PUSH_RESULT_MAX_BYTES, so the push never exceeds the payload quota; one expression computes that
+    size once. A failed pull's value (``{"hit": false, "key": null}``) makes a push without a key."""
+    fields = [f"'{k}':{jsonata_literal(v)}" for k, v in common_fields(name, opts, options, "push").items()]
+    fields += ["'result':$f?$r:null", "'fits':$f"]
+    return (f"{{% ($p:=${var};$r:=${result_var};$f:={push_size('$r')}<={PUSH_RESULT_MAX_BYTES};"
+            f"$merge([$p,{{{','.join(fields)}}}])) %}}")

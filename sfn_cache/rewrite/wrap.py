@@ -13,7 +13,7 @@ from sfn_cache.asl.model import Scope, all_scopes, parse, redirect, walk
 from sfn_cache.asl.validate import validate
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.classic import rewrite_task_classic
-from sfn_cache.rewrite.force import COMMENT as FORCE_READER_COMMENT, distributed_scopes, has_force_reader, insert_force_reader
+from sfn_cache.rewrite.force import distributed_scopes, has_force_reader, insert_force_reader, is_force_reader
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
 from sfn_cache.rewrite.options import PATTERNS, WrapOptions
 from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, plan_task
@@ -61,7 +61,7 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
         rewritten = _rewrite_scope(scope, plans, replace(options, runtime_force=scope_force), names, by_name)
         forced_at_run_time |= scope_force and rewritten
     if forced_at_run_time and not has_force_reader(top):
-        insert_force_reader(top, names)
+        insert_force_reader(top, names, options.comments)
     if any(report.action == "wrapped" for report in reports):
         validate(parse(document, source), source)
     _refuse_when_nothing_cacheable(reports, source)
@@ -133,7 +133,7 @@ def _check_reserved_variables(top: Scope, source: str) -> None:
     """Refuse user variables named with the reserved prefix: in a state's Assign, and in the Assign of
     its Catchers and Choice rules (variables set there are the same variables)."""
     for ref in walk(top):
-        if cache_operation(ref.state) or ref.state.get("Comment") == FORCE_READER_COMMENT:
+        if cache_operation(ref.state) or is_force_reader(ref.state):
             continue
         owners = [("", ref.state)] + [(f"Catch[{i}] ", c) for i, c in enumerate(ref.state.get("Catch") or [])] + [
             (f"Choices[{i}] ", c) for i, c in enumerate(ref.state.get("Choices") or [])]

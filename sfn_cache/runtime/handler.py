@@ -91,22 +91,24 @@ def hit_answer_bytes(result: Any) -> int:
 
 def pull(event: dict, config: CacheConfig, s3) -> dict:
     """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
-    Miss: ``{"hit": false, "key", "forced", "t", "base", "wait"}``; the key material stays in S3 for
-    the push, ``base`` is the index entry's ETag the push's conditional write expects. A key part
-    that cannot be resolved (``--key-code``, ``--key-s3``) is a miss without a key: nothing is stored."""
+    Miss: ``{"hit": false, "key", "forced", "pulled", "base", "wait", "execution", "state_machine"}``:
+    what the push needs back, so that the wrapped machine merges the answer into the push whole
+    (docs/protocol.md). The key material stays in S3 for the push; ``base`` is the index entry's ETag
+    the push's conditional write expects; ``pulled`` is this clock, for the task's duration. A key
+    part that cannot be resolved (``--key-code``, ``--key-s3``) is a miss without a key: nothing is stored."""
     material = key_material(event, config.context)
     try:
         material.update(resolve.resolved_parts(event, target_parameters(event), s3))
     except resolve.Unresolved as error:
         LOG.warning("sfn-cache: state %r: key part %r%s unresolved (%s): a miss without a key, nothing will "
                     "be stored", event["state"], error.part, f" ({error.kind})" if error.kind else "", error)
-        return {"hit": False, "key": None, "forced": False, "t": None, "base": None, "wait": False,
+        return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
                 "unresolved": str(error)}
     key = cache_key(material)
     index = KeyIndex(s3, config)
     found = index.get(event["bundle"], key, entry_limit(config, material))
-    miss = {"hit": False, "key": key, "forced": False, "t": round(time.time(), 3), "base": found.etag,
-            "wait": False}
+    miss = {"hit": False, "key": key, "forced": False, "pulled": round(time.time(), 3), "base": found.etag,
+            "wait": False, "execution": event.get("execution"), "state_machine": event.get("state_machine")}
     if forced(event):
         index.put_material(event["bundle"], key, material)
         return {**miss, "forced": True}
@@ -150,7 +152,7 @@ def _served(found: Lookup, key: str, material: dict, config: CacheConfig) -> tup
 
 
 def task_duration(event: dict, now: float) -> float | None:
-    """Seconds between the miss and this push (the task's run time), from the pull's ``t`` echoed back."""
+    """Seconds between the miss and this push (the task's run time), from the pull's ``pulled`` echoed back."""
     pulled = event.get("pulled")
     if isinstance(pulled, bool) or not isinstance(pulled, (int, float)) or not 0 < pulled <= now:
         return None

@@ -13,7 +13,8 @@ import json
 import re
 from typing import Any
 
-PROTOCOL = 3
+PROTOCOL = 4  # the events' shape: a machine and a Lambda of different protocols refuse each other
+KEY_FORMAT = 3  # the key material's spelling: unchanged since protocol 3, so entries stored then still hit
 
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")  # group 1: the region
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
@@ -62,7 +63,7 @@ def key_material(event: dict, context: str) -> dict:
     """Everything that decides a task's result that the cache_pull payload and the cache's own
     configuration state (docs/protocol.md); the handler adds the resolved ``code`` and ``s3`` parts."""
     material = {
-        "protocol": PROTOCOL,
+        "protocol": KEY_FORMAT,
         "resource": event.get("resource"),
         "bundle": event["bundle"],
         "context": context,
