@@ -478,8 +478,9 @@ def test_push_failure_keeps_the_task_output(make_engine, pattern):
     def pull_only(event, context):
         if event["sfn_cache"] == "push":
             raise PermissionError("AccessDenied")
-        # a miss as the protocol answers it (docs/protocol.md): the classic push reads t and base from it
-        return {"hit": False, "key": "0" * 64, "forced": False, "t": None, "base": None, "wait": False}
+        # a miss as the protocol answers it (docs/protocol.md): the classic push reads pulled and base from it
+        return {"hit": False, "key": "0" * 64, "forced": False, "pulled": None, "base": None, "wait": False,
+                "execution": None, "state_machine": None}
 
     engine = make_engine({"compute": compute}, cache_handler=pull_only)
     definition = machine({"A": task("compute", ResultPath="$.a", Next="B"), "B": task("compute", End=True)})
