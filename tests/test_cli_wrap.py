@@ -51,7 +51,7 @@ def test_wrap_example_to_a_file(tmp_path):
 def test_default_lambda_arn_is_a_substitution_placeholder():
     result = wrap(EXAMPLE)
     assert result.exit_code == 0
-    assert '"Resource": "${SfnCacheFunctionArn}"' in result.output
+    assert '"Resource":"${SfnCacheFunctionArn}"' in result.output  # literally, for DefinitionSubstitutions
 
 
 def test_output_is_deterministic_and_stdin_works(tmp_path):
@@ -243,7 +243,7 @@ def test_console_script_is_installed():
     exe = shutil.which("sfn-cache", path=str(Path(sys.executable).parent))
     assert exe, "the sfn-cache console script is installed with the package"
     proc = subprocess.run([exe, "wrap", str(EXAMPLE)], capture_output=True, text=True)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["States"]["cache_force_from_input"]["Next"] == "cache_pull_PrepareFeatures"
+    assert proc.returncode == 0 and json.loads(proc.stdout)["States"]["cache_force"]["Next"] == "cache_pull_PrepareFeatures"
 
 
 @pytest.mark.parametrize("pattern", ["variables", "classic"])

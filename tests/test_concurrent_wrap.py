@@ -43,7 +43,7 @@ def test_concurrent_wait_adds_one_bounded_wait_loop_per_task():
         assert pull["Parameters"]["concurrent"] == "wait" and pull["Parameters"]["lease"] > 0
         assert cache_payload(states[f"cache_push_{task}"])["concurrent"] == "wait"  # one JSONata expression
         failed = next(iter(pull["Catch"][0]["Assign"].values()))
-        assert failed == {"hit": False, "key": None, "wait": False}, "the Choice below reads .wait"
+        assert failed == {"hit": False, "wait": False}, "the Choice below reads .wait"
         wait = states[f"cache_wait_{task}"]
         assert wait["Type"] == "Wait" and wait["Next"] == f"cache_pull_{task}"
         assert 1 <= wait["Seconds"] <= 300

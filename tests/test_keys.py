@@ -131,6 +131,22 @@ def test_protocol_4_keeps_the_keys_of_protocol_3(aws):
     assert lambda_handler(dict(event))["key"] == hashlib.sha256(spelled.encode()).hexdigest()
 
 
+@pytest.mark.parametrize("execution", [
+    f"arn:aws:states:{REGION}:{ACCOUNT}:execution:pipeline:run-1",  # a standard execution
+    f"arn:aws:states:{REGION}:{ACCOUNT}:express:pipeline:run-1:0a1b2c3d",  # an express one
+    f"arn:aws:states:{REGION}:{ACCOUNT}:execution:pipeline/ProcessItems:0a1b2c3d",  # a distributed Map's child run
+])
+def test_a_pull_without_its_state_machine_gets_it_from_the_execution(aws, execution):
+    """Protocol 4 pulls send the execution ARN only: the state machine it names gives the same key
+    (account and region) and the same lineage name as the explicit ARN protocol 3 sent."""
+    stated = lambda_handler(pull(execution=execution))
+    derived = lambda_handler({k: v for k, v in pull(execution=execution).items() if k != "state_machine"})
+    assert derived["key"] == stated["key"] and derived["state_machine"] == MACHINE
+    other_region = execution.replace(REGION, "eu-west-1")
+    elsewhere = lambda_handler({k: v for k, v in pull(execution=other_region).items() if k != "state_machine"})
+    assert elsewhere["key"] != stated["key"], "the region of the execution is in the key"
+
+
 def _role() -> str:
     iam = boto3.client("iam")
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -413,9 +429,9 @@ def test_lambda_code_is_resolved_where_the_task_runs(aws, monkeypatch):
     assert eu_code["Configuration"]["CodeSha256"] != local
     assert lambda_handler(pull(key_code="auto"))["hit"] is True, "the memo is per region: us-east-1 kept"
 
-    unknown = pull(key_code="auto", state_machine=None)
+    unknown = pull(key_code="auto", state_machine=None, execution=None)
     assert kept(unknown, lambda_handler(unknown))["code"]["lambda"]["CodeSha256"] == local, \
-        "no state machine ARN: the caching Lambda's own region, as before"
+        "no state machine or execution ARN: the caching Lambda's own region, as before"
     assert asked[-1] == (None, "train")
 
 

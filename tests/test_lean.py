@@ -98,9 +98,9 @@ def test_generated_states_carry_a_comment_only_when_asked():
 
     for result in (plain, commented):  # the user's own Comment is kept either way
         assert result.definition["States"]["Work"]["Comment"] == "the user's own comment"
-    assert "Comment" not in plain.definition["States"]["cache_force_from_input"], "the force reader too"
+    assert "Comment" not in plain.definition["States"]["cache_force"], "the force reader too"
     without_comments = json.loads(json.dumps(commented.definition))
-    for name in [*_generated(commented), "cache_force_from_input"]:
+    for name in [*_generated(commented), "cache_force"]:
         del without_comments["States"][name]["Comment"]
     assert without_comments == plain.definition  # the Comments are the only difference
 

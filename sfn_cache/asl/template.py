@@ -23,13 +23,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.tag import Tag
 
-from sfn_cache.asl.emit import dump_json, dump_yaml
+from sfn_cache.asl.emit import dump_yaml
 from sfn_cache.asl.limits import check_document
 from sfn_cache.asl.loader import is_template, load_json, load_text, looks_like_json, read_source
 from sfn_cache.asl.yaml_splice import Ranges, drop_trailing_comment, resource_ranges, splice
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN, WrapOptions
-from sfn_cache.rewrite.wrap import WrapResult, wrap_definition
+from sfn_cache.rewrite.wrap import WrapResult, wrap_definition, wrapped_json
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
@@ -264,7 +264,7 @@ def _tokenise_sub(text: str, tokens: _Tokens) -> str:
 def _definition_from_string(value: Any, where: str) -> tuple[dict, Callable[[dict], Any]]:
     """Parse a DefinitionString and return (definition, a function that writes a new one back alike)."""
     if isinstance(value, str):
-        return _parse_definition_text(value, where), lambda new: dump_json(new).rstrip("\n")
+        return _parse_definition_text(value, where), lambda new: wrapped_json(new).rstrip("\n")
     if isinstance(value, dict) and len(value) == 1:
         (kind, inner), = value.items()
         if kind == "Fn::Sub":
@@ -274,7 +274,7 @@ def _definition_from_string(value: Any, where: str) -> tuple[dict, Callable[[dic
 
             def write_sub(new: dict) -> Any:
                 # inside Fn::Sub, ${SfnCacheFunctionArn} must reach DefinitionSubstitutions untouched
-                body = dump_json(new).rstrip("\n").replace(DEFAULT_LAMBDA_ARN, "${!" + SUBSTITUTION + "}")
+                body = wrapped_json(new).rstrip("\n").replace(DEFAULT_LAMBDA_ARN, "${!" + SUBSTITUTION + "}")
                 rebuilt = "".join(p for p in tokens.pieces(body))
                 return {"Fn::Sub": rebuilt if variables is None else [rebuilt, variables]}
 
@@ -291,7 +291,7 @@ def _definition_from_string(value: Any, where: str) -> tuple[dict, Callable[[dic
             definition = _parse_definition_text(text, where)
 
             def write_join(new: dict) -> Any:
-                pieces = [p for p in tokens.pieces(dump_json(new).rstrip("\n")) if p != ""]
+                pieces = [p for p in tokens.pieces(wrapped_json(new).rstrip("\n")) if p != ""]
                 return {"Fn::Join": ["", pieces]}
 
             return definition, write_join
@@ -452,7 +452,7 @@ def _wrap_definition_uri(template: _Template, properties: dict, options: WrapOpt
     text = read_source(str(path))
     definition = load_text(text, str(path))
     wrapped = wrap_definition(definition, options, str(path))
-    rendered = dump_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
+    rendered = wrapped_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
     out_dir = Path(output).parent if output else template_dir
     if mode == "in-place" and source_uri == uri:
         target = path

@@ -100,9 +100,10 @@ def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[
 
 
 def render(document: dict, fmt: str, compact: bool = False) -> str:
-    from sfn_cache.asl.emit import dump_json, dump_yaml
+    from sfn_cache.asl.emit import dump_yaml
+    from sfn_cache.rewrite.wrap import wrapped_json
 
-    return dump_json(document, compact) if fmt == "json" else dump_yaml(document)
+    return wrapped_json(document, compact) if fmt == "json" else dump_yaml(document)
 
 
 def report_lines(result: WrapResult) -> list[str]:
@@ -298,10 +299,10 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
     """
     if check and not output:
         raise click.UsageError("--check needs -o/--output: the file to compare with")
-    from sfn_cache.asl.emit import atomic_write, check_output_path, dump_json
+    from sfn_cache.asl.emit import atomic_write, check_output_path
     from sfn_cache.asl.loader import is_template, load_text, looks_like_json, read_source
     from sfn_cache.asl.quotas import check_definition_size
-    from sfn_cache.rewrite.wrap import wrap_definition
+    from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
 
     source = "<stdin>" if definition == "-" else definition
     try:
@@ -321,7 +322,7 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
             for machine in result.machines:
                 if machine.result is not None and machine.result.changed:
                     messages += [f"warning: {w}" for w in check_definition_size(
-                        dump_json(machine.result.definition), f"{source}: resource '{machine.resource}'",
+                        wrapped_json(machine.result.definition), f"{source}: resource '{machine.resource}'",
                         compact_hint=False)]
         else:
             if params["resource"]:
@@ -331,7 +332,7 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
             out_format = fmt or ("json" if looks_like_json(text) else "yaml")
             rendered = render(wrapped.definition, out_format, compact)
             size_warnings = check_definition_size(
-                rendered if out_format == "json" else dump_json(wrapped.definition, compact), source,
+                rendered if out_format == "json" else wrapped_json(wrapped.definition, compact), source,
                 compact_hint=not compact) if wrapped.changed else []
             writes = {Path(output) if output else None: rendered}
             messages = [f"warning: {w}" for w in wrapped.warnings + size_warnings] + (

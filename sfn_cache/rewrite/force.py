@@ -18,7 +18,8 @@ from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllo
 
 COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"  # only with --comments
 _FIELD = "$states.context.Execution.Input.sfn_cache.force"
-_READ = "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"
+_READ = "{% ($f:=" + _FIELD + ";$exists($f)?$f:null) %}"
+_READ_BEFORE_PROTOCOL_4 = "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"  # known on a re-wrap
 
 
 def force_reader(start: str, comment: bool = False) -> dict:
@@ -32,7 +33,8 @@ def force_reader(start: str, comment: bool = False) -> dict:
 
 def is_force_reader(state: dict) -> bool:
     """Known by what it assigns (the reserved variable, read exactly so), not by a Comment."""
-    return state.get("Type") == "Pass" and state.get("Assign") == {FORCE_VARIABLE: _READ}
+    return state.get("Type") == "Pass" and state.get("Assign") in (
+        {FORCE_VARIABLE: _READ}, {FORCE_VARIABLE: _READ_BEFORE_PROTOCOL_4})
 
 
 def has_force_reader(top: Scope) -> bool:
@@ -42,7 +44,7 @@ def has_force_reader(top: Scope) -> bool:
 
 def insert_force_reader(top: Scope, names: NameAllocator, comment: bool = False) -> str:
     """Make the force reader the machine's first state (first in document order too); returns its name."""
-    name = names.allocate("cache_", "force_from_input")
+    name = names.allocate("cache_", "force")
     start = top.body["StartAt"]
     top.body["States"] = {name: force_reader(start, comment), **top.states}
     top.body["StartAt"] = name

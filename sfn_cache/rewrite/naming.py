@@ -50,7 +50,7 @@ class NameAllocator:
         Short on purpose (it is written about eight times per cached task); the digest of the state
         name keeps it stable, and grows only in the rare case of two names sharing a prefix of it.
         """
-        length = 8
+        length = 6
         while (candidate := f"{VARIABLE_PREFIX}{short_digest(state_name, length)}") in self.variables:
             length += 8
         self.variables.add(candidate)

@@ -97,12 +97,16 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
     user_task = copy.deepcopy(original)
     user_task.pop("End", None)
-    user_task["Assign"] = {**original.get("Assign", {}), **dialect.capture(result_var)}
+    if output_is_result(original, language):  # the push reads T's output: no variable needed
+        result = "$states.input"
+    else:
+        user_task["Assign"] = {**original.get("Assign", {}), **dialect.capture(result_var)}
+        result = "$" + result_var
     user_task["Next"] = push_name
 
     push = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
             "Resource": options.lambda_arn,
-            "Arguments": push_arguments(name, opts, options, var, result_var)}
+            "Arguments": push_arguments(name, opts, options, var, result)}
     Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
     push["Retry"] = copy.deepcopy(CACHE_RETRY)
@@ -143,6 +147,15 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
         if state_name != name and state_language != scope_language:
             state["QueryLanguage"] = state_language
     return CachedForm(states=states, entry=pull_name, gate=(pull_name, choice_name))
+
+
+def output_is_result(task: dict, language: str) -> bool:
+    """True when T's state output is its raw result (no ResultSelector, ResultPath or OutputPath; in
+    JSONata, no Output), so that the push can take T's output instead of a copy in a variable."""
+    if language == "JSONata":
+        return "Output" not in task
+    return ("ResultSelector" not in task and task.get("ResultPath", "$") == "$"
+            and task.get("OutputPath", "$") == "$")
 
 
 def _jsonpath_hit(name: str, original: dict, var: str, assign_elsewhere: bool) -> dict:
@@ -246,9 +259,8 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
         payload["key_code"] = "auto"
     if opts.key_s3 != "off":
         payload["key_s3"] = opts.key_s3
-    for field in ("execution", "state_machine"):
-        key, value = dialect.ref(field, dialect.context[field])
-        payload[key] = value
+    key, value = dialect.ref("execution", dialect.context["execution"])  # it names the state machine too
+    payload[key] = value
     if options.runtime_force:  # read once per execution by the force reader (force.py), never the whole input
         key, value = dialect.ref("run_force", "$" + FORCE_VARIABLE)
         payload[key] = value
@@ -256,9 +268,9 @@ def pull_payload(name: str, task: dict, opts: StateOptions, options: WrapOptions
 
 
 def pull_failed(options: WrapOptions) -> dict:
-    """What a failed pull leaves in its variable: a miss without a key (the push merges it, so it
-    names the key: a push without one stores nothing). A JSONPath Choice on ``wait`` needs the field."""
-    return {"hit": False, "key": None, **({"wait": False} if options.concurrent == "wait" else {})}
+    """What a failed pull leaves in its variable: a miss without a key (merged into the push, it makes
+    a push that stores nothing). A JSONPath Choice on ``wait`` needs the field."""
+    return {"hit": False, **({"wait": False} if options.concurrent == "wait" else {})}
 
 
 def push_size(result: str) -> str:
@@ -284,15 +296,16 @@ def jsonata_literal(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def push_arguments(name: str, opts: StateOptions, options: WrapOptions, var: str, result_var: str) -> str:
+def push_arguments(name: str, opts: StateOptions, options: WrapOptions, var: str, result: str) -> str:
     """The push payload as one JSONata expression (whatever T's language: it reads only variables).
 
     The pull's miss answer already holds what the push echoes back (``key``, ``base``, ``pulled``,
     ``execution``, ``state_machine``: docs/protocol.md), so the push merges it whole under its own
     fields instead of naming each one. The result is left out (``fits`` false) when it is over
     PUSH_RESULT_MAX_BYTES, so the push never exceeds the payload quota; one expression computes that
-    size once. A failed pull's value (``{"hit": false, "key": null}``) makes a push without a key."""
+    size once. A failed pull's value (``{"hit": false}``) makes a push without a key.
+    ``result`` is T's raw result: its variable, or ``$states.input`` when T's output is its result."""
     fields = [f"'{k}':{jsonata_literal(v)}" for k, v in common_fields(name, opts, options, "push").items()]
     fields += ["'result':$f?$r:null", "'fits':$f"]
-    return (f"{{% ($p:=${var};$r:=${result_var};$f:={push_size('$r')}<={PUSH_RESULT_MAX_BYTES};"
+    return (f"{{% ($p:=${var};$r:={result};$f:={push_size('$r')}<={PUSH_RESULT_MAX_BYTES};"
             f"$merge([$p,{{{','.join(fields)}}}])) %}}")

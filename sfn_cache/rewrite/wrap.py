@@ -33,6 +33,15 @@ class WrapResult:
         return any(task.action == "wrapped" for task in self.tasks)
 
 
+def wrapped_json(definition: dict, compact: bool = False) -> str:
+    """A (wrapped) definition as written: the states sfn-cache generated one per line, the user's
+    states indented as ``json.dumps(indent=2)`` writes them (emit.dump_json); ``compact``: no whitespace."""
+    from sfn_cache.asl.emit import dump_json
+    from sfn_cache.rewrite.select import generated_states
+
+    return dump_json(definition, compact, () if compact else generated_states(parse(definition)))
+
+
 def state_names(definition: dict, source: str = "<definition>") -> set[str]:
     """Every state name in every scope (for checking that per-state rules match something)."""
     return {ref.name for ref in walk(parse(definition, source))}

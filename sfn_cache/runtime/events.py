@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Callable
 
-from sfn_cache.runtime.keys import PROTOCOL
+from sfn_cache.runtime.keys import PROTOCOL, state_machine_of
 
 CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")  # a cache key is safe in S3 keys and disdat names
@@ -71,7 +71,7 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 REQUIRED = {  # "bundle" may be left out: it is then the state name (docs/protocol.md)
     "pull": ("state", "resource", "input"),
-    "push": ("state", "key", "result"),
+    "push": ("state", "result"),  # no key: the pull failed and the machine failed open
 }
 
 
@@ -101,4 +101,6 @@ def validate_event(event: Any) -> str:
     for name, (check, expected) in FIELDS.items():
         if name in event and not check(event[name]):
             raise CacheEventError(f"field '{name}': expected {expected}, got {shown(event[name])}")
+    if event.get("state_machine") is None:  # wrap leaves it out: the execution ARN names it
+        event["state_machine"] = state_machine_of(event.get("execution"))
     return operation

@@ -185,7 +185,7 @@ def _key_parts_unchanged(event: dict, s3, key: str, material: dict) -> dict | No
 
 
 def push(event: dict, config: CacheConfig, s3) -> dict:
-    key = event["key"]
+    key = event.get("key")
     received = time.time()  # the task ended before this push: storing it is not task time
     if key is None:
         return {"stored": False, "reason": "no key"}

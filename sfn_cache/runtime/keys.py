@@ -18,6 +18,7 @@ KEY_FORMAT = 3  # the key material's spelling: unchanged since protocol 3, so en
 
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")  # group 1: the region
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
+_EXECUTION_ARN = re.compile(r"^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}):(?:execution|express):([^:/]+)")
 LAMBDA_INVOKE = re.compile(r"^arn:aws[a-z-]*:states:::lambda:invoke(\.waitForTaskToken)?$")
 _CODE_SERVICE = re.compile(r"^arn:aws[a-z-]*:states:::(glue:startJobRun|ecs:runTask|batch:submitJob)(\.sync(:2)?)?$")
 
@@ -57,6 +58,14 @@ def execution_scope(state_machine: Any) -> dict:
     """Account and region of the execution, read from its state machine ARN (the context object)."""
     match = _STATES_ARN.match(state_machine) if isinstance(state_machine, str) else None
     return {"region": match.group(1), "account": match.group(2)} if match else {"region": None, "account": None}
+
+
+def state_machine_of(execution: Any) -> str | None:
+    """The state machine ARN in an execution ARN (standard, express, or a distributed Map's child run:
+    ``<name>/<map run>``), unqualified; None when ``execution`` is not one. Wrapped machines send only
+    the execution (protocol 4): same account and region, so the same key ``scope``."""
+    match = _EXECUTION_ARN.match(execution) if isinstance(execution, str) else None
+    return f"{match.group(1)}:stateMachine:{match.group(2)}" if match else None
 
 
 def key_material(event: dict, context: str) -> dict:
