@@ -73,7 +73,7 @@ def malformed_events() -> list[tuple[str, object, str]]:
         cases.append((f"protocol-{value!r}", {**pull_event(), "protocol": value}, "protocol"))
     for name in ("state", "resource", "input"):  # a missing bundle is the state name (protocol 2)
         cases.append((f"pull-missing-{name}", {k: v for k, v in pull_event().items() if k != name}, name))
-    for name in ("state", "key", "result"):
+    for name in ("state", "result"):  # a push without a key (a failed pull's) stores nothing: see below
         cases.append((f"push-missing-{name}", {k: v for k, v in push_event().items() if k != name}, name))
     for name, values in BAD_VALUES.items():
         for index, value in enumerate(values):
@@ -125,6 +125,13 @@ def test_handler_fuzz_every_malformed_event_names_its_field(aws, tmp_path):
     assert not all_objects(), "a refused event stores nothing at all"
     assert files_under(tmp_path) - files_under(local_root) == outside_before
     print(f"handler fuzz: {len(CASES)} malformed events refused: {tally}")
+
+
+def test_a_push_without_a_key_stores_nothing(aws):
+    """Protocol 4: the machine merges a failed pull's value, {"hit": false}, into the push."""
+    for keyless in ({k: v for k, v in push_event().items() if k != "key"}, push_event(key=None)):
+        assert lambda_handler({**keyless, "hit": False}) == {"stored": False, "reason": "no key"}
+    assert not all_objects()
 
 
 @pytest.mark.parametrize("field,value,message", [

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ DEFINITION = {"StartAt": "Work", "States": {
              "ResultPath": "$.out", "Next": "Last"},
     "Last": {"Type": "Task", "Resource": function_arn("last"), "ResultSelector": {"v.$": "$.v"},
              "Assign": {"seen.$": "$.v"}, "End": True}}}
+ROOT = Path(__file__).resolve().parents[1]
 HEAVY = {"boto3", "botocore", "disdat", "pandas", "ruamel", "yaml", "jsonpath_ng"}
 
 
@@ -165,3 +167,53 @@ def test_cache_retry_retries_a_throttled_pull_three_times(make_engine, monkeypat
     pulls_answered = [answer for op, answer in engine.cache_answers if op == "pull"]
     assert engine.calls[CACHE_FUNCTION] == 4 + 1  # four pull attempts, one push
     assert bool(pulls_answered) is pull_ran
+
+
+def test_generated_states_are_written_one_per_line_and_the_users_as_indent_2():
+    """The layout cuts bytes only: the same JSON, the user's states' lines exactly as json.dumps(indent=2)
+    writes them, every generated state (the force reader too) on a line of its own."""
+    from sfn_cache.rewrite.select import generated_states
+    from sfn_cache.rewrite.wrap import wrapped_json
+    from sfn_cache.asl.model import parse
+
+    example = json.loads((ROOT / "examples" / "ml_pipeline.asl.json").read_text())
+    wrapped = wrap_definition(example, WrapOptions(lambda_arn=CACHE_ARN)).definition
+    text = wrapped_json(wrapped)
+    assert json.loads(text) == wrapped
+    generated = generated_states(parse(wrapped))
+    assert "cache_force" in generated and len(generated) >= 6 * 4
+    lines = text.splitlines()
+    one_liners = {name: line for line in lines for name in generated if line.lstrip().startswith(f'"{name}": {{')}
+    inside = {name for outer in generated for branch in _find_state(wrapped, outer).get("Branches", ())
+              for name in branch["States"]}  # a catching hit's Pass is on its Parallel's line
+    assert inside == {"cache_apply_PrepareFeatures"} and set(one_liners) == generated - inside
+    for name, line in one_liners.items():
+        assert json.loads("{" + line.strip().rstrip(",") + "}")[name] == _find_state(wrapped, name)
+    indented = json.dumps(wrapped, indent=2, ensure_ascii=False).splitlines()
+    rest = iter(indented)
+    assert all(line in rest for line in lines if line not in one_liners.values()), \
+        "every other line is json.dumps(indent=2)'s, in its order"
+    assert len(text.encode()) < len("\n".join(indented).encode())
+
+
+@pytest.mark.parametrize("document", [
+    {1: "int key", None: [], False: {}, 2.5: [{"States": {"y": {"Type": "Pass"}}}]},  # keys YAML may give
+    [], {}, "text", [[{}], [[]]], {"é": ["ü", {"States": {}}]}, [{"States": {"x": "not a state"}}],
+])
+def test_the_layout_writes_anything_else_as_json_dumps_indent_2(document):
+    from sfn_cache.asl.emit import dump_json
+
+    assert dump_json(document, one_line={"x"}) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _find_state(definition: dict, name: str) -> dict:
+    for state_name, state in definition["States"].items():
+        if state_name == name:
+            return state
+        for body in [*state.get("Branches", ()), state.get("ItemProcessor") or state.get("Iterator") or {}]:
+            if body.get("States"):
+                try:
+                    return _find_state(body, name)
+                except KeyError:
+                    pass
+    raise KeyError(name)

@@ -103,7 +103,7 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
         LOG.warning("sfn-cache: state %r: key part %r%s unresolved (%s): a miss without a key, nothing will "
                     "be stored", event["state"], error.part, f" ({error.kind})" if error.kind else "", error)
         return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
-                "unresolved": str(error)}
+                "unresolved": str(error)[:500]}  # the push merges this answer: its size is bounded
     key = cache_key(material)
     index = KeyIndex(s3, config)
     found = index.get(event["bundle"], key, entry_limit(config, material))
