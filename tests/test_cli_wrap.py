@@ -279,3 +279,21 @@ def test_key_paths_and_the_refs_they_keep_must_be_plain_paths():
                                "be a plain path: it names the task's target or credentials, which stay in the key")
     role = {**lambda_task, "Credentials": {"RoleArn.$": "States.Format('arn:{}', $.r)"}}
     assert "names the task's target or credentials" in refusal(role)
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_machine_wrapped_under_another_protocol_is_refused_not_mixed(tmp_path, partial):
+    """Review of protocol 4: re-wrapping a protocol-3 output (wholly, or where --include left tasks out)
+    gave a machine whose cache states no one Lambda serves. It is refused, naming the state."""
+    first = tmp_path / "cached.asl.json"
+    include = ["--include", "PrepareFeatures"] if partial else []
+    assert wrap(EXAMPLE, "-o", first, "--no-config", *include).exit_code == 0
+    older = json.loads(first.read_text())
+    older["States"]["cache_pull_PrepareFeatures"]["Parameters"]["protocol"] = 3  # as sfn-cache 3 wrote it
+    first.write_text(json.dumps(older, indent=2))
+    out = tmp_path / "again.asl.json"
+    result = wrap(first, "-o", out, "--no-config")
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.strip() == (
+        f"error: {first}: state 'cache_pull_PrepareFeatures': written by an sfn-cache of cache protocol 3; "
+        "this one writes protocol 4, and no caching Lambda serves both: wrap the unwrapped definition again")

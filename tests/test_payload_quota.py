@@ -189,3 +189,32 @@ def test_run_time_force_reaches_tasks_inside_an_inline_map(make_engine):
     assert engine.calls["work"] == 2
     forced = engine.run(wrapped, {"items": [1, 2], "sfn_cache": {"force": ["Work"]}})
     assert forced.output == [{"seen": 1}, {"seen": 2}] and engine.calls["work"] == 4
+
+
+def test_what_a_push_merges_from_its_pull_stays_within_the_constant(aws):
+    """Protocol 4: the push carries the pull's whole miss answer beside the result, so that answer plus
+    the push's own fields must fit in OVERHEAD, at the longest ARNs Step Functions allows (names of 80
+    characters) and with the longest reason a key part can be unresolved for (a missing object whose
+    key is 1,024 characters of backslashes or of CJK, each several bytes once escaped)."""
+    from sfn_cache.runtime.handler import lambda_handler
+    from sfn_cache.runtime.keys import PROTOCOL
+    from harness import ACCOUNT, CACHE_BUCKET, REGION
+
+    name = "n" * 80
+    executions = [f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}:{name}",
+                  f"arn:aws:states:{REGION}:{ACCOUNT}:express:{name}:{name}:{'0' * 36}"]
+    state = "S" * 80
+    for execution in executions:
+        for missing_key in ("\\" * 1024, "月" * 1024):
+            pull = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": state, "bundle": "b" * 80, "ttl": 86400,
+                    "resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{'f' * 64}", "key_s3": "etag",
+                    "input": {"data": f"s3://{CACHE_BUCKET}/{missing_key}"}, "execution": execution}
+            answer = lambda_handler(dict(pull))
+            assert answer["key"] is None and answer["unresolved"], "a miss without a key, saying why"
+            kept = lambda_handler({k: v for k, v in pull.items() if k not in ("key_s3", "input")} | {"input": {}})
+            assert kept["key"], "and a miss that keys"
+            for merged in (answer, kept):
+                push = {**merged, "sfn_cache": "push", "protocol": PROTOCOL, "state": state, "bundle": "b" * 80,
+                        "ttl": 86400, "result": None, "fits": True}
+                size = len(json.dumps(push, ensure_ascii=False, separators=(",", ":")).encode())
+                assert size <= OVERHEAD, f"{size} bytes beside the result ({execution[:60]}..., {missing_key[:3]})"

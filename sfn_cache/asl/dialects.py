@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import Iterator
 
 _JSONATA_EXPRESSION = re.compile(r"^\{%(.*)%\}$", re.DOTALL)
 
@@ -89,17 +90,22 @@ def jsonata_tokens(expression: str) -> list:
     """The tokens of a JSONata expression, by JSONata's own tokenizer: string literals, comments and
     regular expressions are single tokens. A ``/`` opens a regular expression only where a value is
     expected."""
+    return list(iter_jsonata_tokens(expression))
+
+
+def iter_jsonata_tokens(expression: str) -> Iterator:
+    """jsonata_tokens one at a time: a reader that needs the first few stops early."""
     from jsonata.tokenizer import Tokenizer
 
     tokenizer = Tokenizer(expression)
-    tokens = []
+    previous = None
     while True:
-        previous = tokens[-1] if tokens else None
         infix = previous is not None and (previous.type != "operator" or previous.value in (")", "]", "}"))
         token = tokenizer.next(infix)  # (argument as in jsonata-js: a '/' after a value divides)
         if token is None:
-            return tokens
-        tokens.append(token)
+            return
+        yield token
+        previous = token
 
 
 def _states_result_spans(expression: str) -> list[tuple[int, int]]:

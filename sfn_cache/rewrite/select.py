@@ -59,20 +59,27 @@ def cache_payload(state: dict) -> dict | None:
 def _expression_fields(arguments: str) -> dict | None:
     """The literal fields a push written as one JSONata expression starts its object with
     (rewrite.push_arguments): ``... $merge([$p,{'sfn_cache':'push','protocol':4,'state':'T', ...``."""
-    if not (PUSH_EXPRESSION_START.match(arguments) and arguments.endswith("%}")):
+    start = arguments.find("{'sfn_cache'")
+    if not (PUSH_EXPRESSION_START.match(arguments) and arguments.endswith("%}")) or start < 0:
         return None
-    from sfn_cache.asl.dialects import jsonata_tokens
+    from sfn_cache.asl.dialects import iter_jsonata_tokens
 
+    fields = {}
+    tokens = iter_jsonata_tokens(arguments[start:-2])  # from the object on: its first fields are all we read
     try:
-        tokens = jsonata_tokens(arguments[2:-2])
+        if next(tokens).value != "{":
+            return None
+        while True:
+            key, colon, value, after = next(tokens), next(tokens), next(tokens), next(tokens)
+            if key.type != "string" or colon.value != ":" or value.type not in ("string", "number", "value"):
+                break
+            fields[key.value] = value.value
+            if after.value != ",":
+                break
+    except StopIteration:
+        pass
     except Exception:  # the tokenizer's errors: not an expression sfn-cache wrote
         return None
-    start = next((i for i, t in enumerate(tokens) if (t.type, t.value) == ("operator", "{")), len(tokens))
-    fields = {}
-    for key, colon, value in zip(tokens[start + 1::4], tokens[start + 2::4], tokens[start + 3::4]):
-        if key.type != "string" or colon.value != ":" or value.type not in ("string", "number", "value"):
-            break
-        fields[key.value] = value.value
     return fields
 
 

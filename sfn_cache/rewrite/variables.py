@@ -29,12 +29,19 @@ from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
 
-# Every failure of the caching Lambda but a timeout: Lambda's transient service errors (including
-# Lambda.ClientExecutionTimeoutException, which AWS recommends retrying), throttling, Lambda.Unknown
-# (a crash or the function's own timeout) and S3 errors the handler raised. ASL's defaults: 1 s,
-# 3 attempts, backoff 2.0; then the Catch fails open. States.TaskFailed matches no States.Timeout,
-# so a hung call is not waited out four times.
-CACHE_RETRY = [{"ErrorEquals": ["States.TaskFailed"]}]
+# The Lambda service's transient errors and throttling, as AWS's best practice lists them
+# (Lambda.ClientExecutionTimeoutException included), never an error the handler raised: those are
+# deterministic (a protocol or configuration mismatch, S3 access denied after boto's own retries) and
+# go straight to the fail-open Catch, once, so the failure metrics count calls. ASL's defaults:
+# 1 s, 3 attempts, backoff 2.0. (States.TaskFailed would be 140 bytes shorter per task and retry those.)
+LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+]
+CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS}]
 CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)

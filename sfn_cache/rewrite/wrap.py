@@ -16,8 +16,9 @@ from sfn_cache.rewrite.classic import rewrite_task_classic
 from sfn_cache.rewrite.force import distributed_scopes, has_force_reader, insert_force_reader, is_force_reader
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
 from sfn_cache.rewrite.options import PATTERNS, WrapOptions
-from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, plan_task
+from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, cache_payload, plan_task
 from sfn_cache.rewrite.variables import rewrite_task
+from sfn_cache.runtime.keys import PROTOCOL
 
 __all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
 
@@ -83,6 +84,7 @@ def _plan(document: dict, options: WrapOptions, source: str):
     top = parse(document, source)
     warnings = validate(top, source)
     _check_reserved_variables(top, source)
+    _refuse_other_protocols(top, source)
     wrapped = already_wrapped_tasks(top)
     reports: list[TaskReport] = []
     plans: dict[str, object] = {}
@@ -136,6 +138,17 @@ def _drop_generated_comments(states: dict, task: str) -> None:
             del state["Comment"]
             for branch in state.get("Branches", ()):  # a catching hit's Parallel holds a generated Pass
                 _drop_generated_comments(branch["States"], task)
+
+
+def _refuse_other_protocols(top: Scope, source: str) -> None:
+    """A cache state another sfn-cache wrote speaks another protocol: re-wrapping around it would give a
+    machine no one Lambda serves (its states fail open forever, or the others do). Wrap the source again."""
+    for ref in walk(top):
+        payload = cache_payload(ref.state)
+        if payload is not None and payload.get("protocol") != PROTOCOL:
+            raise SfnCacheError(f"written by an sfn-cache of cache protocol {payload.get('protocol')}; this one "
+                                f"writes protocol {PROTOCOL}, and no caching Lambda serves both: wrap the "
+                                f"unwrapped definition again", file=source, state=ref.name)
 
 
 def _check_reserved_variables(top: Scope, source: str) -> None:

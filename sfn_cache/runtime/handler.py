@@ -78,6 +78,18 @@ def forced(event: dict) -> bool:
 
 
 
+UNRESOLVED_CHARS = 160
+
+
+def unresolved_part(error: Exception) -> str:
+    """Why a key part is unresolved, for the answer: the start of the message (the whole one is
+    logged above) in printable ASCII, so at most 6 JSON bytes per character. The push merges the
+    pull's answer beside the result, within the 2 KiB the size guard leaves; an S3 key or a
+    botocore message in full has no bound (tests/test_payload_quota.py measures the worst case)."""
+    text = str(error).encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if c.isprintable() else "?" for c in text)[:UNRESOLVED_CHARS]
+
+
 def entry_limit(config: CacheConfig, material: dict) -> int:
     """The largest index entry a legitimate push writes for ``material``: read no more than that."""
     return config.inline_max_bytes + 2 * len(json_bytes(material)) + ENTRY_OVERHEAD_BYTES
@@ -103,7 +115,7 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
         LOG.warning("sfn-cache: state %r: key part %r%s unresolved (%s): a miss without a key, nothing will "
                     "be stored", event["state"], error.part, f" ({error.kind})" if error.kind else "", error)
         return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
-                "unresolved": str(error)[:500]}  # the push merges this answer: its size is bounded
+                "unresolved": unresolved_part(error)}
     key = cache_key(material)
     index = KeyIndex(s3, config)
     found = index.get(event["bundle"], key, entry_limit(config, material))
