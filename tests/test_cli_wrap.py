@@ -297,3 +297,43 @@ def test_a_machine_wrapped_under_another_protocol_is_refused_not_mixed(tmp_path,
     assert result.stderr.strip() == (
         f"error: {first}: state 'cache_pull_PrepareFeatures': written by an sfn-cache of cache protocol 3; "
         "this one writes protocol 4, and no caching Lambda serves both: wrap the unwrapped definition again")
+
+
+def test_a_rewrap_that_caches_more_tasks_never_reuses_a_variable(tmp_path):
+    """Review of protocol 4: a re-wrap did not know the variables of the tasks already wrapped, so a
+    digest shared with one of them (a rare clash, simulated here) gave two tasks one variable."""
+    from sfn_cache.rewrite.naming import NameAllocator
+
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:a", "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:b", "End": True}}}
+    source, first, again = tmp_path / "m.asl.json", tmp_path / "first.asl.json", tmp_path / "again.asl.json"
+    source.write_text(json.dumps(definition, indent=2))
+    assert wrap(source, "-o", first, "--no-config", "--include", "A").exit_code == 0
+    var_a, var_b = NameAllocator(set()).variable("A"), NameAllocator(set()).variable("B")
+    first.write_text(first.read_text().replace(var_a, var_b))  # A now holds the variable B would get
+    assert wrap(first, "-o", again, "--no-config").exit_code == 0
+    states = json.loads(again.read_text())["States"]
+    pulled_into = {name: next(iter(state["Assign"])).removesuffix(".$") for name, state in states.items()
+                   if name.startswith("cache_pull_")}
+    assert pulled_into["cache_pull_A"] == var_b and pulled_into["cache_pull_B"] != var_b
+
+
+def test_a_user_pass_that_assigns_the_force_variable_is_refused(tmp_path):
+    """Review of protocol 4: a Pass assigning only sfncache_force was taken for the force reader."""
+    source = tmp_path / "m.asl.json"
+    source.write_text(json.dumps({"StartAt": "Setup", "States": {
+        "Setup": {"Type": "Pass", "Assign": {"sfncache_force": True}, "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:w", "End": True}}}))
+    result = wrap(source, "-o", tmp_path / "out.json", "--no-config")
+    assert result.exit_code == 2 and "state 'Setup'" in result.stderr and "reserves" in result.stderr
+
+
+def test_data_named_like_generated_states_keeps_its_layout(tmp_path):
+    """Only the States of a scope hold states: a Pass's Result with a "States" key is data, indented."""
+    source, out = tmp_path / "m.asl.json", tmp_path / "out.asl.json"
+    source.write_text(json.dumps({"StartAt": "W", "States": {
+        "W": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:w", "Next": "P"},
+        "P": {"Type": "Pass", "Result": {"States": {"cache_pull_W": {"a": [1, 2]}}}, "End": True}}}))
+    assert wrap(source, "-o", out, "--no-config").exit_code == 0
+    assert '"cache_pull_W": {\n' in out.read_text() and '"cache_pull_W": {"a"' not in out.read_text()

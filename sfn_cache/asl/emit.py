@@ -15,7 +15,8 @@ from sfn_cache.errors import SfnCacheError
 def dump_json(document: Any, compact: bool = False, one_line: Collection[str] = ()) -> str:
     """Two-space JSON (or, compact, no whitespace at all), key order as built, UTF-8 kept, trailing newline.
 
-    ``one_line`` names states (entries of a ``States`` object, at any depth) written each on one line:
+    ``one_line`` names states (entries of the ``States`` of a scope, one with ``StartAt``, at any depth)
+    written each on one line:
     the states sfn-cache generated, whose indentation would otherwise be about 40% of a cached task's
     bytes against the 1 MB definition quota. Everything else is byte for byte ``json.dumps(indent=2)``."""
     if compact:
@@ -34,7 +35,8 @@ def _indented(value: Any, level: int, one_line: frozenset[str], states: bool = F
             if states and key in one_line and isinstance(item, dict):
                 text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
             else:
-                text = _indented(item, level + 1, one_line, key == "States" and isinstance(item, dict))
+                text = _indented(item, level + 1, one_line,
+                                 key == "States" and isinstance(item, dict) and "StartAt" in value)
             items.append(f"{pad}{json.dumps(_key_text(key), ensure_ascii=False)}: {text}")
         return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
     if isinstance(value, (list, tuple)) and value:

@@ -19,6 +19,7 @@ from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllo
 COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"  # only with --comments
 _FIELD = "$states.context.Execution.Input.sfn_cache.force"
 _READ = "{% ($f:=" + _FIELD + ";$exists($f)?$f:null) %}"
+_READ_BEFORE_PROTOCOL_4 = "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"  # known on a re-wrap
 
 
 def force_reader(start: str, comment: bool = False) -> dict:
@@ -31,12 +32,12 @@ def force_reader(start: str, comment: bool = False) -> dict:
 
 
 def is_force_reader(state: dict) -> bool:
-    """A Pass that assigns the reserved variable and nothing else (a user state may not assign it:
-    wrap refuses the prefix), whatever the expression it reads with; or, as protocols 2 and 3 wrote
-    it, known by its Comment."""
-    assign = state.get("Assign")
-    return state.get("Type") == "Pass" and (
-        (isinstance(assign, dict) and set(assign) == {FORCE_VARIABLE}) or state.get("Comment") == COMMENT)
+    """The reader exactly as wrap writes it (with or without its Comment), or as protocols 2 and 3 wrote
+    it: a user state that merely assigns the reserved variable is not one, and wrap refuses it."""
+    return (state.get("Type") == "Pass" and state.get("QueryLanguage") == "JSONata"
+            and set(state) <= {"Type", "QueryLanguage", "Comment", "Assign", "Next"}
+            and state.get("Comment", COMMENT) == COMMENT
+            and state.get("Assign") in ({FORCE_VARIABLE: _READ}, {FORCE_VARIABLE: _READ_BEFORE_PROTOCOL_4}))
 
 
 def has_force_reader(top: Scope) -> bool:

@@ -25,9 +25,9 @@ class NameAllocator:
     base is appended, so the same definition always gets the same names.
     """
 
-    def __init__(self, taken: set[str]):
+    def __init__(self, taken: set[str], variables: set[str] = frozenset()):
         self.taken = set(taken)
-        self.variables: set[str] = set()
+        self.variables: set[str] = set(variables)  # those a previous wrap gave its tasks (a re-wrap adds more)
 
     def allocate(self, prefix: str, base: str) -> str:
         candidate = prefix + base
@@ -50,7 +50,7 @@ class NameAllocator:
         Short on purpose (it is written about eight times per cached task); the digest of the state
         name keeps it stable, and grows only in the rare case of two names sharing a prefix of it.
         """
-        length = 6
+        length = 8
         while (candidate := f"{VARIABLE_PREFIX}{short_digest(state_name, length)}") in self.variables:
             length += 8
         self.variables.add(candidate)

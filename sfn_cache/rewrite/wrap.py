@@ -14,7 +14,7 @@ from sfn_cache.asl.validate import validate
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.classic import rewrite_task_classic
 from sfn_cache.rewrite.force import distributed_scopes, has_force_reader, insert_force_reader, is_force_reader
-from sfn_cache.rewrite.naming import GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
+from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
 from sfn_cache.rewrite.options import PATTERNS, WrapOptions
 from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, cache_payload, plan_task
 from sfn_cache.rewrite.variables import rewrite_task
@@ -61,7 +61,7 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
     check_document(definition, source)  # plain JSON within the limits: API callers skip the loader
     document = copy.deepcopy(definition)
     top, reports, plans, warnings = _plan(document, options, source)
-    names = NameAllocator({ref.name for ref in walk(top)})
+    names = NameAllocator({ref.name for ref in walk(top)}, _cache_variables(top))
     by_name = {report.state: report for report in reports}
     reads_force = options.runtime_force and options.pattern == "variables"
     distributed = distributed_scopes(top)
@@ -138,6 +138,20 @@ def _drop_generated_comments(states: dict, task: str) -> None:
             del state["Comment"]
             for branch in state.get("Branches", ()):  # a catching hit's Parallel holds a generated Pass
                 _drop_generated_comments(branch["States"], task)
+
+
+def _cache_variables(top: Scope) -> set[str]:
+    """The task variables (``sfncache_<digest>``) a previous wrap assigned, so that a re-wrap that
+    caches more tasks never hands one of them out again."""
+    found = set()
+    for ref in walk(top):
+        for owner in [ref.state, *(ref.state.get("Catch") or [])]:
+            assign = owner.get("Assign") if isinstance(owner, dict) else None
+            for key in assign if isinstance(assign, dict) else ():
+                name = key.removesuffix(".$").removesuffix("_result")
+                if name.startswith(VARIABLE_PREFIX) and name != FORCE_VARIABLE:
+                    found.add(name)
+    return found
 
 
 def _refuse_other_protocols(top: Scope, source: str) -> None:
