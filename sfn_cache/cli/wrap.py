@@ -285,8 +285,9 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
 @click.option("--diff", "show_diff", is_flag=True,
               help="Write nothing; print a unified diff of what would change; exit 1 if anything would.")
 @click.option("--compact", is_flag=True,
-              help="Write a JSON definition without indentation (about 30% fewer bytes against Step Functions' "
-                   "1 MB definition limit). Templates are written as they are.")
+              help="Write a JSON definition without any whitespace (3 to 12% fewer bytes against Step Functions' "
+                   "1 MB definition limit: the generated states are one line each anyway). Templates are "
+                   "written as they are.")
 @click.option("--comments", is_flag=True, help="Give every generated state a Comment saying what it does "
                                                 "(off by default: about 300 bytes per cached task).")
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
