@@ -14,9 +14,10 @@ then the growth exponent of wall time (the slope of log wall against log size fr
 1.0 is linear).
 
 From 1,000 Lambda tasks up, a wrapped definition is over Step Functions' 1 MB definition quota, and
-``wrap`` refuses it (exit 2) after doing all the work. So each command runs with that one constant
-lifted (``sfn_cache.asl.quotas.DEFINITION_QUOTA_BYTES``, set before the command starts; the check
-still runs): the output is written and the I/O floor has a file to read.
+from 2,000 over sfn-cache's own limit of 10,000 states in a definition: ``wrap`` refuses both (exit 2),
+the quota after doing all the work. So each command runs with those two constants lifted
+(``DEFINITION_QUOTA_BYTES``, ``MAX_STATES``, set before the command starts; the checks still run):
+the output is written and the I/O floor has a file to read.
 
 Goals (issue 13), checked, exit 1 when one is missed: CPU time within 5x of the I/O floor's (CPU, not
 wall: on a shared machine wall time measures the neighbours; both are printed), peak RSS within 3x of
@@ -45,9 +46,11 @@ from source_tree import compile_package, goal_status, parse_sources
 
 # Run sfn-cache with the definition quota lifted (see above); trees from before the layout move had quotas.py flat.
 LIFT_QUOTA = ("import importlib\n"
-              "for name in ('sfn_cache.asl.quotas', 'sfn_cache.quotas'):\n"
+              "for name, constant in (('sfn_cache.asl.quotas', 'DEFINITION_QUOTA_BYTES'), ('sfn_cache.quotas', "
+              "'DEFINITION_QUOTA_BYTES'), ('sfn_cache.asl.model', 'MAX_STATES'), ('sfn_cache.asl.limits', 'MAX_STATES'), "
+              "('sfn_cache.model', 'MAX_STATES'), ('sfn_cache.limits', 'MAX_STATES')):\n"
               "    try:\n"
-              "        importlib.import_module(name).DEFINITION_QUOTA_BYTES = 1 << 40\n"
+              "        setattr(importlib.import_module(name), constant, 1 << 40)\n"
               "    except ImportError:\n"
               "        pass\n")
 

@@ -18,7 +18,7 @@ MAX_INPUT_BYTES = 10 * 1024 * 1024  # a definition is at most 1 MB on AWS; templ
 MAX_DEPTH = 200  # nested objects/arrays; real definitions stay under 30
 MAX_VALUES = 1_000_000  # values once YAML aliases are expanded (a 1 MB definition holds far fewer)
 MAX_INT_DIGITS = 1000  # an integer literal longer than this is refused, not silently rounded
-MAX_STATES = 10_000  # states in one definition; each wrapped task adds ~3 KB, and AWS takes 1 MB in all
+MAX_STATES = 10_000  # states in one definition; each wrapped task adds ~2 KB, and AWS takes 1 MB in all
 _TOO_LARGE_INT = 10 ** MAX_INT_DIGITS
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -95,7 +95,7 @@ def parse(definition: Any, source: str = "<definition>") -> Scope:
     count = sum(len(scope.states) for scope in all_scopes(top))
     if count > MAX_STATES:
         raise SfnCacheError(f"{count:,} states: more than {MAX_STATES:,} (the limit; wrapped, each cached task "
-                            f"adds about 3 KB and Step Functions takes definitions up to 1 MB)", file=source)
+                            f"adds about 2 KB and Step Functions takes definitions up to 1 MB)", file=source)
     return top
 
 
