@@ -16,9 +16,9 @@ def dump_json(document: Any, compact: bool = False, one_line: Collection[str] = 
     """Two-space JSON (or, compact, no whitespace at all), key order as built, UTF-8 kept, trailing newline.
 
     ``one_line`` names states (entries of the ``States`` of a scope, one with ``StartAt``, at any depth)
-    written each on one line:
-    the states sfn-cache generated, whose indentation would otherwise be about 40% of a cached task's
-    bytes against the 1 MB definition quota. Everything else is byte for byte ``json.dumps(indent=2)``."""
+    written each on one line: the states sfn-cache generated, whose indentation would otherwise be
+    about 40% of a cached task's bytes against the 1 MB definition quota (six levels deep). Everything
+    else is byte for byte ``json.dumps(indent=2)``."""
     if compact:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     if not one_line:

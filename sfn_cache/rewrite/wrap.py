@@ -48,9 +48,12 @@ def state_names(definition: dict, source: str = "<definition>") -> set[str]:
     return {ref.name for ref in walk(parse(definition, source))}
 
 
-def plan_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> list[TaskReport]:
-    """What ``wrap_definition`` would do to each Task state, without rewriting anything."""
-    check_document(definition, source)
+def plan_definition(definition: dict, options: WrapOptions, source: str = "<definition>",
+                    checked: bool = False) -> list[TaskReport]:
+    """What ``wrap_definition`` would do to each Task state, without rewriting anything. ``checked``:
+    the caller's loader already ran check_document (a second pass is a third of ``explain``'s time)."""
+    if not checked:
+        check_document(definition, source)
     return _plan(copy.deepcopy(definition), options, source)[1]
 
 
