@@ -146,15 +146,19 @@ def _drop_generated_comments(states: dict, task: str) -> None:
 def _cache_variables(top: Scope) -> set[str]:
     """The task variables (``sfncache_<digest>``) a previous wrap assigned, so that a re-wrap that
     caches more tasks never hands one of them out again."""
-    found = set()
-    for ref in walk(top):
-        for owner in [ref.state, *(ref.state.get("Catch") or [])]:
-            assign = owner.get("Assign") if isinstance(owner, dict) else None
-            for key in assign if isinstance(assign, dict) else ():
-                name = key.removesuffix(".$").removesuffix("_result")
-                if name.startswith(VARIABLE_PREFIX) and name != FORCE_VARIABLE:
-                    found.add(name)
-    return found
+    names = {key.removesuffix(".$").removesuffix("_result") for ref in walk(top) for _, key in _assigned(ref.state)}
+    return {name for name in names if name.startswith(VARIABLE_PREFIX) and name != FORCE_VARIABLE}
+
+
+def _assigned(state: dict):
+    """(where, variable) for every Assign entry of a state, its Catchers and its Choice rules (variables
+    set in either are the state machine's variables too); ``where`` is "" for the state's own."""
+    owners = [("", state)] + [(f"Catch[{i}] ", c) for i, c in enumerate(state.get("Catch") or [])] + [
+        (f"Choices[{i}] ", c) for i, c in enumerate(state.get("Choices") or [])]
+    for where, owner in owners:
+        assign = owner.get("Assign") if isinstance(owner, dict) else None
+        for key in (assign if isinstance(assign, dict) else {}):
+            yield where, key
 
 
 def _refuse_other_protocols(top: Scope, source: str) -> None:
@@ -174,14 +178,10 @@ def _check_reserved_variables(top: Scope, source: str) -> None:
     for ref in walk(top):
         if cache_operation(ref.state) or is_force_reader(ref.state):
             continue
-        owners = [("", ref.state)] + [(f"Catch[{i}] ", c) for i, c in enumerate(ref.state.get("Catch") or [])] + [
-            (f"Choices[{i}] ", c) for i, c in enumerate(ref.state.get("Choices") or [])]
-        for where, owner in owners:
-            assign = owner.get("Assign") if isinstance(owner, dict) else None
-            for key in (assign if isinstance(assign, dict) else {}):
-                if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):
-                    raise SfnCacheError(f"{where}variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
-                                        "which sfn-cache reserves", file=source, state=ref.name)
+        for where, key in _assigned(ref.state):
+            if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):
+                raise SfnCacheError(f"{where}variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
+                                    "which sfn-cache reserves", file=source, state=ref.name)
 
 
 def _is_generated_result_entry(state: dict, key: str) -> bool:
