@@ -23,7 +23,7 @@ class JsonPath:
         """A payload entry whose value is read at run time (a path or variable reference)."""
         return f"{key}.$", expression
 
-    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id"}
+    context = {"execution": "$$.Execution.Id", "state_machine": "$$.StateMachine.Id"}  # the classic push sends both
 
     @staticmethod
     def key_input(task: dict) -> tuple[str, object]:
@@ -57,8 +57,7 @@ class Jsonata:
     def ref(key: str, expression: str) -> tuple[str, str]:
         return key, "{% " + expression + " %}"
 
-    context = {"execution": "$states.context.Execution.Id",
-               "state_machine": "$states.context.StateMachine.Id"}
+    context = {"execution": "$states.context.Execution.Id"}  # the state machine: the Lambda reads it from this
 
     @staticmethod
     def key_input(task: dict) -> tuple[str, object]:
