@@ -19,7 +19,6 @@ from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllo
 COMMENT = f"{GENERATED_COMMENT}read sfn_cache.force from the execution input once"  # only with --comments
 _FIELD = "$states.context.Execution.Input.sfn_cache.force"
 _READ = "{% ($f:=" + _FIELD + ";$exists($f)?$f:null) %}"
-_READ_BEFORE_PROTOCOL_4 = "{% $exists(" + _FIELD + ") ? " + _FIELD + " : null %}"  # known on a re-wrap
 
 
 def force_reader(start: str, comment: bool = False) -> dict:
@@ -32,12 +31,13 @@ def force_reader(start: str, comment: bool = False) -> dict:
 
 
 def is_force_reader(state: dict) -> bool:
-    """The reader exactly as wrap writes it (with or without its Comment), or as protocols 2 and 3 wrote
-    it: a user state that merely assigns the reserved variable is not one, and wrap refuses it."""
+    """The reader exactly as wrap writes it (with or without its Comment): a user state that merely
+    assigns the reserved variable is not one, and wrap refuses it. (A protocol-3 file's reader reads
+    otherwise; the file is refused for its protocol before anything asks.)"""
     return (state.get("Type") == "Pass" and state.get("QueryLanguage") == "JSONata"
             and set(state) <= {"Type", "QueryLanguage", "Comment", "Assign", "Next"}
             and state.get("Comment", COMMENT) == COMMENT
-            and state.get("Assign") in ({FORCE_VARIABLE: _READ}, {FORCE_VARIABLE: _READ_BEFORE_PROTOCOL_4}))
+            and state.get("Assign") == {FORCE_VARIABLE: _READ})
 
 
 def has_force_reader(top: Scope) -> bool:

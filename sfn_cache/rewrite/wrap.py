@@ -86,8 +86,8 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
 def _plan(document: dict, options: WrapOptions, source: str):
     top = parse(document, source)
     warnings = validate(top, source)
+    _refuse_other_protocols(top, source)  # first: an older file's generated states are not this protocol's
     _check_reserved_variables(top, source)
-    _refuse_other_protocols(top, source)
     wrapped = already_wrapped_tasks(top)
     reports: list[TaskReport] = []
     plans: dict[str, object] = {}
