@@ -33,7 +33,7 @@ from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol 
 # (Lambda.ClientExecutionTimeoutException included), never an error the handler raised: those are
 # deterministic (a protocol or configuration mismatch, S3 access denied after boto's own retries) and
 # go straight to the fail-open Catch, once, so the failure metrics count calls. ASL's defaults:
-# 1 s, 3 attempts, backoff 2.0. (States.TaskFailed would be 140 bytes shorter per task and retry those.)
+# 1 s, 3 attempts, backoff 2.0. (States.TaskFailed would be 274 bytes shorter per task and retry those.)
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
