@@ -80,7 +80,7 @@ from sfn_cache.runtime.handler import lambda_handler
 import sfn_cache
 
 def event(op, **fields):
-    base = {"sfn_cache": op, "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
+    base = {"sfn_cache": op, "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
             "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
     return {**base, **fields}
 

@@ -38,11 +38,11 @@ def cache_env(moto_server, monkeypatch, tmp_path):
 
 
 def store(bundle: str, state: str, value, x: int = 1) -> str:
-    pull = {"sfn_cache": "pull", "protocol": 4, "state": state, "bundle": bundle, "ttl": None,
+    pull = {"sfn_cache": "pull", "protocol": 5, "state": state, "bundle": bundle, "ttl": None,
             "resource": "arn:aws:lambda:us-east-1:1:function:f", "cache_version": "", "force": False,
             "input": {"x": x}, "execution": "arn:exec:7"}
     answer = lambda_handler(pull)
-    lambda_handler({"sfn_cache": "push", "protocol": 4, "state": state, "bundle": bundle, "ttl": None,
+    lambda_handler({"sfn_cache": "push", "protocol": 5, "state": state, "bundle": bundle, "ttl": None,
                     "key": answer["key"], "base": answer["base"],
                     "result": value, "execution": "arn:exec:7"})
     return answer["key"]
@@ -83,7 +83,7 @@ def test_ls_show_rm(cache_env, monkeypatch):
     assert [r["bundle"] for r in json.loads(sfn_cache(cache_env, "ls", "--json").stdout)] == ["model"]
     sfn_cache(cache_env, "rm", "--key", model_key, "--yes")
     assert json.loads(sfn_cache(cache_env, "ls", "--json").stdout) == []
-    assert lambda_handler({"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model",
+    assert lambda_handler({"sfn_cache": "pull", "protocol": 5, "state": "Train", "bundle": "model",
                            "resource": "arn:aws:lambda:us-east-1:1:function:f", "input": {"x": 1}})["hit"] is False
 
 

@@ -105,13 +105,14 @@ def test_doctor_checks_the_function_settings(cache_env):
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return {}\n")
 
-    def function(name: str, handler: str, env: dict) -> str:
+    def function(name: str, handler: str, env: dict, **settings) -> str:
         return boto3.client("lambda").create_function(
             FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": code.getvalue()},
-            Environment={"Variables": env})["FunctionArn"]
+            Environment={"Variables": env}, **settings)["FunctionArn"]
 
     good = function(f"cache-ok-{time.time_ns()}", "sfn_cache.runtime.handler.lambda_handler",
-                    {"SFN_CACHE_BUCKET": f"s3://{BUCKET}/team", "SFN_CACHE_CONTEXT": "cli", "SFN_CACHE_TTL": "7d"})
+                    {"SFN_CACHE_BUCKET": f"s3://{BUCKET}/team", "SFN_CACHE_CONTEXT": "cli", "SFN_CACHE_TTL": "7d"},
+                    Timeout=150)
     done = sfn_cache(cache_env, "doctor", "--lambda-arn", good)
     assert done.returncode == 0, done.stdout
     assert [line.split()[1] for line in done.stdout.splitlines()][-2:] == ["function", "environment"]
@@ -121,8 +122,9 @@ def test_doctor_checks_the_function_settings(cache_env):
     done = sfn_cache(cache_env, "doctor", "--lambda-arn", wrong, "--json")
     assert done.returncode == 1
     failed = {c["check"]: c["detail"] for c in json.loads(done.stdout) if not c["ok"]}
-    assert set(failed) == {"handler", "environment", "context", "ttl"}
+    assert set(failed) == {"handler", "environment", "timeout", "context", "ttl"}
     assert "s3://elsewhere/team" in failed["environment"] and "'a week'" in failed["ttl"]
+    assert failed["timeout"].startswith("3 s;"), "Lambda's default timeout: a hung call would be retried"
 
 
 def test_stats_of_one_bundle_lists_only_that_bundles_hits(aws, requests):

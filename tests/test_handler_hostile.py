@@ -6,6 +6,7 @@ and nothing may be written outside the configured bucket and prefix (or the loca
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -107,28 +108,46 @@ def files_under(root: Path) -> set[str]:
 
 
 def test_handler_fuzz_every_malformed_event_names_its_field(aws, tmp_path):
+    """Fail-closed (or not a protocol-5 event at all), the error raises naming the field; otherwise
+    the same error is answered: a miss without a key, or "not stored", whose ``failed`` starts with it."""
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=OTHER_BUCKET)
     local_root = Path(os.environ["SFN_CACHE_LOCAL_ROOT"])
     outside_before = files_under(tmp_path) - files_under(local_root)
     assert len(CASES) >= 100
-    tally = {"CacheEventError": 0, "CacheConfigError": 0}
+    tally = {"CacheEventError": 0, "CacheConfigError": 0, "answered": 0}
     for case_id, event, field in CASES:
+        closed = {**event, "fail_closed": True} if isinstance(event, dict) else event
         with pytest.raises((CacheEventError, CacheConfigError)) as caught:
-            lambda_handler(event)
+            lambda_handler(copy.deepcopy(closed))
         message = str(caught.value)
         expected = "event: expected a JSON object" if field == "event" else f"field '{field}'"
         assert message.startswith(expected) or (field == "key" and "key does not match" in message), \
             f"{case_id}: {message}"
         assert "Traceback" not in message and "\n" not in message, case_id
         tally[type(caught.value).__name__] += 1
+        ours = (isinstance(event, dict) and event.get("sfn_cache") in ("pull", "push")
+                and type(event.get("protocol")) is int and event["protocol"] >= 5)
+        if not ours:  # not a cache event, or one of an older protocol: raised whether fail-closed or not
+            with pytest.raises(type(caught.value)):
+                lambda_handler(copy.deepcopy(event))
+            continue
+        answer = lambda_handler(copy.deepcopy(event))
+        if event["sfn_cache"] == "pull":
+            assert (answer["hit"], answer["key"], answer["wait"]) == (False, None, False), case_id
+        else:
+            assert (answer["stored"], answer["reason"]) == (False, "failed"), case_id
+        assert answer["failed"].startswith(f"{type(caught.value).__name__}: {expected}"), f"{case_id}: {answer}"
+        assert len(answer["failed"]) <= 160 and answer["failed"].isascii() and answer["failed"].isprintable()
+        tally["answered"] += 1
     assert all(bucket == CACHE_BUCKET and key.startswith(PREFIX + "/") for bucket, key in all_objects())
     assert not all_objects(), "a refused event stores nothing at all"
     assert files_under(tmp_path) - files_under(local_root) == outside_before
+    assert tally["answered"] >= len(CASES) - 20
     print(f"handler fuzz: {len(CASES)} malformed events refused: {tally}")
 
 
 def test_a_push_without_a_key_stores_nothing(aws):
-    """Protocol 4: the machine merges a failed pull's value, {"hit": false}, into the push."""
+    """Since protocol 4 the machine merges a failed pull's value, {"hit": false}, into the push."""
     for keyless in ({k: v for k, v in push_event().items() if k != "key"}, push_event(key=None)):
         assert lambda_handler({**keyless, "hit": False}) == {"stored": False, "reason": "no key"}
     assert not all_objects()
@@ -143,14 +162,14 @@ def test_a_push_without_a_key_stores_nothing(aws):
 ])
 def test_errors_name_the_field_and_what_was_expected(aws, field, value, message):
     with pytest.raises(CacheEventError) as caught:
-        lambda_handler(pull_event(**{field: value}))
+        lambda_handler(pull_event(**{field: value}, fail_closed=True))
     assert str(caught.value) == message
 
 
 def test_a_sibling_prefix_or_another_bucket_is_refused_by_default(aws):
     for url in (f"s3://{CACHE_BUCKET}/cache-other", f"s3://{OTHER_BUCKET}/cache"):
         with pytest.raises(CacheConfigError) as caught:
-            lambda_handler(pull_event(bucket=url))
+            lambda_handler(pull_event(bucket=url, fail_closed=True))
         assert str(caught.value) == (f"field 'bucket': {url!r} is not allowed: this function stores only under "
                                      f"s3://{CACHE_BUCKET}/cache; add it to SFN_CACHE_ALLOWED_BUCKETS in the "
                                      f"function's environment")
@@ -172,7 +191,7 @@ def test_allow_listed_locations_store_there_and_nowhere_else(aws, monkeypatch):
     objects = all_objects()
     assert objects and all(bucket == OTHER_BUCKET and key.startswith("shared/team/") for bucket, key in objects)
     with pytest.raises(CacheConfigError, match="field 'bucket'"):
-        lambda_handler(pull_event(bucket=f"s3://{OTHER_BUCKET}/shared-other"))
+        lambda_handler(pull_event(bucket=f"s3://{OTHER_BUCKET}/shared-other", fail_closed=True))
 
 
 def test_without_any_configured_location_the_payload_names_the_only_one(aws, monkeypatch):
@@ -180,4 +199,4 @@ def test_without_any_configured_location_the_payload_names_the_only_one(aws, mon
     assert lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere"))["hit"] is False
     monkeypatch.setenv("SFN_CACHE_ALLOWED_BUCKETS", f"s3://{CACHE_BUCKET}/shared")
     with pytest.raises(CacheConfigError, match=f"stores only under s3://{CACHE_BUCKET}/shared;"):
-        lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere"))
+        lambda_handler(pull_event(bucket=f"s3://{CACHE_BUCKET}/elsewhere", fail_closed=True))

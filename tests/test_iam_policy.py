@@ -22,7 +22,7 @@ from s3_faults import S3Requests
 from sfn_cache.deploy.deploy_files import iam_policy, operator_policy
 from sfn_cache.runtime.handler import lambda_handler
 
-PULL = {"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
+PULL = {"sfn_cache": "pull", "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
         "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
         "input": {"x": 1}, "execution": "arn:aws:states:us-east-1:1:execution:m:run"}
 
@@ -88,14 +88,14 @@ def test_the_generated_policy_allows_miss_push_and_hit(monkeypatch, tmp_path):
 def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
     as_user_with("s3://other-bucket/team", monkeypatch, tmp_path)
     with pytest.raises(ClientError, match="AccessDenied"):
-        lambda_handler(PULL)
+        lambda_handler({**PULL, "fail_closed": True})
     key_material = {"bundle": "model", "cache_version": "", "form": "raw", "input": {"x": 1},
                     "resource": PULL["resource"]}
     from sfn_cache.runtime.keys import cache_key, canonical_json
 
     with pytest.raises(Exception, match="AccessDenied|not stored"):
         lambda_handler({**PULL, "sfn_cache": "push", "key": cache_key(key_material), "material": key_material,
-                        "base": None, "result": {"ok": 1}})
+                        "base": None, "result": {"ok": 1}, "fail_closed": True})
 
 
 @set_initial_no_auth_action_count(4)

@@ -203,7 +203,8 @@ def test_a_key_part_switch_it_does_not_know_is_refused_naming_the_field(aws, fie
     from sfn_cache.runtime.events import CacheEventError
 
     with pytest.raises(CacheEventError, match=f"field '{field}': expected"):
-        lambda_handler(pull(**{field: value}))
+        lambda_handler(pull(**{field: value}, fail_closed=True))
+    assert lambda_handler(pull(**{field: value}))["failed"].startswith(f"CacheEventError: field '{field}': expected")
 
 
 def test_key_code_glue_ecs_batch(aws):

@@ -130,7 +130,7 @@ def test_payloads_leave_out_what_the_runtime_defaults():
 
 
 def test_runtime_defaults_give_the_key_and_answer_of_the_explicit_fields(aws):
-    short = {"sfn_cache": "pull", "protocol": 4, "state": "Work", "resource": function_arn("work"),
+    short = {"sfn_cache": "pull", "protocol": 5, "state": "Work", "resource": function_arn("work"),
              "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     explicit = {**short, "bundle": "Work", "ttl": None, "cache_version": "", "form": "raw", "force": False}
     def answer(event: dict) -> dict:  # without the pull's clock, which differs between any two calls
@@ -138,7 +138,7 @@ def test_runtime_defaults_give_the_key_and_answer_of_the_explicit_fields(aws):
 
     miss = answer(short)
     assert miss == answer(explicit) and miss["hit"] is False
-    stored = lambda_handler({"sfn_cache": "push", "protocol": 4, "state": "Work", "key": miss["key"],
+    stored = lambda_handler({"sfn_cache": "push", "protocol": 5, "state": "Work", "key": miss["key"],
                              "result": {"v": 1}, "execution": "arn:exec:1"})
     assert stored["stored"] is True
     hit = answer(explicit)

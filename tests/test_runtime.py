@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,7 +23,7 @@ from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
 
 
 def pull_event(**fields):
-    event = {"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "pull", "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
              "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
              "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -30,7 +31,7 @@ def pull_event(**fields):
 
 
 def push_event(answer, result, **fields):
-    event = {"sfn_cache": "push", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
+    event = {"sfn_cache": "push", "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
              "key": answer["key"], "base": answer.get("base"), "result": result,
              "execution": "arn:exec:1", "state_machine": "arn:sm"}
     event.update(fields)
@@ -174,15 +175,34 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
 
 @pytest.mark.parametrize("event,message", [
     ([1], "event: expected a JSON object, got \\[1\\]"),
-    ({"sfn_cache": "delete", "protocol": 3}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
-    ({"protocol": 3}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
-    ({**pull_event(), "protocol": 2}, "field 'protocol': expected 4 \\(this handler's protocol\\), got 2"),
-    ({k: v for k, v in pull_event().items() if k != "input"}, "field 'input': missing from the pull event"),
-    ({**pull_event(), "bundle": ""}, "field 'bundle': expected a non-empty string \\(the bundle name\\), got \"\""),
+    ({"sfn_cache": "delete", "protocol": 5}, "field 'sfn_cache': expected \"pull\" or \"push\", got \"delete\""),
+    ({"protocol": 5}, "field 'sfn_cache': expected \"pull\" or \"push\", got null"),
+    ({**pull_event(), "protocol": 2}, "field 'protocol': expected 5 \\(this handler's protocol\\), got 2"),
+    ({**pull_event(), "protocol": 4}, "field 'protocol': expected 5 \\(this handler's protocol\\), got 4"),
 ])
-def test_bad_events_are_rejected_with_a_clear_error(aws, event, message):
+def test_events_that_are_not_ours_or_of_an_older_protocol_raise(aws, event, message):
+    """Not a cache event at all, or a machine of protocol 4 or earlier: its Catch (or its failing)
+    decides, as it did, and its retrier does not retry what the handler raised."""
     with pytest.raises(CacheEventError, match=message):
         lambda_handler(event)
+
+
+@pytest.mark.parametrize("event,message", [
+    ({**pull_event(), "protocol": 6}, "field 'protocol': expected 5 \\(this handler's protocol\\), got 6"),
+    ({k: v for k, v in pull_event().items() if k != "input"}, "field 'input': missing from the pull event"),
+    ({**pull_event(), "bundle": ""}, "field 'bundle': expected a non-empty string \\(the bundle name\\), got \"\""),
+    ({**push_event({"key": "0" * 64}, 1), "ttl": "1h"}, "field 'ttl': expected a whole number of seconds"),
+])
+def test_bad_events_are_answered_naming_the_field_or_raise_when_fail_closed(aws, event, message):
+    answer = lambda_handler(dict(event))
+    if event["sfn_cache"] == "pull":
+        assert answer["hit"] is False and answer["key"] is None and answer["wait"] is False
+    else:
+        assert answer["stored"] is False and answer["reason"] == "failed"
+    assert re.match("CacheEventError: " + message, answer["failed"])
+    with pytest.raises(CacheEventError, match=message):
+        lambda_handler({**event, "fail_closed": True})
+    assert not s3().list_objects_v2(Bucket=CACHE_BUCKET).get("Contents"), "nothing is stored"
 
 
 def test_push_without_key_stores_nothing_and_a_forged_key_is_refused(aws):
@@ -192,19 +212,26 @@ def test_push_without_key_stores_nothing_and_a_forged_key_is_refused(aws):
     assert lambda_handler(pull_event())["hit"] is False
 
 
-def test_missing_bucket_raises_on_pull_and_push(aws, monkeypatch):
+def test_a_missing_bucket_is_answered_on_pull_and_push_and_raises_when_fail_closed(aws, monkeypatch):
     answer = lambda_handler(pull_event())
     monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket-here/cache")
+    failed = lambda_handler(pull_event())
+    assert failed == {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
+                      "failed": failed["failed"]}
+    assert failed["failed"].startswith("NoSuchBucket: ")
+    stored = lambda_handler(push_event(answer, {"v": 1}))
+    assert stored["stored"] is False and stored["reason"] == "failed" and "NoSuchBucket" in stored["failed"]
     with pytest.raises(ClientError, match="NoSuchBucket"):
-        lambda_handler(pull_event())
-    with pytest.raises(Exception):
-        lambda_handler(push_event(answer, {"v": 1}))
+        lambda_handler(pull_event(fail_closed=True))
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        lambda_handler(push_event(answer, {"v": 1}, fail_closed=True))
 
 
 def test_no_bucket_configured_is_a_clear_error(aws, monkeypatch):
     monkeypatch.delenv("SFN_CACHE_BUCKET")
+    assert "no cache bucket" in lambda_handler(pull_event())["failed"]
     with pytest.raises(ValueError, match="no cache bucket"):
-        lambda_handler(pull_event())
+        lambda_handler(pull_event(fail_closed=True))
 
 
 def test_concurrent_pushes_of_one_key_both_succeed(aws):

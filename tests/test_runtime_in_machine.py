@@ -14,7 +14,7 @@ import pytest
 from disdat.hyperframe_pb2 import HyperFrame
 
 from sfn_cache.cli import inventory
-from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
+from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, TaskFailure, function_arn
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.config import config_for
@@ -103,8 +103,54 @@ def test_missing_bucket_fails_open_with_the_real_handler(make_engine, monkeypatc
     for _ in range(2):
         assert engine.run(wrapped, {"rate": 2}) == original
     assert original.output == {"model": 120}
-    # nothing could be cached: every wrapped run ran every task; every pull failed, so every push
-    # came without a key and stored nothing
+    # nothing could be cached: every wrapped run ran every task; every pull failed (answered, not
+    # raised: a miss without a key naming the cause), so every push came without a key and stored nothing
     assert engine.calls["train"] == 3
-    assert [op for op, _ in engine.cache_answers] == ["push"] * 6
-    assert {answer["stored"] for _, answer in engine.cache_answers} == {False}
+    assert [op for op, _ in engine.cache_answers] == ["pull", "push"] * 6
+    assert all(answer["failed"].startswith("NoSuchBucket") for op, answer in engine.cache_answers if op == "pull")
+    assert {answer["stored"] for op, answer in engine.cache_answers if op == "push"} == {False}
+    # one invocation per cache state: the States.TaskFailed retrier never retries the handler's failures
+    assert engine.calls[CACHE_FUNCTION] == 12
+
+
+@pytest.mark.parametrize("pattern", ["variables", "classic"])
+def test_missing_bucket_fails_the_execution_when_fail_closed(make_engine, monkeypatch, pattern):
+    monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket/cache")
+    engine = make_engine(TASKS)
+    options = WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern, fail_closed=True)
+    outcome = engine.run(wrap_definition(chain(), options).definition, {"rate": 2})
+    assert outcome.status == "FAILED" and outcome.error == "ClientError" and "NoSuchBucket" in outcome.cause
+    assert engine.calls[CACHE_FUNCTION] == 1 and engine.calls["extract"] == 0
+
+
+def flaky(failures: int, error: str):
+    """The real handler behind ``failures`` Lambda-level failures (throttling, a crash): what still
+    fails a cache state now that the handler answers its own failures."""
+    from sfn_cache.runtime.handler import lambda_handler
+    seen = {"n": 0}
+
+    def handler(event, context):
+        seen["n"] += 1
+        if seen["n"] <= failures:
+            raise TaskFailure(error, "injected")
+        return lambda_handler(event, context)
+    return handler
+
+
+@pytest.mark.parametrize("pattern", ["variables", "classic"])
+def test_a_throttled_cache_call_is_retried_and_the_cache_still_works(make_engine, pattern):
+    engine = make_engine(TASKS, cache_handler=flaky(2, "Lambda.TooManyRequestsException"))
+    original = engine.run(chain(), {"rate": 2})
+    wrapped = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN, pattern=pattern)).definition
+    assert engine.run(wrapped, {"rate": 2}) == original
+    assert engine.run(wrapped, {"rate": 2}) == original
+    assert engine.calls["extract"] == 2, "the first pull was retried, not failed open: the second run hit"
+    assert engine.calls[CACHE_FUNCTION] == 2 + 6 + 3  # two retried attempts, a miss run, a hit run
+
+
+def test_a_cache_call_that_keeps_failing_is_retried_three_times_then_fails_open(make_engine):
+    engine = make_engine(TASKS, cache_handler=flaky(10 ** 6, "Lambda.Unknown"))
+    original = engine.run(chain(), {"rate": 2})
+    wrapped = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN)).definition
+    assert engine.run(wrapped, {"rate": 2}) == original
+    assert engine.calls[CACHE_FUNCTION] == 6 * 4  # each of 3 pulls and 3 pushes: 1 attempt + 3 retries

@@ -67,7 +67,7 @@ def test_a_push_whose_data_upload_fails_is_not_reported_stored(s3, monkeypatch):
     answer = lambda_handler(pull_event(input={"x": 2}))
     requests.arm(lambda call: call.name == "PutObject bundle *_frame.pb", "error")  # the data, not the frame
     with pytest.raises(BundleStoreError, match="was not stored"):
-        lambda_handler(push_event(answer, LARGE))
+        lambda_handler(push_event(answer, LARGE, fail_closed=True))
     assert "_frame.pb" in requests.failed.path
     assert_miss_with_key(lambda_handler(pull_event(input={"x": 2})), answer["key"])
 

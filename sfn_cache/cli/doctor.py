@@ -121,6 +121,9 @@ def _function(client, arn: str, config: CacheConfig) -> list[Check]:
     if function.get("Handler") != HANDLER:
         checks.append(Check("handler", False, f"is {function.get('Handler')!r}, expected {HANDLER!r}"))
     checks.append(_env_bucket(env, config))
+    timeout = _timeout(function.get("Timeout"))
+    if timeout:
+        checks.append(timeout)
     context = env.get("SFN_CACHE_CONTEXT") or "sfn-cache"
     if context != config.context:
         checks.append(Check("context", False, f"the function uses context {context!r}, this check used {config.context!r}"))
@@ -130,6 +133,17 @@ def _function(client, arn: str, config: CacheConfig) -> list[Check]:
         except ValueError:
             checks.append(Check("ttl", False, f"SFN_CACHE_TTL={env['SFN_CACHE_TTL']!r} is not a duration (e.g. 3600, 12h, 7d)"))
     return checks
+
+
+def _timeout(seconds) -> Check | None:
+    """The function must outlast the cache states' TimeoutSeconds: a hung call is then States.Timeout,
+    which their States.TaskFailed retrier does not retry, not a Lambda timeout retried three times."""
+    from sfn_cache.rewrite.variables import CACHE_TIMEOUT_SECONDS
+
+    if isinstance(seconds, int) and seconds <= CACHE_TIMEOUT_SECONDS:
+        return Check("timeout", False, f"{seconds} s; set it above the cache states' TimeoutSeconds "
+                                       f"({CACHE_TIMEOUT_SECONDS} s), e.g. 150")
+    return None
 
 
 def _env_bucket(env: dict, config: CacheConfig) -> Check:

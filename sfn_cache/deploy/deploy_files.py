@@ -26,6 +26,9 @@ PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
 
 
 BUNDLE_ACL = "bucket-owner-full-control"
+# Above the cache states' TimeoutSeconds (120): a hung call then ends as States.Timeout, which their
+# States.TaskFailed retrier does not retry, not as a Lambda timeout retried three times.
+FUNCTION_TIMEOUT_SECONDS = 150
 KEY_CODE_STATEMENTS = [
     # one read call per target kind (sfn_cache/runtime/resolve.py); Lambda and Glue name resources,
     # ECS DescribeTaskDefinition and Batch DescribeJobDefinitions support no resource-level permissions
@@ -129,7 +132,7 @@ Resources:
       Runtime: {target.runtime}
       Architectures: [{target.arch}]
       MemorySize: 1024
-      Timeout: 120
+      Timeout: {FUNCTION_TIMEOUT_SECONDS}
 {layer_ref}      Environment:
         Variables:
           SFN_CACHE_BUCKET: !Sub 's3://${{CacheBucket}}{'/' + prefix if prefix else ''}'

@@ -28,7 +28,7 @@ from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
-from sfn_cache.rewrite.variables import (CACHE_RETRY, CACHE_TIMEOUT_SECONDS, CachedForm, common_fields,
+from sfn_cache.rewrite.variables import (CACHE_TIMEOUT_SECONDS, CachedForm, cache_retry, common_fields,
                                          follower_wait, pull_payload)
 from sfn_cache.asl.dialects import Jsonata, JsonPath
 
@@ -99,7 +99,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
                                            opts, options, JsonPath, language, form=selected_form(original)),
                 "ResultPath": "$.cache"}
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
-    pull["Retry"] = copy.deepcopy(CACHE_RETRY)
+    pull["Retry"] = cache_retry(options)
     if miss_name:
         catcher = {"ErrorEquals": ["States.ALL"]}
         (Jsonata if opts.key_paths else JsonPath).keep_input(catcher)
@@ -125,7 +125,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
             "Resource": options.lambda_arn,
             "Parameters": push_payload(name, opts, options),
             "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
-            "Retry": copy.deepcopy(CACHE_RETRY)}
+            "Retry": cache_retry(options)}
     if miss_name:
         push["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": out_name}]
     push["Next"] = out_name

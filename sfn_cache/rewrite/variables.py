@@ -29,11 +29,12 @@ from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
 
-# The Lambda service's transient errors and throttling, as AWS's best practice lists them
-# (Lambda.ClientExecutionTimeoutException included), never an error the handler raised: those are
-# deterministic (a protocol or configuration mismatch, S3 access denied after boto's own retries) and
-# go straight to the fail-open Catch, once, so the failure metrics count calls. ASL's defaults:
-# 1 s, 3 attempts, backoff 2.0. (States.TaskFailed would be 274 bytes shorter per task and retry those.)
+# Fail-open (the default): one retrier for every task error. The handler answers its own failures
+# (a protocol or configuration mismatch, S3 access denied: a miss without a key, or "not stored"),
+# so what still fails the state is the Lambda service's or runtime's (throttling, a 500, a crash,
+# out of memory), worth retrying. ASL's defaults: 3 retries from 1 s, backoff 2.0. States.Timeout
+# is not retried. --fail-closed: the handler raises its failures, so the retrier names only the
+# Lambda service's transient errors and throttling, as AWS's best practice lists them.
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -41,7 +42,13 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
 ]
-CACHE_RETRY = [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS}]
+
+
+def cache_retry(options: WrapOptions) -> list[dict]:
+    """The Retry of a cache_pull or cache_push state."""
+    return [{"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS) if options.fail_closed else ["States.TaskFailed"]}]
+
+
 CACHE_TIMEOUT_SECONDS = 120
 PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
@@ -87,7 +94,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     pull_dialect.keep_input(pull)
     pull["Assign"] = pull_dialect.capture(var)
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
-    pull["Retry"] = copy.deepcopy(CACHE_RETRY)
+    pull["Retry"] = cache_retry(options)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
         pull_dialect.keep_input(catcher)
@@ -116,7 +123,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
             "Arguments": push_arguments(name, opts, options, var, result)}
     Jsonata.keep_input(push)
     push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
-    push["Retry"] = copy.deepcopy(CACHE_RETRY)
+    push["Retry"] = cache_retry(options)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
         Jsonata.keep_input(catcher)
@@ -232,6 +239,8 @@ def common_fields(name: str, opts: StateOptions, options: WrapOptions, op: str) 
         fields["bucket"] = options.bucket
     if options.context:
         fields["context"] = options.context
+    if options.fail_closed:  # the handler then raises its failures instead of answering them
+        fields["fail_closed"] = True
     return fields
 
 

@@ -57,6 +57,7 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "cache_version": (_optional_text, "a string or null"),
     "form": (_optional_text, "a string or null"),
     "force": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
+    "fail_closed": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
     "ttl": (_seconds, "a whole number of seconds >= 0, or null"),
     "bucket": (_bucket, "an s3://bucket[/prefix] URL, or null"),
     "context": (_context, "a disdat context name ([A-Za-z0-9_.-], at most 128 characters, no '..'), or null"),

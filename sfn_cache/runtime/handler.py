@@ -4,10 +4,14 @@ The contract is docs/protocol.md. This module imports only the standard library 
 the Lambda runtime provides); disdat is imported lazily, only when a bundle is written or when a
 hit's result is too large to sit inline in the key index.
 
-An error raises: the state machine's Catch turns it into a miss (fail-open, the default) or a failed
-execution (--fail-closed). Once a pull knows its key, anything wrong with what is stored (a
-malformed, oversized or foreign entry, a bundle that cannot be read or names another key) is a
-miss that carries the key, so the push after the task repairs the entry.
+A failure is answered, not raised (fail-open, the default, since protocol 5): a pull that fails
+answers a miss without a key and a push that fails answers "not stored", logged and counted once.
+So whatever the Lambda service or runtime raises (throttling, a crash, an out-of-memory) is
+transient, and the wrapped machine's one retrier (``States.TaskFailed``) retries only that. With
+``--fail-closed`` the event says ``fail_closed`` and the error raises, failing the execution.
+Once a pull knows its key, anything wrong with what is stored (a malformed, oversized or foreign
+entry, a bundle that cannot be read or names another key) is a miss that carries the key, so the
+push after the task repairs the entry.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import time
 from typing import Any
 
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics, resolve
-from sfn_cache.runtime.config import CacheConfig, check_bucket_override, config_for, environment_ttl
+from sfn_cache.runtime.config import (CacheConfig, CacheConfigError, check_bucket_override, config_for,
+                                      environment_ttl)
 from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
                                      entry_duration)
@@ -30,11 +35,46 @@ LOG.setLevel(logging.INFO)
 __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
 # Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
 PAYLOAD_QUOTA_BYTES = 256 * 1024
+ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (see lambda_handler)
 
 environment_ttl()  # cold start: a malformed SFN_CACHE_TTL fails the Lambda's init with a clear message
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
+    if not answers_failures(event):  # not ours, or a machine of an older protocol: its Catch decides
+        return _serve(event)
+    try:
+        return _serve(event)
+    except Exception as error:
+        if event.get("fail_closed") is True:
+            raise
+        return failed_answer(event, error)
+
+
+def answers_failures(event: Any) -> bool:
+    """True for a pull or push of protocol 5 or later, whose machine expects a failure as an answer
+    (its retrier retries every task error); a protocol other than this handler's is such a failure."""
+    if not isinstance(event, dict) or event.get("sfn_cache") not in ("pull", "push"):
+        return False
+    protocol = event.get("protocol")
+    return isinstance(protocol, int) and not isinstance(protocol, bool) and protocol >= ANSWERS_FAILURES_SINCE
+
+
+def failed_answer(event: dict, error: Exception) -> dict:
+    """A failed pull's answer is a miss without a key (the push after the task then stores nothing);
+    a failed push's is "not stored". Logged whole; the answer carries the start of the reason."""
+    operation = event["sfn_cache"]
+    LOG.error("sfn-cache: %s for state %r failed, %s: %s", operation, event.get("state"),
+              "a miss without a key" if operation == "pull" else "not stored", metrics.describe(error),
+              exc_info=not isinstance(error, (CacheEventError, CacheConfigError)))
+    reason = unresolved_part(metrics.describe(error))
+    if operation == "pull":
+        return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
+                "failed": reason}
+    return {"stored": False, "reason": "failed", "failed": reason}
+
+
+def _serve(event: Any) -> dict:
     operation = validate_event(event)
     if event.get("bucket"):
         check_bucket_override(event["bucket"])
@@ -81,9 +121,9 @@ def forced(event: dict) -> bool:
 UNRESOLVED_CHARS = 160
 
 
-def unresolved_part(error: Exception) -> str:
-    """Why a key part is unresolved, for the answer: the start of the message (the whole one is
-    logged above) in printable ASCII, so at most 6 JSON bytes per character. The push merges the
+def unresolved_part(error: Exception | str) -> str:
+    """Why a key part is unresolved (or a call failed), for the answer: the start of the message (the
+    whole one is logged) in printable ASCII, so at most 6 JSON bytes per character. The push merges the
     pull's answer beside the result, within the 2 KiB the size guard leaves; an S3 key or a
     botocore message in full has no bound (tests/test_payload_quota.py measures the worst case)."""
     text = str(error).encode("ascii", "backslashreplace").decode("ascii")
