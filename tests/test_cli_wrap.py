@@ -289,14 +289,14 @@ def test_a_machine_wrapped_under_another_protocol_is_refused_not_mixed(tmp_path,
     include = ["--include", "PrepareFeatures"] if partial else []
     assert wrap(EXAMPLE, "-o", first, "--no-config", *include).exit_code == 0
     older = json.loads(first.read_text())
-    older["States"]["cache_pull_PrepareFeatures"]["Parameters"]["protocol"] = 3  # as sfn-cache 3 wrote it
+    older["States"]["cache_pull_PrepareFeatures"]["Parameters"]["protocol"] = 4  # as the previous release wrote it
     first.write_text(json.dumps(older, indent=2))
     out = tmp_path / "again.asl.json"
     result = wrap(first, "-o", out, "--no-config")
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr.strip() == (
-        f"error: {first}: state 'cache_pull_PrepareFeatures': written by an sfn-cache of cache protocol 3; "
-        "this one writes protocol 4, and no caching Lambda serves both: wrap the unwrapped definition again")
+        f"error: {first}: state 'cache_pull_PrepareFeatures': written by an sfn-cache of cache protocol 4; "
+        "this one writes protocol 5, and no caching Lambda serves both: wrap the unwrapped definition again")
 
 
 def test_a_rewrap_that_caches_more_tasks_never_reuses_a_variable(tmp_path):

@@ -213,7 +213,8 @@ def test_doctor_needs_only_the_operator_policy(aws, requests):
     function = boto3.client("lambda").create_function(
         FunctionName="cache", Runtime="python3.12", Role=role, Handler="sfn_cache.runtime.handler.lambda_handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18}, Environment={"Variables": {"SFN_CACHE_BUCKET": CACHE_URL,
-                                                                              "SFN_CACHE_CONTEXT": "harness"}})
+                                                                              "SFN_CACHE_CONTEXT": "harness"}},
+        Timeout=150)
     requests.clear()
     result = CliRunner().invoke(cli, ["doctor", "--lambda-arn", function["FunctionArn"]])
     assert result.exit_code == 0, result.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import boto3
@@ -91,8 +92,8 @@ def metric_values(documents: list[dict]) -> list[dict]:
 
 @pytest.fixture(autouse=True)
 def fresh_counters(monkeypatch):
-    monkeypatch.setattr(metrics, "_failed_stores_in_a_row", 0)
-    monkeypatch.setattr(metrics, "_alarm_raised", False)
+    monkeypatch.setattr(metrics, "_failed_in_a_row", {"pull": 0, "push": 0})
+    monkeypatch.setattr(metrics, "_alarm_raised", {"pull": False, "push": False})
 
 
 def pull(**fields) -> dict:
@@ -143,6 +144,50 @@ def test_failures_are_counted_and_a_run_of_failed_stores_is_one_error(aws, capsy
     errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "sfn_cache.runtime.metrics"]
     assert len(errors) == 1, "one ERROR per cold start, not one per failure"
     assert "NoSuchBucket" in errors[0].getMessage() and "3 stores in a row" in errors[0].getMessage()
+
+
+def test_failed_lookups_alarm_too_and_a_pull_that_succeeds_does_not_hide_failed_stores(aws, capsys, caplog, monkeypatch):
+    """A missing bucket fails every pull first (their pushes then have no key and fail nothing), and a
+    bucket that lets pulls through but denies the bundle upload fails only pushes, between good pulls."""
+    with caplog.at_level(logging.ERROR, logger="sfn_cache.runtime.metrics"):
+        configured = os.environ["SFN_CACHE_BUCKET"]
+        monkeypatch.setenv("SFN_CACHE_BUCKET", "s3://no-such-bucket/cache")
+        for _ in range(4):
+            assert lambda_handler(pull())["failed"].startswith("NoSuchBucket")
+        monkeypatch.setenv("SFN_CACHE_BUCKET", configured)
+        monkeypatch.setattr("sfn_cache.runtime.bundles.write_bundle", _denied)
+        for n in range(3):
+            miss = lambda_handler(pull(input={"n": n}))
+            push = {**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"a": n}}
+            assert lambda_handler(push)["failed"].startswith("AccessDenied")
+    values = metric_values(parse_emf(capsys.readouterr().out))
+    assert values == [{"LookupFailures": 1}] * 4 + [{"Misses": 1}, {"StoreFailures": 1}] * 3
+    errors = [r.getMessage() for r in caplog.records if r.name == "sfn_cache.runtime.metrics"]
+    assert len(errors) == 2 and "3 lookups in a row failed" in errors[0] and "NoSuchBucket" in errors[0]
+    assert "3 stores in a row failed" in errors[1] and "AccessDenied" in errors[1]
+
+
+def _denied(*args, **kwargs):
+    from botocore.exceptions import ClientError
+    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+
+
+@pytest.mark.parametrize("event,metric", [
+    ({"protocol": 6}, "LookupFailures"),
+    ({"bucket": "s3://someone-else/cache"}, "LookupFailures"),
+    ({"sfn_cache": "push", "key": "0" * 64, "result": 1, "ttl": "1h"}, "StoreFailures"),
+])
+def test_a_malformed_event_or_a_refused_bucket_is_counted_too(aws, capsys, event, metric):
+    """Answered without raising, such a call is no Lambda error either: the metric is what tells."""
+    assert "failed" in lambda_handler({**pull(), **event})
+    assert metric_values(parse_emf(capsys.readouterr().out)) == [{metric: 1}]
+
+
+def test_a_malformed_ttl_in_the_environment_is_counted_as_a_failed_lookup(aws, capsys, monkeypatch):
+    """Not a failed cold start any more (tests/test_store.py): each pull answers it, and counts it."""
+    monkeypatch.setenv("SFN_CACHE_TTL", "a fortnight")
+    assert "SFN_CACHE_TTL='a fortnight' is not a duration" in lambda_handler(pull())["failed"]
+    assert metric_values(parse_emf(capsys.readouterr().out)) == [{"LookupFailures": 1}]
 
 
 def test_metrics_can_be_switched_off(aws, capsys, monkeypatch):

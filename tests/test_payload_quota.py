@@ -192,7 +192,7 @@ def test_run_time_force_reaches_tasks_inside_an_inline_map(make_engine):
 
 
 def test_what_a_push_merges_from_its_pull_stays_within_the_constant(aws):
-    """Protocol 4: the push carries the pull's whole miss answer beside the result, so that answer plus
+    """Since protocol 4 the push carries the pull's whole miss answer beside the result, so that answer plus
     the push's own fields must fit in OVERHEAD, at the longest ARNs Step Functions allows (names of 80
     characters) and with the longest reason a key part can be unresolved for (a missing object whose
     key is 1,024 characters of backslashes or of CJK, each several bytes once escaped)."""
@@ -213,7 +213,9 @@ def test_what_a_push_merges_from_its_pull_stays_within_the_constant(aws):
             assert answer["key"] is None and answer["unresolved"], "a miss without a key, saying why"
             kept = lambda_handler({k: v for k, v in pull.items() if k not in ("key_s3", "input")} | {"input": {}})
             assert kept["key"], "and a miss that keys"
-            for merged in (answer, kept):
+            failed = lambda_handler({**pull, "bucket": f"s3://{CACHE_BUCKET}/{missing_key}"})
+            assert failed["key"] is None and failed["failed"].startswith("CacheConfigError"), "a failed pull (protocol 5)"
+            for merged in (answer, kept, failed):
                 push = {**merged, "sfn_cache": "push", "protocol": PROTOCOL, "state": state, "bundle": "b" * 80,
                         "ttl": 86400, "result": None, "fits": True}
                 size = len(json.dumps(push, ensure_ascii=False, separators=(",", ":")).encode())

@@ -294,3 +294,17 @@ def test_key_is_sha256_of_canonical_material():
     import hashlib
     assert cache_key(material) == hashlib.sha256(canonical_json(material).encode()).hexdigest()
     assert len(cache_key(material)) == 64 and set(cache_key(material)) <= set("0123456789abcdef")
+
+
+def test_a_leader_whose_pull_fails_after_taking_the_lease_releases_it(aws, monkeypatch):
+    """Review of protocol 5: its answer has no key, so its push releases nothing; the followers would
+    wait out the lease (an hour) for a result that never comes."""
+    from sfn_cache.runtime.index import KeyIndex
+
+    wait = {"concurrent": "wait", "lease": 3600}
+    with monkeypatch.context() as patched:
+        patched.setattr(KeyIndex, "put_material", lambda *args, **kwargs: (_ for _ in ()).throw(OSError("S3 down")))
+        answer = lambda_handler(pull_event(**wait))
+    assert answer["key"] is None and "S3 down" in answer["failed"]
+    follower = lambda_handler(pull_event(**wait, execution="arn:exec:2"))
+    assert follower["wait"] is False and follower["key"], "the next pull leads at once"

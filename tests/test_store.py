@@ -215,12 +215,18 @@ def test_a_malformed_sfn_cache_ttl_is_refused_with_what_is_expected(text):
         config_for({"bucket": "s3://b"}, {"SFN_CACHE_TTL": text})
 
 
-def test_a_malformed_sfn_cache_ttl_fails_the_cold_start():
-    env = {"SFN_CACHE_TTL": "7 days", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", "import sfn_cache.runtime.handler"], capture_output=True, text=True,
-                          env=env)
-    assert done.returncode != 0
-    assert "SFN_CACHE_TTL='7 days' is not a duration" in done.stderr
+def test_a_malformed_sfn_cache_ttl_is_answered_per_call_not_a_failed_cold_start():
+    """Protocol 5: a failed init is a Lambda error, which the cache states' States.TaskFailed retrier
+    retries three times per call; a failure the handler answers is not retried (and is counted)."""
+    env = {"SFN_CACHE_TTL": "7 days", "SFN_CACHE_BUCKET": "s3://b/cache", "SFN_CACHE_METRICS": "off",
+           "PATH": "/usr/bin:/bin"}
+    code = ("import json; from sfn_cache.runtime.handler import lambda_handler; print(json.dumps(lambda_handler("
+            "{'sfn_cache': 'pull', 'protocol': 5, 'state': 'T', 'resource': 'r', 'input': {}})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["hit"] is False and answer["key"] is None
+    assert answer["failed"].startswith("CacheConfigError: SFN_CACHE_TTL='7 days' is not a duration")
 
 
 # -- point 12: entries and pushes stay bounded however long the execution ----------------------------

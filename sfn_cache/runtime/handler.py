@@ -22,8 +22,7 @@ import time
 from typing import Any
 
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics, resolve
-from sfn_cache.runtime.config import (CacheConfig, CacheConfigError, check_bucket_override, config_for,
-                                      environment_ttl)
+from sfn_cache.runtime.config import CacheConfig, CacheConfigError, check_bucket_override, config_for
 from sfn_cache.runtime.events import CacheEventError, validate_event
 from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
                                      entry_duration)
@@ -37,17 +36,16 @@ __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
 PAYLOAD_QUOTA_BYTES = 256 * 1024
 ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (see lambda_handler)
 
-environment_ttl()  # cold start: a malformed SFN_CACHE_TTL fails the Lambda's init with a clear message
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
-    if not answers_failures(event):  # not ours, or a machine of an older protocol: its Catch decides
-        return _serve(event)
     try:
         return _serve(event)
-    except Exception as error:
-        if event.get("fail_closed") is True:
-            raise
+    except (Exception, SystemExit) as error:  # disdat may sys.exit() on a broken install
+        if isinstance(event, dict) and event.get("sfn_cache") in ("pull", "push"):
+            _count_failure(event, error)
+        if not answers_failures(event) or event.get("fail_closed") is True:
+            raise  # not ours, a machine of an older protocol (its Catch decides), or --fail-closed
         return failed_answer(event, error)
 
 
@@ -60,7 +58,15 @@ def answers_failures(event: Any) -> bool:
     return isinstance(protocol, int) and not isinstance(protocol, bool) and protocol >= ANSWERS_FAILURES_SINCE
 
 
-def failed_answer(event: dict, error: Exception) -> dict:
+def _count_failure(event: dict, error: BaseException) -> None:
+    """Once per call, whatever failed (the event, the configuration, S3, disdat): a metric and the
+    "N in a row" alarm. A malformed event's fields may be anything: the dimensions cope with that."""
+    operation = event["sfn_cache"]
+    metrics.failed(operation, error)
+    metrics.emit(event, **{"LookupFailures" if operation == "pull" else "StoreFailures": 1})
+
+
+def failed_answer(event: dict, error: BaseException) -> dict:
     """A failed pull's answer is a miss without a key (the push after the task then stores nothing);
     a failed push's is "not stored". Logged whole; the answer carries the start of the reason."""
     operation = event["sfn_cache"]
@@ -81,11 +87,8 @@ def _serve(event: Any) -> dict:
     config = config_for(event)
     s3 = clients.client("s3")
     if operation == "pull":
-        try:
-            answer = pull(event, config, s3)
-        except Exception:
-            metrics.emit(event, LookupFailures=1)
-            raise
+        answer = pull(event, config, s3)
+        metrics.succeeded("pull")
         if answer["hit"]:
             metrics.emit(event, Hits=1, SecondsSaved=answer.pop("saved", 0.0))
         elif "unresolved" in answer:
@@ -93,14 +96,9 @@ def _serve(event: Any) -> dict:
         else:
             metrics.emit(event, Misses=1)
         return answer
-    try:
-        answer = push(event, config, s3)
-    except Exception as error:
-        metrics.store_failed(error)
-        metrics.emit(event, StoreFailures=1)
-        raise
+    answer = push(event, config, s3)
     if answer["stored"]:
-        metrics.store_succeeded()
+        metrics.succeeded("push")
         metrics.emit(event, Stores=1)
     return answer
 
@@ -178,6 +176,12 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
                              leases.execution_running(clients.client("stepfunctions")))
         if not claim.lead:
             return {**miss, "wait": True}
+        try:
+            index.put_material(event["bundle"], key, material)
+        except Exception:  # this leader's push will come without a key: let the followers go on now
+            leases.release(s3, config, event["bundle"], key, event.get("execution"))
+            raise
+        return miss
     index.put_material(event["bundle"], key, material)
     return miss
 

@@ -12,8 +12,10 @@ one ``print``. One line per cache operation, in namespace ``sfn-cache``, with th
     SecondsSaved                                          (Seconds; on a hit: how long the task
                                                             took when its result was stored)
 
-A run of consecutive failed stores (by default 3) logs one ERROR naming the cause, once per cold
-start: with fail-open a denied bucket would otherwise stop caching with nobody told.
+A run of consecutive failed stores, or of failed lookups (by default 3 each), logs one ERROR
+naming the cause, once per cold start each: with fail-open a denied or missing bucket would
+otherwise stop caching with nobody told. A missing bucket fails the pulls first, and their pushes
+then come without a key and fail nothing, hence the lookups' own count.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ import time
 NAMESPACE = "sfn-cache"
 METRICS = {"Hits": "Count", "Misses": "Count", "Stores": "Count", "StoreFailures": "Count",
            "LookupFailures": "Count", "Unresolved": "Count", "SecondsSaved": "Seconds"}
-STORE_FAILURES_BEFORE_ALARM = 3
+FAILURES_BEFORE_ALARM = 3
+WHAT_FAILED = {"pull": "lookups", "push": "stores"}
 
 LOG = logging.getLogger(__name__)
-_failed_stores_in_a_row = 0
-_alarm_raised = False
-
+_failed_in_a_row = {"pull": 0, "push": 0}
+_alarm_raised = {"pull": False, "push": False}
 
 def enabled(environ=os.environ) -> bool:
     return environ.get("SFN_CACHE_METRICS", "on").lower() not in ("off", "0", "false", "no")
@@ -83,19 +85,18 @@ def emit(event: dict, **values: float) -> None:
     print(line, file=sys.stdout, flush=True)
 
 
-def store_succeeded() -> None:
-    global _failed_stores_in_a_row
-    _failed_stores_in_a_row = 0
+def succeeded(operation: str) -> None:
+    """A pull answered, or a push stored: that operation's run of failures is over."""
+    _failed_in_a_row[operation] = 0
 
 
-def store_failed(error: BaseException) -> None:
-    """Count a failed store; the Nth in a row logs one ERROR (once per container) naming the cause."""
-    global _failed_stores_in_a_row, _alarm_raised
-    _failed_stores_in_a_row += 1
-    if _failed_stores_in_a_row >= STORE_FAILURES_BEFORE_ALARM and not _alarm_raised:
-        _alarm_raised = True
-        LOG.error("sfn-cache: %d stores in a row failed, caching is off until this is fixed; last cause: %s",
-                  _failed_stores_in_a_row, describe(error))
+def failed(operation: str, error: BaseException) -> None:
+    """Count a failed pull or push; the Nth in a row logs one ERROR (once per container) naming the cause."""
+    _failed_in_a_row[operation] += 1
+    if _failed_in_a_row[operation] >= FAILURES_BEFORE_ALARM and not _alarm_raised[operation]:
+        _alarm_raised[operation] = True
+        LOG.error("sfn-cache: %d %s in a row failed, caching is off until this is fixed; last cause: %s",
+                  _failed_in_a_row[operation], WHAT_FAILED[operation], describe(error))
 
 
 def describe(error: BaseException) -> str:
