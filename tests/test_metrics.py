@@ -267,3 +267,16 @@ def test_a_corrupt_duration_does_not_spoil_the_hits_line(aws, capsys):
     s3.put_object(Bucket=CACHE_BUCKET, Key=key, Body=corrupt.encode())
     assert lambda_handler(pull())["hit"] is True
     assert metric_values(parse_emf(capsys.readouterr().out))[-1] == {"Hits": 1, "SecondsSaved": 0}
+
+
+@pytest.mark.parametrize("fields", [{"bundle": "\ud800" * 200}, {"bundle": "a" * 1100 + "\ud800"},
+                                    {"state_machine": "arn:aws:states:x:1:stateMachine:" + "\udc00" * 200}])
+def test_a_dimension_utf_8_cannot_encode_is_still_a_metric_and_never_an_error(aws, capsys, fields):
+    """Review of protocol 5: a lone surrogate (valid JSON) in a long name made the metric raise, and
+    that turned an answered call into a Lambda error, retried three times."""
+    for extra in ({}, {"bucket": "s3://someone-else/cache"}):  # a pull that works, one that fails
+        answer = lambda_handler({**pull(), **fields, **extra})
+        assert answer["hit"] is False
+    documents = parse_emf(capsys.readouterr().out)
+    assert metric_values(documents)[-1] == {"LookupFailures": 1}
+    assert all(len(d["Bundle"]) <= 1024 and d["Bundle"].isascii() for d in documents)

@@ -73,12 +73,20 @@ def dimension_value(name: str) -> str:
     if not value.strip():
         value = value.replace(" ", "\\x20")
     if len(value) > 1024:
-        value = value[:1015] + "~" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        value = value[:1015] + "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return value
 
 
 def emit(event: dict, **values: float) -> None:
-    """Print one EMF line for ``event``'s state machine and bundle (nothing when metrics are off)."""
+    """Print one EMF line for ``event``'s state machine and bundle (nothing when metrics are off).
+    Never raises: a metric must not change what the call answers (logged instead)."""
+    try:
+        _emit(event, values)
+    except Exception:
+        LOG.exception("sfn-cache: metrics line %s not written", sorted(values))
+
+
+def _emit(event: dict, values: dict) -> None:
     if not enabled():
         return
     line = emf_line(values, state_machine=_short_arn(event.get("state_machine")), bundle=str(event.get("bundle") or ""))
