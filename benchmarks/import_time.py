@@ -23,6 +23,7 @@ import time
 import boto3
 
 from source_tree import compile_package
+from sfn_cache.runtime.keys import PROTOCOL  # the events' shape of this tree's handler
 
 RUNS = 7
 BUCKET = "import-time"
@@ -45,7 +46,7 @@ print(json.dumps({"import": imported - start, "total": done - start, "hit": answ
 
 
 def pull_event(which: str) -> dict:
-    return {"sfn_cache": "pull", "protocol": 4, "state": "Train", "bundle": "model", "ttl": None,
+    return {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Train", "bundle": "model", "ttl": None,
             "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
             "input": {"which": which}, "execution": f"arn:aws:states:us-east-1:1:execution:m:{which}"}
 

@@ -30,6 +30,7 @@ from typing import Any
 import boto3
 import botocore.client
 from moto import mock_aws
+from sfn_cache.runtime.keys import PROTOCOL  # the events' shape of this tree's handler
 
 BUCKET = "bench-keys"
 REGION = "us-east-1"
@@ -44,7 +45,7 @@ def _counting_call(self, operation_name: str, api_params: dict) -> Any:
 
 
 def pull(resource: str, payload: dict, **fields) -> dict:
-    return {"sfn_cache": "pull", "protocol": 4, "state": "T", "bundle": "T", "ttl": None, "resource": resource,
+    return {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "T", "bundle": "T", "ttl": None, "resource": resource,
             "cache_version": "", "force": False, "input": payload,
             "execution": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:run",
             "state_machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m", **fields}
@@ -55,7 +56,7 @@ def miss_and_store(handler, event: dict) -> collections.Counter:
     REQUESTS.clear()
     answer = handler(event)
     assert answer["hit"] is False and answer["key"], answer
-    stored = handler({"sfn_cache": "push", "protocol": 4, "state": "T", "bundle": "T", "ttl": None,
+    stored = handler({"sfn_cache": "push", "protocol": PROTOCOL, "state": "T", "bundle": "T", "ttl": None,
                       "key": answer["key"], "base": answer["base"], "result": {"ok": 1},
                       "execution": event["execution"], "state_machine": event["state_machine"]})
     assert stored["stored"] is True, stored

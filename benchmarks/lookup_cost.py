@@ -33,6 +33,7 @@ from typing import Any, Callable
 import boto3
 import botocore.client
 from moto import mock_aws
+from sfn_cache.runtime.keys import PROTOCOL  # the events' shape of this tree's handler
 
 BUCKET, BUNDLE = "bench-cache", "features"
 SIZES = tuple(int(n) for n in os.environ.get("LOOKUP_SIZES", "1,100,10000").split(","))
@@ -64,7 +65,7 @@ def spelled(requests: collections.Counter | None) -> str:
 
 def event(op: str, context: str, which: str, **fields: Any) -> dict:
     """A cache_pull/cache_push event for BUNDLE in its own disdat context (bucket prefix = context name)."""
-    return {"sfn_cache": op, "protocol": 4, "state": "Features", "bundle": BUNDLE, "ttl": None,
+    return {"sfn_cache": op, "protocol": PROTOCOL, "state": "Features", "bundle": BUNDLE, "ttl": None,
             "bucket": f"s3://{BUCKET}/{context}", "context": context,
             "execution": f"arn:aws:states:us-east-1:1:execution:m:{context}-{which}", **fields}
 
@@ -159,7 +160,7 @@ def disdat_pull_by_name(context: str, size: int) -> collections.Counter | None:
 def main() -> int:
     started = time.monotonic()
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-                      SFN_CACHE_BUCKET=f"s3://{BUCKET}/unused", SFN_CACHE_INLINE_MAX_BYTES="1000",
+                      SFN_CACHE_BUCKET=f"s3://{BUCKET}", SFN_CACHE_INLINE_MAX_BYTES="1000",
                       SFN_CACHE_LOCAL_ROOT=tempfile.mkdtemp(prefix="lookup-cost-"))
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "SFN_CACHE_LINEAGE", "SFN_CACHE_TTL"):
         os.environ.pop(name, None)
