@@ -137,7 +137,6 @@ def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypat
         inventory.remove(s3, config_for({}), [entry])
 
 
-
 @pytest.mark.parametrize("url", ["s3://cache/team*", "s3://cache/te?m", "s3://cache/${aws:username}", "s3://cache*"])
 def test_wildcards_in_the_cache_url_are_refused_not_granted(url):
     from sfn_cache.runtime.config import CacheConfigError

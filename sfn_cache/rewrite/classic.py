@@ -35,7 +35,6 @@ from sfn_cache.asl.dialects import Jsonata, JsonPath
 PULL_FAILED = {"hit": False, "key": None, "pulled": None, "base": None, "wait": False}  # every field: JSONPath reads them
 
 
-
 def push_payload(name: str, opts: StateOptions, options: WrapOptions) -> dict:
     """The cache_push payload, read with JSONPath from the state data: the pull's answer at
     ``$.cache`` (key, ``pulled`` for the task's duration, ``base`` for the conditional write), T's result

@@ -37,7 +37,6 @@ PAYLOAD_QUOTA_BYTES = 256 * 1024
 ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (see lambda_handler)
 
 
-
 def lambda_handler(event: Any, context: Any = None) -> dict:
     try:
         return _serve(event)
@@ -112,8 +111,6 @@ def forced(event: dict) -> bool:
     if wanted is True:
         return True
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
-
-
 
 
 UNRESOLVED_CHARS = 160
