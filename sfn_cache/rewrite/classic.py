@@ -43,6 +43,7 @@ def push_payload(name: str, opts: StateOptions, options: WrapOptions) -> dict:
             "result.$": "$.result", "pulled.$": "$.cache.pulled", "execution.$": JsonPath.context["execution"],
             "state_machine.$": JsonPath.context["state_machine"]}
 
+
 def classic_refusal(task: dict, language: str) -> str | None:
     if language != "JSONPath":
         return "the classic pattern caches JSONPath tasks only (JSONata needs variables: use the default pattern)"

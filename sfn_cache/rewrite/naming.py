@@ -9,7 +9,8 @@ from sfn_cache.asl.model import MAX_NAME_LENGTH
 
 VARIABLE_PREFIX = "sfncache_"
 PUSH_EXPRESSION_START = re.compile(r"\{% \(\$p ?:= ?\$" + VARIABLE_PREFIX)  # how a push expression begins
-# (protocol 4 writes it without spaces; a protocol-3 machine's ``$p := $`` is still known on a re-wrap)
+# (written without spaces since protocol 4; a protocol-3 machine's ``$p := $`` is still recognised,
+# so that a re-wrap can refuse it for its protocol)
 FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)
 GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 

@@ -82,13 +82,20 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def operation_of(event: Any) -> str | None:
+    """``pull`` or ``push`` when the event names one, however malformed the rest; else None (not ours)."""
+    operation = event.get("sfn_cache") if isinstance(event, dict) else None
+    return operation if isinstance(operation, str) and operation in REQUIRED else None
+
+
 def validate_event(event: Any) -> str:
     """The operation (``pull`` or ``push``) of a well-formed event; CacheEventError naming the field."""
     if not isinstance(event, dict):
         raise CacheEventError(f"event: expected a JSON object, got {shown(event)}")
-    operation = event.get("sfn_cache")
-    if not isinstance(operation, str) or operation not in REQUIRED:
-        raise CacheEventError(f"field 'sfn_cache': expected \"pull\" or \"push\", got {shown(operation)}")
+    operation = operation_of(event)
+    if operation is None:
+        raise CacheEventError(f"field 'sfn_cache': expected \"pull\" or \"push\", "
+                              f"got {shown(event.get('sfn_cache'))}")
     protocol = event.get("protocol")
     if protocol != PROTOCOL or isinstance(protocol, bool):
         raise CacheEventError(f"field 'protocol': expected {PROTOCOL} (this handler's protocol), got "

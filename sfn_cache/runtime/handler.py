@@ -23,7 +23,7 @@ from typing import Any
 
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics, resolve
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, check_bucket_override, config_for
-from sfn_cache.runtime.events import CacheEventError, validate_event
+from sfn_cache.runtime.events import CacheEventError, operation_of, validate_event
 from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
                                      entry_duration)
 from sfn_cache.runtime.keys import cache_key, canonical_json, json_bytes, key_material, target_parameters
@@ -41,41 +41,43 @@ def lambda_handler(event: Any, context: Any = None) -> dict:
     try:
         return _serve(event)
     except (Exception, SystemExit) as error:  # disdat may sys.exit() on a broken install
-        if isinstance(event, dict) and event.get("sfn_cache") in ("pull", "push"):
-            _count_failure(event, error)
-        if not answers_failures(event) or event.get("fail_closed") is True:
+        operation = operation_of(event)
+        if operation is not None:
+            _count_failure(event, operation, error)
+        if operation is None or not answers_failures(event) or event.get("fail_closed") is True:
             raise  # not ours, a machine of an older protocol (its Catch decides), or --fail-closed
-        return failed_answer(event, error)
+        return failed_answer(event, operation, error)
 
 
-def answers_failures(event: Any) -> bool:
+def answers_failures(event: dict) -> bool:
     """True for a pull or push of protocol 5 or later, whose machine expects a failure as an answer
     (its retrier retries every task error); a protocol other than this handler's is such a failure."""
-    if not isinstance(event, dict) or event.get("sfn_cache") not in ("pull", "push"):
-        return False
     protocol = event.get("protocol")
     return isinstance(protocol, int) and not isinstance(protocol, bool) and protocol >= ANSWERS_FAILURES_SINCE
 
 
-def _count_failure(event: dict, error: BaseException) -> None:
+def _count_failure(event: dict, operation: str, error: BaseException) -> None:
     """Once per call, whatever failed (the event, the configuration, S3, disdat): a metric and the
     "N in a row" alarm. A malformed event's fields may be anything: the dimensions cope with that."""
-    operation = event["sfn_cache"]
     metrics.failed(operation, error)
     metrics.emit(event, **{"LookupFailures" if operation == "pull" else "StoreFailures": 1})
 
 
-def failed_answer(event: dict, error: BaseException) -> dict:
-    """A failed pull's answer is a miss without a key (the push after the task then stores nothing);
-    a failed push's is "not stored". Logged whole; the answer carries the start of the reason."""
-    operation = event["sfn_cache"]
+def keyless_miss(**why: str) -> dict:
+    """A pull's miss without a key (``why``: ``unresolved`` or ``failed``, and the reason): the push
+    after the task then stores nothing. Every field of a keyed miss that the machine reads is there."""
+    return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False, **why}
+
+
+def failed_answer(event: dict, operation: str, error: BaseException) -> dict:
+    """A failed pull's answer is a miss without a key; a failed push's is "not stored". Logged whole;
+    the answer carries the start of the reason."""
     LOG.error("sfn-cache: %s for state %r failed, %s: %s", operation, event.get("state"),
               "a miss without a key" if operation == "pull" else "not stored", metrics.describe(error),
               exc_info=not isinstance(error, (CacheEventError, CacheConfigError)))
-    reason = unresolved_part(metrics.describe(error))
+    reason = answer_reason(metrics.describe(error))
     if operation == "pull":
-        return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
-                "failed": reason}
+        return keyless_miss(failed=reason)
     return {"stored": False, "reason": "failed", "failed": reason}
 
 
@@ -113,16 +115,16 @@ def forced(event: dict) -> bool:
     return isinstance(wanted, list) and (event["state"] in wanted or event["bundle"] in wanted)
 
 
-UNRESOLVED_CHARS = 160
+REASON_CHARS = 160
 
 
-def unresolved_part(error: Exception | str) -> str:
+def answer_reason(error: Exception | str) -> str:
     """Why a key part is unresolved (or a call failed), for the answer: the start of the message (the
     whole one is logged) in printable ASCII, so at most 6 JSON bytes per character. The push merges the
     pull's answer beside the result, within the 2 KiB the size guard leaves; an S3 key or a
     botocore message in full has no bound (tests/test_payload_quota.py measures the worst case)."""
     text = str(error).encode("ascii", "backslashreplace").decode("ascii")
-    return "".join(c if c.isprintable() else "?" for c in text)[:UNRESOLVED_CHARS]
+    return "".join(c if c.isprintable() else "?" for c in text)[:REASON_CHARS]
 
 
 def entry_limit(config: CacheConfig, material: dict) -> int:
@@ -149,8 +151,7 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
     except resolve.Unresolved as error:
         LOG.warning("sfn-cache: state %r: key part %r%s unresolved (%s): a miss without a key, nothing will "
                     "be stored", event["state"], error.part, f" ({error.kind})" if error.kind else "", error)
-        return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False,
-                "unresolved": unresolved_part(error)}
+        return keyless_miss(unresolved=answer_reason(error))
     key = cache_key(material)
     index = KeyIndex(s3, config)
     found = index.get(event["bundle"], key, entry_limit(config, material))
