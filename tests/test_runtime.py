@@ -308,3 +308,15 @@ def test_a_leader_whose_pull_fails_after_taking_the_lease_releases_it(aws, monke
     assert answer["key"] is None and "S3 down" in answer["failed"]
     follower = lambda_handler(pull_event(**wait, execution="arn:exec:2"))
     assert follower["wait"] is False and follower["key"], "the next pull leads at once"
+
+
+def test_a_pull_too_late_to_lead_takes_no_lease(aws, monkeypatch):
+    """The function times out at 150 s, its state at 120: a pull still running after its state timed
+    out must not lead the key, since its machine ran the task without a key and no push releases it."""
+    monkeypatch.setattr(runtime, "CLAIM_WITHIN_SECONDS", -1)
+    wait = {"concurrent": "wait", "lease": 3600}
+    late = lambda_handler(pull_event(**wait))
+    assert late["key"] is None and "too late to lead the key" in late["failed"]
+    assert not [o["Key"] for o in s3().list_objects_v2(Bucket=CACHE_BUCKET).get("Contents", []) if "/leases/" in o["Key"]]
+    monkeypatch.setattr(runtime, "CLAIM_WITHIN_SECONDS", 100)
+    assert lambda_handler(pull_event(**wait, execution="arn:exec:2"))["wait"] is False

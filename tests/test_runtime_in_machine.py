@@ -16,6 +16,7 @@ from disdat.hyperframe_pb2 import HyperFrame
 from sfn_cache.cli import inventory
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, TaskFailure, function_arn
 from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.variables import LAMBDA_TRANSIENT_ERRORS
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.config import config_for
 
@@ -154,3 +155,28 @@ def test_a_cache_call_that_keeps_failing_is_retried_three_times_then_fails_open(
     wrapped = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN)).definition
     assert engine.run(wrapped, {"rate": 2}) == original
     assert engine.calls[CACHE_FUNCTION] == 6 * 4  # each of 3 pulls and 3 pushes: 1 attempt + 3 retries
+
+
+def test_a_jsonata_pull_that_fails_where_its_task_would_is_not_retried(make_engine):
+    """AWS's States.TaskFailed matches every error but States.Timeout, States.QueryEvaluationError
+    included: the pull copies T's Arguments, so it fails first, and deterministically. A retrier of
+    MaxAttempts 0 ahead of it sends that to the Catch at once, and T then fails as the original does."""
+    machine = {"QueryLanguage": "JSONata", "StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": function_arn("work"), "Arguments": {"n": "{% 'seven' + 1 %}"},
+                 "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"],
+                            "Output": {"caught": "{% $states.errorOutput.Error %}"}, "Next": "Done"}], "End": True},
+        "Done": {"Type": "Pass", "End": True}}}
+    engine = make_engine({"work": lambda event: event})
+    original = engine.run(machine, {})
+    wrapped = wrap_definition(machine, WrapOptions(lambda_arn=CACHE_ARN)).definition
+    assert engine.run(wrapped, {}) == original
+    assert original.output == {"caught": "States.QueryEvaluationError"}
+    pull, push = wrapped["States"]["cache_pull_Work"], wrapped["States"]["cache_push_Work"]
+    assert pull["Retry"] == [{"ErrorEquals": ["States.QueryEvaluationError"], "MaxAttempts": 0},
+                             {"ErrorEquals": ["States.TaskFailed"]}]
+    assert push["Retry"] == [{"ErrorEquals": ["States.TaskFailed"]}], "a push reads only variables"
+    jsonpath = wrap_definition(chain(), WrapOptions(lambda_arn=CACHE_ARN)).definition
+    assert jsonpath["States"]["cache_pull_Extract"]["Retry"] == [{"ErrorEquals": ["States.TaskFailed"]}]
+    closed = wrap_definition(machine, WrapOptions(lambda_arn=CACHE_ARN, fail_closed=True)).definition
+    assert closed["States"]["cache_pull_Work"]["Retry"] == [{"ErrorEquals": LAMBDA_TRANSIENT_ERRORS}], \
+        "fail-closed names only the Lambda service's errors"

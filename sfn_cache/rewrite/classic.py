@@ -99,7 +99,7 @@ def rewrite_task_classic(name: str, task: dict, opts: StateOptions, options: Wra
                                            opts, options, JsonPath, language, form=selected_form(original)),
                 "ResultPath": "$.cache"}
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
-    pull["Retry"] = cache_retry(options)
+    pull["Retry"] = cache_retry(options, bool(opts.key_paths))
     if miss_name:
         catcher = {"ErrorEquals": ["States.ALL"]}
         (Jsonata if opts.key_paths else JsonPath).keep_input(catcher)

@@ -44,9 +44,15 @@ LAMBDA_TRANSIENT_ERRORS = [
 ]
 
 
-def cache_retry(options: WrapOptions) -> list[dict]:
-    """The Retry of a cache_pull or cache_push state."""
-    return [{"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS) if options.fail_closed else ["States.TaskFailed"]}]
+def cache_retry(options: WrapOptions, evaluates_arguments: bool = False) -> list[dict]:
+    """The Retry of a cache_pull or cache_push state. ``evaluates_arguments``: a JSONata pull copying
+    T's Arguments or reading key paths, which fails with States.QueryEvaluationError where T would:
+    AWS's States.TaskFailed matches every error but States.Timeout, so that one goes to the Catch
+    unretried (a push reads only variables and cannot fail so)."""
+    if options.fail_closed:
+        return [{"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS)}]
+    return ([{"ErrorEquals": ["States.QueryEvaluationError"], "MaxAttempts": 0}] if evaluates_arguments else []) + [
+        {"ErrorEquals": ["States.TaskFailed"]}]
 
 
 CACHE_TIMEOUT_SECONDS = 120
@@ -94,7 +100,7 @@ def rewrite_task(name: str, task: dict, opts: StateOptions, options: WrapOptions
     pull_dialect.keep_input(pull)
     pull["Assign"] = pull_dialect.capture(var)
     pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
-    pull["Retry"] = cache_retry(options)
+    pull["Retry"] = cache_retry(options, pull_dialect is Jsonata)
     if not options.fail_closed:
         catcher = {"ErrorEquals": ["States.ALL"]}
         pull_dialect.keep_input(catcher)

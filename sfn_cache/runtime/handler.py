@@ -35,11 +35,16 @@ __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
 # Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
 PAYLOAD_QUOTA_BYTES = 256 * 1024
 ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (see lambda_handler)
+# A lease is taken only this early in an invocation: the cache states' TimeoutSeconds is 120
+# (rewrite/variables.py) and the function's 150, so a pull still running after its state timed out
+# would otherwise lead a key for a push that never comes (its machine ran the task without a key).
+CLAIM_WITHIN_SECONDS = 100
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
+    started = time.monotonic()
     try:
-        return _serve(event)
+        return _serve(event, started)
     except (Exception, SystemExit) as error:  # disdat may sys.exit() on a broken install
         operation = operation_of(event)
         if operation is not None:
@@ -81,14 +86,14 @@ def failed_answer(event: dict, operation: str, error: BaseException) -> dict:
     return {"stored": False, "reason": "failed", "failed": reason}
 
 
-def _serve(event: Any) -> dict:
+def _serve(event: Any, started: float) -> dict:
     operation = validate_event(event)
     if event.get("bucket"):
         check_bucket_override(event["bucket"])
     config = config_for(event)
     s3 = clients.client("s3")
     if operation == "pull":
-        answer = pull(event, config, s3)
+        answer = pull(event, config, s3, started)
         metrics.succeeded("pull")
         if answer["hit"]:
             metrics.emit(event, Hits=1, SecondsSaved=answer.pop("saved", 0.0))
@@ -138,13 +143,14 @@ def hit_answer_bytes(result: Any) -> int:
     return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8"))
 
 
-def pull(event: dict, config: CacheConfig, s3) -> dict:
+def pull(event: dict, config: CacheConfig, s3, started: float | None = None) -> dict:
     """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
     Miss: ``{"hit": false, "key", "forced", "pulled", "base", "wait", "execution", "state_machine"}``:
     what the push needs back, so that the wrapped machine merges the answer into the push whole
     (docs/protocol.md). The key material stays in S3 for the push; ``base`` is the index entry's ETag
     the push's conditional write expects; ``pulled`` is this clock, for the task's duration. A key
-    part that cannot be resolved (``--key-code``, ``--key-s3``) is a miss without a key: nothing is stored."""
+    part that cannot be resolved (``--key-code``, ``--key-s3``) is a miss without a key: nothing is stored.
+    ``started``: when the invocation began (time.monotonic), for CLAIM_WITHIN_SECONDS."""
     material = key_material(event, config.context)
     try:
         material.update(resolve.resolved_parts(event, target_parameters(event), s3))
@@ -169,6 +175,9 @@ def pull(event: dict, config: CacheConfig, s3) -> dict:
         return {"hit": True, "data": data[0],  # "saved" is for the metrics; lambda_handler removes it
                 "saved": entry_duration(found.entry) or 0.0}
     if event.get("concurrent") == "wait":
+        if started is not None and time.monotonic() - started > CLAIM_WITHIN_SECONDS:
+            raise TimeoutError(f"{CLAIM_WITHIN_SECONDS} s into the pull, too late to lead the key: its state "
+                               f"may have timed out, and then no push releases the lease")
         seconds = int(event.get("lease") or leases.DEFAULT_SECONDS)
         claim = leases.claim(s3, config, event["bundle"], key, event.get("execution"), seconds,
                              leases.execution_running(clients.client("stepfunctions")))
