@@ -1,4 +1,4 @@
-"""The README's examples are run as written, so a README that drifts from the tool fails CI."""
+"""The examples of the README and the docs/ pages are run as written, so docs that drift from the tool fail CI."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from test_new_user import TEMPLATE as SAM_TEMPLATE  # a SAM template with a loca
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+USAGE = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")  # where the explain, graph and error examples live
+PAGES = [README] + [page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent
 
 # Commands the README shows that this test does not run, and why (each is tested elsewhere).
@@ -35,10 +37,10 @@ NOT_RUN = {
 
 
 
-def section(title: str) -> str:
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start:end if end != -1 else len(README)]
+def section(title: str, page: str = README) -> str:
+    start = page.index(f"\n## {title}\n")
+    end = page.find("\n## ", start + 1)
+    return page[start:end if end != -1 else len(page)]
 
 
 def shell(script: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -89,10 +91,16 @@ def test_try_it_without_aws_works_as_written(sandbox):
 
 
 def readme_commands() -> list[str]:
-    """Every ``sfn-cache`` command line in the README's code blocks (continuations joined)."""
+    """Every ``sfn-cache`` command line in the code blocks of the README and docs/ (continuations joined)."""
+    commands = []
+    for page in PAGES:
+        commands += page_commands(page.splitlines())
+    return commands
+
+
+def page_commands(lines: list[str]) -> list[str]:
     commands = []
     in_fence = False
-    lines = README.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("```"):
             in_fence = not in_fence
@@ -127,7 +135,7 @@ def test_readme_runs_the_commands_it_shows():
 
 
 def test_readme_explain_output_is_what_explain_prints(sandbox):
-    text = section("`sfn-cache explain` and `sfn-cache graph`")
+    text = section("`sfn-cache explain` and `sfn-cache graph`", USAGE)
     shown = re.search(r"    \$ (sfn-cache explain .*)\n((?:    .*\n)+)", text)
     result = shell(shown.group(1) + " --no-config", sandbox)
     assert result.returncode == 0, result.stderr
@@ -137,7 +145,7 @@ def test_readme_explain_output_is_what_explain_prints(sandbox):
 
 
 def test_readme_graph_is_what_graph_prints(sandbox):
-    text = section("`sfn-cache explain` and `sfn-cache graph`")
+    text = section("`sfn-cache explain` and `sfn-cache graph`", USAGE)
     command = re.search(r"`(sfn-cache graph [^`]*)` gives:", text).group(1)
     picture = re.search(r"```mermaid\n(.*?)```", text, re.S).group(1)
     result = shell(command + " --no-config", sandbox)
@@ -164,7 +172,7 @@ def test_readme_error_examples_are_what_wrap_prints(sandbox, files, flags):
     assert result.stderr.strip() in README_ERRORS, result.stderr
 
 
-README_ERRORS = [line.strip() for line in README.splitlines() if line.startswith("    error: ")]
+README_ERRORS = [line.strip() for page in PAGES for line in page.splitlines() if line.startswith("    error: ")]
 
 
 def test_every_readme_error_example_is_reproduced():
