@@ -13,6 +13,8 @@ from typing import Iterable
 from sfn_cache.asl.model import parse, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.options import keywords
+from sfn_cache.options.selectors import check_matches
+from sfn_cache.options.table import BY_NAME
 from sfn_cache.rewrite.options import StateRule, WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
 
@@ -23,7 +25,8 @@ class Caching:
     The keywords are the command line's options (``sfn-cache wrap --help``), spelled as Python names.
     ``include``/``exclude`` take one glob (``"Notify*"``) or a list of them; ``ttl`` takes seconds or a
     duration string (``"7d"``, ``"12h"``); ``cache_version`` a string or an int; ``bucket`` is
-    ``s3://bucket[/prefix]``. Anything else raises ``SfnCacheError`` saying what is expected.
+    ``s3://bucket[/prefix]``. Anything else raises ``SfnCacheError`` saying what is expected, and so
+    does an ``exclude`` glob that matches no state of the definition being wrapped.
     """
 
     def __init__(self, lambda_arn: str, bucket: str | None = None, context: str | None = None,
@@ -50,6 +53,9 @@ class Caching:
 
     def _wrap(self, definition: dict, options: WrapOptions) -> dict:
         result = wrap_definition(definition, options)
+        exclude = BY_NAME["exclude"].flag  # the command line's error, word for word
+        check_matches([(f"{exclude} {glob}", glob, None) for glob in options.exclude], [(definition, "<definition>")],
+                      "<definition>")
         if self.verbose:
             for warning in result.warnings:
                 print(f"warning: {warning}")
