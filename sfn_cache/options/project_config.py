@@ -81,11 +81,12 @@ def _read_text(path: Path) -> str:
         raise SfnCacheError(f"cannot read the configuration: {error}", file=str(path)) from None
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(_read_text(path))
+        document: dict[str, Any] = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as error:
         raise SfnCacheError(f"invalid TOML: {error}", file=str(path)) from None
+    return document
 
 
 def load_config(path: Path) -> ProjectConfig:
