@@ -8,45 +8,35 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Iterable
 
 from sfn_cache.asl.model import parse, walk
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.rewrite.options import PATTERNS, StateRule, WrapOptions, check_bucket, parse_ttl
+from sfn_cache.options import keywords
+from sfn_cache.options.selectors import check_matches
+from sfn_cache.options.table import BY_NAME
+from sfn_cache.rewrite.options import StateRule, WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
 
 
 class Caching:
     """Where the cache lives and how it behaves; shared by every wrapped state.
 
+    The keywords are the command line's options (``sfn-cache wrap --help``), spelled as Python names.
     ``include``/``exclude`` take one glob (``"Notify*"``) or a list of them; ``ttl`` takes seconds or a
     duration string (``"7d"``, ``"12h"``); ``cache_version`` a string or an int; ``bucket`` is
-    ``s3://bucket[/prefix]``. Anything else raises ``SfnCacheError`` saying what is expected.
+    ``s3://bucket[/prefix]``. Anything else raises ``SfnCacheError`` saying what is expected, and so
+    does an ``exclude`` glob that matches no state of the definition being wrapped.
     """
 
     def __init__(self, lambda_arn: str, bucket: str | None = None, context: str | None = None,
                  force_rerun: bool = False, verbose: bool = False, *,
                  include: str | Iterable[str] = (), exclude: str | Iterable[str] = (),
                  ttl: int | str | None = None, cache_version: str | int = "", pattern: str = "variables",
-                 fail_closed: bool = False, runtime_force: bool = True):
-        _check_type("lambda_arn", lambda_arn, str)
-        _check_type("context", context, (str, type(None)))
-        if bucket is not None:
-            _check_type("bucket", bucket, str)
-            try:
-                check_bucket(bucket)
-            except ValueError as error:
-                raise SfnCacheError(f"Caching(bucket=...): {error}") from None
-        for name, value in (("force_rerun", force_rerun), ("fail_closed", fail_closed),
-                            ("runtime_force", runtime_force)):
-            _check_type(name, value, bool)
-        _check_type("cache_version", cache_version, (str, int))
-        if pattern not in PATTERNS:
-            raise SfnCacheError(f"Caching(pattern=...): expected one of {', '.join(PATTERNS)}, got {pattern!r}")
-        self.options = WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, force=force_rerun,
-                                   include=_globs("include", include), exclude=_globs("exclude", exclude),
-                                   ttl=_ttl(ttl), cache_version=str(cache_version), pattern=pattern,
-                                   fail_closed=fail_closed, runtime_force=runtime_force)
+                 fail_closed: bool = False, runtime_force: bool = True, concurrent: str = "run",
+                 key_code: str | None = None, key_s3: str = "off", allow_context_reads: bool = False,
+                 comments: bool = False):
+        self.options = keywords.wrap_options(locals())  # the table's keywords, checked in its order
         self.verbose = verbose
 
     def cache_step(self, definition: dict, state_name: str, bundle_name: str | None = None,
@@ -63,6 +53,9 @@ class Caching:
 
     def _wrap(self, definition: dict, options: WrapOptions) -> dict:
         result = wrap_definition(definition, options)
+        exclude = BY_NAME["exclude"].flag  # the command line's error, word for word
+        check_matches([(f"{exclude} {glob}", glob, None) for glob in options.exclude], [(definition, "<definition>")],
+                      "<definition>")
         if self.verbose:
             for warning in result.warnings:
                 print(f"warning: {warning}")
@@ -80,30 +73,3 @@ class PipelineCaching:
 
     def cache(self) -> dict:
         return self.caching._wrap(self.definition, self.caching.options)
-
-
-def _check_type(name: str, value: Any, expected: type | tuple[type, ...]) -> None:
-    types = expected if isinstance(expected, tuple) else (expected,)
-    if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-        wanted = " or ".join("None" if t is type(None) else t.__name__ for t in types)
-        raise SfnCacheError(f"Caching({name}=...): expected {wanted}, got {type(value).__name__} {value!r}")
-
-
-def _globs(name: str, value: str | Iterable[str]) -> tuple[str, ...]:
-    """One glob or a list of globs; a string is one glob, never a sequence of one-letter globs."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    raise SfnCacheError(f"Caching({name}=...): expected a glob string or a list of them, got {value!r}")
-
-
-def _ttl(value: int | str | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise SfnCacheError(f"Caching(ttl=...): expected seconds or a duration such as '7d', got {value!r}")
-    try:
-        return parse_ttl(value)
-    except ValueError as error:
-        raise SfnCacheError(f"Caching(ttl=...): {error}") from None

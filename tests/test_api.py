@@ -68,3 +68,15 @@ def test_unknown_fields_are_kept_verbatim():
     assert result["x-owner"] == {"team": "ml"} and result["Version"] == "1.0"
     assert result["States"]["T"]["x-note"] == [1, {"a": None}]
     assert result["States"]["T"]["Credentials"] == {"RoleArn": "arn:aws:iam::1:role/r"}
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda caching: PipelineCaching(EXAMPLE, caching).cache(),
+    lambda caching: caching.cache_step(EXAMPLE, "TrainModel"),
+])
+def test_an_exclude_glob_that_matches_no_state_is_refused_as_the_command_line_refuses_it(wrap):
+    with pytest.raises(SfnCacheError) as refused:
+        wrap(Caching(ARN, exclude=["Notify*", "Notfy*"]))
+    assert str(refused.value) == ("--exclude Notfy*: matches no state in <definition> "
+                                  "(closest state name: 'NotifyFailure')")
+    assert pulls(wrap(Caching(ARN, exclude="Notify*")))  # one that matches is accepted

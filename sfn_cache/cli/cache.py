@@ -11,9 +11,10 @@ import click
 from click.core import ParameterSource
 
 from sfn_cache.cli import inventory
-from sfn_cache.cli.project_config import find_config, load_config
 from sfn_cache.errors import SfnCacheError, exit_with
-from sfn_cache.rewrite.options import parse_duration
+from sfn_cache.options.precedence import layered
+from sfn_cache.options.project_config import find_config, load_config
+from sfn_cache.runtime.config import parse_duration
 
 bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
                              help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
@@ -39,8 +40,7 @@ def cache_location(bucket: str | None, context: str | None, config_path: str | N
     ctx = click.get_current_context()
 
     def pick(name: str, value: str | None) -> str | None:
-        typed = ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-        return value if typed or name not in settings else settings[name]
+        return layered(ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE, value, settings, name)
 
     return inventory.cache_config(pick("bucket", bucket), pick("context", context))
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from sfn_cache.cli import inventory
 from sfn_cache.deploy.lambda_package import HANDLER
-from sfn_cache.rewrite.options import parse_duration
-from sfn_cache.runtime.config import CacheConfig, parse_s3_url
+from sfn_cache.runtime.config import CacheConfig, parse_duration, parse_s3_url
 from sfn_cache.runtime.index import entry_key
 from sfn_cache.runtime.metrics import describe
 

@@ -6,14 +6,14 @@ import json
 
 import click
 
-from sfn_cache.cli.wrap import SELECTION_PARAMS, check_selectors, config_line, options_from_command_line, \
-    selection_options
 from sfn_cache.asl.emit import atomic_write
 from sfn_cache.asl.loader import is_template, load_text, read_source
 from sfn_cache.asl.model import parse
 from sfn_cache.asl.quotas import map_history_warnings
 from sfn_cache.cli.graph import to_dot, to_mermaid
+from sfn_cache.cli.selection import SELECTION_PARAMS, config_line, options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
+from sfn_cache.options.selectors import check_selectors
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.select import TaskReport, generated_states
 from sfn_cache.rewrite.wrap import plan_definition, wrap_definition

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import click
 
 from sfn_cache.asl.loader import load_text, read_source
-from sfn_cache.cli.wrap import options_from_command_line, selection_options
+from sfn_cache.cli.selection import options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.rewrite.options import WrapOptions
 

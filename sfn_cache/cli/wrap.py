@@ -13,90 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from click.core import ParameterSource
 
+from sfn_cache.cli.selection import click_option, config_line, options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, escaped, exit_with
-from sfn_cache.rewrite.options import (DEFAULT_LAMBDA_ARN, KEY_CODE, KEY_S3, StateRule, WrapOptions, check_bucket,
-                               closest_name, parse_ttl)
+from sfn_cache.options.selectors import check_selectors
+from sfn_cache.options.table import BY_NAME
 
 if TYPE_CHECKING:
-    from sfn_cache.cli.project_config import ProjectConfig
     from sfn_cache.rewrite.wrap import WrapResult
-
-
-def split_assignment(value: str, option: str) -> tuple[str, str]:
-    """``STATE=VALUE`` -> (STATE, VALUE); the state part may itself hold ``=`` only before the last one."""
-    state, sep, rest = value.rpartition("=")
-    if not sep or not state or not rest:
-        raise click.BadParameter(f"expected STATE=VALUE, got {value!r}", param_hint=option)
-    return state, rest
-
-
-def build_options(*, lambda_arn: str, bucket: str | None, context: str | None, include: tuple,
-                  exclude: tuple, bundle_names: tuple, key_paths: tuple, force_rerun: tuple,
-                  ttls: tuple, cache_versions: tuple, fail_closed: bool, runtime_force: bool,
-                  pattern: str = "variables", concurrent: str = "run", allow_context_reads: tuple = (),
-                  key_codes: tuple = (), key_s3s: tuple = ()) -> WrapOptions:
-    """Turn the command-line flags into WrapOptions (global values plus per-state rules)."""
-    if bucket is not None:
-        try:
-            check_bucket(bucket)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--bucket") from None
-    rules: list[StateRule] = []
-    for value in bundle_names:
-        state, name = split_assignment(value, "--bundle-name")
-        rules.append(StateRule(pattern=state, bundle_name=name))
-    paths_by_state: dict[str, list[str]] = {}
-    for value in key_paths:
-        state, path = value.split("=", 1) if "=" in value else ("", "")
-        if not state or not path:
-            raise click.BadParameter(f"expected STATE=JSONPATH, got {value!r}", param_hint="--key-path")
-        paths_by_state.setdefault(state, []).append(path)
-    rules.extend(StateRule(pattern=s, key_paths=tuple(p)) for s, p in paths_by_state.items())
-
-    force_all = "*" in force_rerun
-    rules.extend(StateRule(pattern=s, force=True) for s in force_rerun if s != "*")
-    rules.extend(StateRule(pattern=s, allow_context_reads=True) for s in allow_context_reads if s != "*")
-
-    ttl = None
-    for value in ttls:
-        try:
-            if "=" in value:
-                state, text = split_assignment(value, "--ttl")
-                rules.append(StateRule(pattern=state, ttl=parse_ttl(text)))
-            else:
-                ttl = parse_ttl(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--ttl") from None
-    version = ""
-    for value in cache_versions:
-        if "=" in value:
-            state, text = split_assignment(value, "--cache-version")
-            rules.append(StateRule(pattern=state, cache_version=text))
-        else:
-            version = value
-    key_code = _choices(key_codes, "--key-code", KEY_CODE, "key_code", rules)
-    key_s3 = _choices(key_s3s, "--key-s3", KEY_S3, "key_s3", rules) or "off"
-    return WrapOptions(lambda_arn=lambda_arn, bucket=bucket, context=context, include=include,
-                       exclude=exclude, force=force_all, ttl=ttl, cache_version=version,
-                       fail_closed=fail_closed, runtime_force=runtime_force, pattern=pattern,
-                       concurrent=concurrent, allow_context_reads="*" in allow_context_reads,
-                       key_code=key_code, key_s3=key_s3, rules=tuple(rules))
-
-
-def _choices(values: tuple, option: str, allowed: tuple, attr: str, rules: list[StateRule]) -> str | None:
-    """``[STATE=]CHOICE`` values: per-state ones become rules; the last global one is returned."""
-    chosen = None
-    for value in values:
-        state, text = split_assignment(value, option) if "=" in value else (None, value)
-        if text not in allowed:
-            raise click.BadParameter(f"expected one of {', '.join(allowed)}, got {text!r}", param_hint=option)
-        if state:
-            rules.append(StateRule(pattern=state, **{attr: text}))
-        else:
-            chosen = text
-    return chosen
 
 
 def render(document: dict, fmt: str, compact: bool = False) -> str:
@@ -122,154 +46,6 @@ def report_lines(result: WrapResult) -> list[str]:
     return lines
 
 
-def selection_options(command):
-    """The options that decide what is cached and how: shared by ``wrap``, ``explain`` and ``graph``."""
-    decorators = [
-        click.option("--lambda-arn", default=DEFAULT_LAMBDA_ARN, show_default=True,
-                     help="ARN of the caching Lambda (the default is a DefinitionSubstitutions placeholder)."),
-        click.option("--bucket", help="s3://bucket[/prefix] for the cache (default: the Lambda's SFN_CACHE_BUCKET)."),
-        click.option("--context", help="disdat context name (default: the Lambda's SFN_CACHE_CONTEXT)."),
-        click.option("--include", multiple=True, metavar="GLOB", help="Cache only states matching GLOB (repeatable)."),
-        click.option("--exclude", multiple=True, metavar="GLOB", help="Never cache states matching GLOB (repeatable)."),
-        click.option("--bundle-name", "bundle_names", multiple=True, metavar="STATE=NAME",
-                     help="Bundle name for a state (default: the state name)."),
-        click.option("--key-path", "key_paths", multiple=True, metavar="STATE=JSONPATH",
-                     help="Build STATE's cache key from these input fields instead of its whole effective input."),
-        click.option("--force-rerun", "force_rerun", multiple=True, is_flag=False, flag_value="*", metavar="[STATE]",
-                     help="Always run (and re-store) every task, or only STATE (repeatable)."),
-        click.option("--allow-context-reads", "allow_context_reads", multiple=True, is_flag=False,
-                     flag_value="*", metavar="[STATE]",
-                     help="Cache tasks whose ResultSelector/OutputPath/Assign/Output read $$.State or $$.Task "
-                          "(a hit reads the hit state's), every task or only STATE (repeatable)."),
-        click.option("--ttl", "ttls", multiple=True, metavar="[STATE=]DURATION",
-                     help="Cached results expire after DURATION (e.g. 12h, 7d), globally or per state."),
-        click.option("--cache-version", "cache_versions", multiple=True, metavar="[STATE=]VERSION",
-                     help="Part of the key: change it to invalidate old results, globally or per state."),
-        click.option("--key-code", "key_codes", multiple=True, metavar="[STATE=]auto|off",
-                     help="auto: the key names the target's code (Lambda CodeSha256, Glue script ETag, ECS/Batch "
-                          "revision), resolved by the caching Lambda; off: it does not. Default: auto for "
-                          "Lambda targets, off for the others."),
-        click.option("--key-s3", "key_s3s", multiple=True, metavar="[STATE=]etag|off",
-                     help="etag: every s3:// string in the key is keyed by its object's ETag (a prefix "
-                          "ending in / by its listing); off (default): by the string only."),
-        click.option("--pattern", type=click.Choice(["variables", "classic"]), default="variables",
-                     show_default=True,
-                     help="Cached form: 'variables' (small, needs workflow variables) or 'classic' (no variables)."),
-        click.option("--concurrent", type=click.Choice(["run", "wait"]), default="run", show_default=True,
-                     help="On a miss another execution is already computing: 'run' the task anyway, or "
-                          "'wait' for its result (a bounded Wait + re-pull loop; README: Cache runtime)."),
-        click.option("--fail-closed", is_flag=True,
-                     help="Fail the execution when the cache fails (default: run uncached)."),
-        click.option("--no-runtime-force", "runtime_force", is_flag=True, flag_value=False, default=True,
-                     help="Do not pass the execution input to the cache (disables sfn_cache.force at run time)."),
-        click.option("--resource", metavar="LOGICAL_ID", help="In a template: only this state machine."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-                     help="Project configuration (default: the nearest sfn-cache.yaml or pyproject.toml "
-                          "[tool.sfn-cache] from the current directory up)."),
-        click.option("--no-config", is_flag=True, help="Ignore any project configuration file."),
-    ]
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
-
-
-SELECTION_PARAMS = ("lambda_arn", "bucket", "context", "include", "exclude", "bundle_names", "key_paths",
-                    "force_rerun", "allow_context_reads", "ttls", "cache_versions", "key_codes", "key_s3s", "pattern",
-                    "concurrent",
-                    "fail_closed", "runtime_force", "config_path", "no_config")
-
-
-def options_from_command_line(params: dict) -> tuple[WrapOptions, ProjectConfig | None]:
-    """WrapOptions from the project configuration, overridden by the flags given on the command line."""
-    from sfn_cache.cli.project_config import find_config, load_config
-
-    config = None
-    if not params["no_config"]:
-        path = Path(params["config_path"]) if params["config_path"] else find_config(Path.cwd())
-        config = load_config(path) if path else None
-    settings = config.settings if config else {}
-    context = click.get_current_context()
-
-    def given(name: str) -> bool:
-        return context.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
-
-    def pick(name: str, key: str):
-        return params[name] if given(name) or key not in settings else settings[key]
-
-    options = build_options(
-        lambda_arn=pick("lambda_arn", "lambda-arn"), bucket=pick("bucket", "bucket"),
-        context=pick("context", "context"),
-        include=params["include"] or tuple(settings.get("include", ())),
-        exclude=params["exclude"] or tuple(settings.get("exclude", ())),
-        bundle_names=params["bundle_names"], key_paths=params["key_paths"],
-        force_rerun=params["force_rerun"] or (("*",) if settings.get("force-rerun") else ()),
-        allow_context_reads=params["allow_context_reads"]
-        or (("*",) if settings.get("allow-context-reads") else ()),
-        ttls=params["ttls"], cache_versions=params["cache_versions"],
-        fail_closed=pick("fail_closed", "fail-closed"), runtime_force=pick("runtime_force", "runtime-force"),
-        pattern=pick("pattern", "pattern"), concurrent=pick("concurrent", "concurrent"),
-        key_codes=params["key_codes"] or tuple(settings.get(k) for k in ("key-code",) if k in settings),
-        key_s3s=params["key_s3s"] or tuple(settings.get(k) for k in ("key-s3",) if k in settings))
-    if config:
-        has_global_ttl = any("=" not in value for value in params["ttls"])
-        has_global_version = any("=" not in value for value in params["cache_versions"])
-        where = f"in {config.path}"
-        options = replace(
-            options,
-            ttl=options.ttl if has_global_ttl or "ttl" not in settings else settings["ttl"],
-            cache_version=options.cache_version if has_global_version or "cache-version" not in settings
-            else str(settings["cache-version"]),
-            include_origin=options.include_origin if params["include"] else "include {} " + where,
-            exclude_origin=options.exclude_origin if params["exclude"] else "exclude {} " + where,
-            rules=tuple(config.rules) + options.rules)  # flags come later: they win over the file
-    return options, config
-
-
-def config_line(config: ProjectConfig | None) -> str:
-    """Which configuration file applied (``-v`` and ``explain`` say it)."""
-    return f"configuration: {config.path}" if config else "configuration: none"
-
-
-def selectors(params: dict, config: ProjectConfig | None) -> list[tuple[str, str, str | None]]:
-    """(option, state name or glob, configuration file or None) for every option that names states."""
-    found: list[tuple[str, str, str | None]] = []
-    for option, name in (("--include", "include"), ("--exclude", "exclude")):
-        found += [(f"{option} {glob}", glob, None) for glob in params[name]]
-    for option, name in (("--bundle-name", "bundle_names"), ("--key-path", "key_paths"),
-                         ("--ttl", "ttls"), ("--cache-version", "cache_versions")):
-        for value in params[name]:
-            state = value.split("=", 1)[0] if name == "key_paths" else value.rpartition("=")[0]
-            if state:
-                found.append((f"{option} {value}", state, None))
-    found += [(f"--force-rerun {state}", state, None) for state in params["force_rerun"] if state != "*"]
-    found += [(f"--allow-context-reads {state}", state, None)
-              for state in params["allow_context_reads"] if state != "*"]
-    if config:
-        for key in ("include", "exclude"):
-            if not params[key]:
-                found += [(f"{key} {glob}", glob, str(config.path)) for glob in config.settings.get(key, ())]
-        found += [(f"states.{rule.pattern}", rule.pattern, str(config.path)) for rule in config.rules]
-    return found
-
-
-def check_selectors(params: dict, config: ProjectConfig | None, definitions: list[tuple[dict, str]],
-                    what: str) -> None:
-    """A state name or glob that matches no state is a typo: the same error from a flag or the file."""
-    from sfn_cache.rewrite.wrap import state_names
-
-    wanted = selectors(params, config)
-    if not wanted:
-        return
-    names: set[str] = set()
-    for definition, source in definitions:
-        names |= state_names(definition, source)
-    for option, pattern, file in wanted:
-        if not any(StateRule(pattern=pattern).matches(name) for name in names):
-            closest = closest_name(pattern, names)
-            hint = f" (closest state name: {closest!r})" if closest else ""
-            raise SfnCacheError(f"{option}: matches no state in {what}{hint}", file=file)
-
-
 @click.command("wrap")
 @click.argument("definition", metavar="FILE")
 @click.option("-o", "--output", help="Write here: a regular file or a new path (default: stdout).")
@@ -288,8 +64,7 @@ def check_selectors(params: dict, config: ProjectConfig | None, definitions: lis
               help="Write a JSON definition without any whitespace (3 to 12% fewer bytes against Step Functions' "
                    "1 MB definition limit: the generated states are one line each anyway). Templates are "
                    "written as they are.")
-@click.option("--comments", is_flag=True, help="Give every generated state a Comment saying what it does "
-                                                "(off by default: about 300 bytes per cached task).")
+@click_option(BY_NAME["comments"])
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
                  show_diff: bool, compact: bool, comments: bool, verbose: bool, **params) -> None:

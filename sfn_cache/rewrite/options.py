@@ -6,46 +6,12 @@ the rewriter only ever asks ``options.for_state(name)``.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-from dataclasses import dataclass, field, replace
-
-# one duration parser for wrap --ttl and the Lambda's SFN_CACHE_TTL
-from sfn_cache.runtime.config import parse_duration, parse_s3_url
+from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
-PATTERNS = ("variables", "classic")
-KEY_CODE = ("auto", "off")
-KEY_S3 = ("etag", "off")
-CONCURRENT = ("run", "wait")  # what an execution does on a miss another one is computing
-
-
-def parse_ttl(text: str | int) -> int:
-    """A TTL in seconds (see ``parse_duration``). 0 is refused: a result that expires at once would
-    never be served, which quietly turns the cache off (``--force-rerun`` says that on purpose)."""
-    seconds = parse_duration(text)
-    if seconds == 0:
-        raise ValueError("a TTL of 0 would never serve a cached result: give a positive duration such as "
-                         "1h or 7d, or use --force-rerun to always run the task")
-    return seconds
-
-
-def check_bucket(url: str) -> str:
-    """``url`` if it is ``s3://bucket[/prefix]``; ValueError saying what is expected otherwise."""
-    try:
-        parse_s3_url(url)
-    except ValueError as error:
-        if url.startswith("s3://") and len(url) > 5:  # well formed but refused (wildcards): say why
-            raise ValueError(str(error)) from None
-        hint = f" (did you mean s3://{url}?)" if "://" not in url and url else ""
-        raise ValueError(f"expected s3://bucket[/prefix], got {url!r}{hint}") from None
-    return url
-
-
-def closest_name(pattern: str, names: set[str]) -> str | None:
-    """The state name nearest to a pattern that matched nothing (for "did you mean" in errors)."""
-    found = difflib.get_close_matches(pattern.strip("*?[]"), sorted(names), n=1, cutoff=0.0)
-    return found[0] if found else None
+PATTERNS = ("variables", "classic")  # the cached forms (rewrite.variables, rewrite.classic)
 
 
 @dataclass(frozen=True)
@@ -113,15 +79,12 @@ class WrapOptions:
     exclude_origin: str = "--exclude {}"
     comments: bool = False  # a "sfn-cache: ..." Comment on every generated state (--comments)
 
-    def with_rules(self, *rules: StateRule) -> "WrapOptions":
-        return replace(self, rules=self.rules + tuple(rules))
-
     def for_state(self, state_name: str) -> StateOptions:
         """Merge global options and matching rules; exact-name rules beat globs, later beats earlier."""
         matching = [r for r in self.rules if r.matches(state_name)]
         ordered = [r for r in matching if r.is_glob] + [r for r in matching if not r.is_glob]
 
-        def pick(attr: str, default):
+        def pick(attr: str, default: Any) -> Any:
             value = default
             for rule in ordered:
                 if getattr(rule, attr) is not None:
@@ -137,7 +100,7 @@ class WrapOptions:
         deciding = [rule for rule in ordered if rule.include is not None]
         if deciding:
             rule = deciding[-1]
-            selected = rule.include
+            selected = bool(rule.include)
             reason = "wrapped" if selected else f"excluded by {rule.origin or f'the rule for {rule.pattern!r}'}"
         return StateOptions(
             selected=selected,

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any, Callable
 
+from sfn_cache.runtime.choices import CONCURRENT, KEY_CODE, KEY_S3, one_of
 from sfn_cache.runtime.keys import PROTOCOL, state_machine_of
 
 CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -64,11 +65,11 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "execution": (_optional_text, "a string (the execution ARN) or null"),
     "state_machine": (_optional_text, "a string (the state machine ARN) or null"),
     "base": (_optional_text, "the ETag string the pull answered, or null"),
-    "concurrent": (lambda v: v is None or v in ("run", "wait"), "\"run\", \"wait\" or null"),
+    "concurrent": (lambda v: v is None or v in CONCURRENT, one_of(CONCURRENT)),
     "lease": (_seconds, "a whole number of seconds >= 0, or null"),
     "key": (_key, "the pull's key ([A-Za-z0-9_-], at most 128 characters) or null"),
-    "key_code": (lambda v: v is None or v in ("auto", "off"), "\"auto\", \"off\" or null"),
-    "key_s3": (lambda v: v is None or v in ("etag", "off"), "\"etag\", \"off\" or null"),
+    "key_code": (lambda v: v is None or v in KEY_CODE, one_of(KEY_CODE)),
+    "key_s3": (lambda v: v is None or v in KEY_S3, one_of(KEY_S3)),
 }
 REQUIRED = {  # "bundle" may be left out: it is then the state name (docs/protocol.md)
     "pull": ("state", "resource", "input"),

@@ -21,11 +21,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sfn_cache.asl.loader import load_text
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.rewrite.options import CONCURRENT, KEY_CODE, KEY_S3, PATTERNS, StateRule, check_bucket, parse_ttl
+from sfn_cache.options.table import OPTIONS
+from sfn_cache.rewrite.options import StateRule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,13 +34,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 YAML_NAME = "sfn-cache.yaml"
-GLOBAL_KEYS = {"lambda-arn": str, "bucket": str, "context": str, "pattern": str, "concurrent": str,
-               "fail-closed": bool, "runtime-force": bool, "include": list, "exclude": list, "ttl": (str, int),
-               "cache-version": (str, int), "force-rerun": bool, "allow-context-reads": bool, "key-code": str,
-               "key-s3": str, "states": dict}
-STATE_KEYS = {"include": bool, "exclude": bool, "bundle-name": str, "key-paths": list, "ttl": (str, int),
-              "cache-version": (str, int), "force": bool, "allow-context-reads": bool, "key-code": str, "key-s3": str}
-CHOICES = {"key-code": KEY_CODE, "key-s3": KEY_S3}
+GLOBAL = {option.config_key: option for option in OPTIONS if option.config_key}
+STATE = {option.state_key: option for option in OPTIONS if option.state_key}
+GLOBAL_KEYS: dict[str, type | tuple[type, ...]] = {**{key: o.config_type for key, o in GLOBAL.items()}, "states": dict}
+STATE_KEYS: dict[str, type | tuple[type, ...]] = {key: option.state_type for key, option in STATE.items()}
+CHOICES = {key: option.choices for key, option in [*GLOBAL.items(), *STATE.items()] if option.choices}
 
 
 @dataclass
@@ -82,11 +81,12 @@ def _read_text(path: Path) -> str:
         raise SfnCacheError(f"cannot read the configuration: {error}", file=str(path)) from None
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(_read_text(path))
+        document: dict[str, Any] = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as error:
         raise SfnCacheError(f"invalid TOML: {error}", file=str(path)) from None
+    return document
 
 
 def load_config(path: Path) -> ProjectConfig:
@@ -109,16 +109,8 @@ def load_config(path: Path) -> ProjectConfig:
         raise config.error("the configuration must be a table of options")
     for key, value in raw.items():
         _check(config, GLOBAL_KEYS, key, value, prefix)
-    if raw.get("pattern") is not None and raw["pattern"] not in PATTERNS:
-        raise config.error(f"{prefix}pattern: must be one of {', '.join(PATTERNS)}")
-    if raw.get("bucket") is not None:
-        try:
-            check_bucket(raw["bucket"])
-        except ValueError as error:
-            raise config.error(f"{prefix}bucket: {error}") from None
-    if raw.get("concurrent") is not None and raw["concurrent"] not in CONCURRENT:
-        raise config.error(f"{prefix}concurrent: must be one of {', '.join(CONCURRENT)}")
-    config.settings = {k: v for k, v in raw.items() if k != "states"}
+    config.settings = {key: _parsed(config, GLOBAL[key].parse, value, prefix + key)
+                       for key, value in raw.items() if key != "states"}
     for pattern, options in (raw.get("states") or {}).items():
         where = f"{prefix}states.{pattern}"
         if not isinstance(options, dict):
@@ -126,13 +118,12 @@ def load_config(path: Path) -> ProjectConfig:
         for key, value in options.items():
             _check(config, STATE_KEYS, key, value, where + ".")
         config.rules.append(_rule(config, pattern, options, where))
-    for key in ("ttl",):
-        if key in config.settings:
-            config.settings[key] = _duration(config, config.settings[key], prefix + key)
     return config
 
 
-def _check(config: ProjectConfig, allowed: dict, key: str, value: Any, prefix: str) -> None:
+def _check(config: ProjectConfig, allowed: dict[str, type | tuple[type, ...]], key: str, value: Any,
+           prefix: str) -> None:
+    """A known key with a value of its type (a list: of strings; a choice: one of them)."""
     if key not in allowed:
         raise config.error(f"unknown key {prefix}{key} (known: {', '.join(sorted(allowed))})")
     if not isinstance(value, allowed[key]) or (allowed[key] is not bool and isinstance(value, bool)):
@@ -143,29 +134,20 @@ def _check(config: ProjectConfig, allowed: dict, key: str, value: Any, prefix: s
         raise config.error(f"{prefix}{key}: must be one of {', '.join(CHOICES[key])}")
 
 
-def _duration(config: ProjectConfig, value: Any, where: str) -> int:
+def _parsed(config: ProjectConfig, convert: Callable[[Any], Any] | None, value: Any, where: str) -> Any:
+    """A value as its field holds it (a TTL in seconds, a version as a string), or the file's error."""
     try:
-        return parse_ttl(value)
+        return convert(value) if convert else value
     except ValueError as error:
         raise config.error(f"{where}: {error}") from None
 
 
-def _rule(config: ProjectConfig, pattern: str, options: dict, where: str) -> StateRule:
-    include = None
-    if "include" in options:
-        include = options["include"]
-    if options.get("exclude"):
-        include = False
-    return StateRule(
-        pattern=pattern,
-        include=include,
-        bundle_name=options.get("bundle-name"),
-        key_paths=tuple(options["key-paths"]) if "key-paths" in options else None,
-        ttl=_duration(config, options["ttl"], where + ".ttl") if "ttl" in options else None,
-        cache_version=str(options["cache-version"]) if "cache-version" in options else None,
-        force=options.get("force"),
-        origin=f"{where} in {config.path}",
-        key_code=options.get("key-code"),
-        key_s3=options.get("key-s3"),
-        allow_context_reads=options.get("allow-context-reads"),
-    )
+def _rule(config: ProjectConfig, pattern: str, options: dict[str, Any], where: str) -> StateRule:
+    """The rule of one ``states.<STATE>`` table (in table order: ``exclude = true`` beats ``include``)."""
+    fields: dict[str, Any] = {}
+    for key, option in STATE.items():
+        if key in options:
+            value = _parsed(config, option.state_value or option.parse, options[key], f"{where}.{key}")
+            if value is not None:
+                fields[str(option.rule_field)] = value
+    return StateRule(pattern=pattern, origin=f"{where} in {config.path}", **fields)

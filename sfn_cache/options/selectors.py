@@ -1,0 +1,73 @@
+"""Every option value that names states, and the check that each one matches a state.
+
+A state name or glob that matches no state is a typo: the same error whether it came from a flag,
+the project configuration or the API, naming the option and the closest state name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any, Mapping
+
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.options.flags import state_and_value
+from sfn_cache.options.table import SELECTED
+from sfn_cache.rewrite.options import StateRule
+
+if TYPE_CHECKING:
+    from sfn_cache.options.project_config import ProjectConfig
+
+Selector = tuple[str, str, "str | None"]  # (the option as written, the state name or glob, the file or None)
+
+# globs first, then the values that assign to a state, then the bare state names (errors name the first)
+_FORM_ORDER = {"globs": 0, "state=value": 1, "[state=]value": 1, "[state]": 2}
+NAMING = sorted((option for option in SELECTED if option.form in _FORM_ORDER and option.checks_states),
+                key=lambda option: _FORM_ORDER[option.form])
+
+
+def selectors(values: Mapping[str, Any], config: ProjectConfig | None) -> list[Selector]:
+    """(option, state name or glob, configuration file or None) for every value that names states.
+
+    ``values``: the command line's, by click parameter name (checked already: each splits cleanly).
+    """
+    found: list[Selector] = []
+    for option in NAMING:
+        for value in values[option.param]:
+            state = value if option.form == "globs" else state_and_value(option, value)[0]
+            if state is not None:
+                found.append((f"{option.flag} {value}", state, None))
+    if config:
+        for option in NAMING:
+            if option.form == "globs" and not values[option.param]:
+                key = option.config_key
+                found += [(f"{key} {glob}", glob, str(config.path)) for glob in config.settings.get(str(key), ())]
+        found += [(f"states.{rule.pattern}", rule.pattern, str(config.path)) for rule in config.rules]
+    return found
+
+
+def closest_name(pattern: str, names: set[str]) -> str | None:
+    """The state name nearest to a pattern that matched nothing (for "did you mean" in errors)."""
+    found = difflib.get_close_matches(pattern.strip("*?[]"), sorted(names), n=1, cutoff=0.0)
+    return found[0] if found else None
+
+
+def check_matches(wanted: list[Selector], definitions: list[tuple[dict[str, Any], str]], what: str) -> None:
+    """SfnCacheError for the first selector that matches no state of ``definitions`` (dict, source)."""
+    from sfn_cache.rewrite.wrap import state_names
+
+    if not wanted:
+        return
+    names: set[str] = set()
+    for definition, source in definitions:
+        names |= state_names(definition, source)
+    for option, pattern, file in wanted:
+        if not any(StateRule(pattern=pattern).matches(name) for name in names):
+            closest = closest_name(pattern, names)
+            hint = f" (closest state name: {closest!r})" if closest else ""
+            raise SfnCacheError(f"{option}: matches no state in {what}{hint}", file=file)
+
+
+def check_selectors(values: Mapping[str, Any], config: ProjectConfig | None,
+                    definitions: list[tuple[dict[str, Any], str]], what: str) -> None:
+    """A state name or glob, from a flag or the file, that matches no state is an error."""
+    check_matches(selectors(values, config), definitions, what)

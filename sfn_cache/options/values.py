@@ -1,0 +1,37 @@
+"""Parsers for option values, shared by flags, the configuration file and the API.
+
+Each raises ValueError with a message that says what is expected; the caller adds where the value
+came from (``--ttl``, ``tool.sfn-cache.ttl``, ``Caching(ttl=...)``).
+"""
+
+from __future__ import annotations
+
+# one duration parser for wrap --ttl and the Lambda's SFN_CACHE_TTL
+from sfn_cache.runtime.config import parse_duration, parse_s3_url
+
+
+def parse_ttl(text: str | int) -> int:
+    """A TTL in seconds (see ``parse_duration``). 0 is refused: a result that expires at once would
+    never be served, which quietly turns the cache off (``--force-rerun`` says that on purpose)."""
+    seconds = parse_duration(text)
+    if seconds == 0:
+        raise ValueError("a TTL of 0 would never serve a cached result: give a positive duration such as "
+                         "1h or 7d, or use --force-rerun to always run the task")
+    return seconds
+
+
+def check_bucket(url: str) -> str:
+    """``url`` if it is ``s3://bucket[/prefix]``; ValueError saying what is expected otherwise."""
+    try:
+        parse_s3_url(url)
+    except ValueError as error:
+        if url.startswith("s3://") and len(url) > 5:  # well formed but refused (wildcards): say why
+            raise ValueError(str(error)) from None
+        hint = f" (did you mean s3://{url}?)" if "://" not in url and url else ""
+        raise ValueError(f"expected s3://bucket[/prefix], got {url!r}{hint}") from None
+    return url
+
+
+def version(value: str | int) -> str:
+    """A cache version: any string; an int (a configuration file's ``cache-version = 3``) as its digits."""
+    return str(value)
