@@ -79,7 +79,6 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
     Exit 0 when every run agrees and fits AWS's quotas, 1 when not, 2 on bad input.
     """
     from sfn_cache.local.session import local_session
-    from sfn_cache.local.verify import verify
 
     try:
         tasks = prepare(tasks_file)
@@ -94,13 +93,7 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
                     click.echo(f"warning: {machine}: not verified", err=True)
                     continue
                 original, wrapped = wrapped_for_local(machine, options, where)
-                for label, execution_input in cases:
-                    try:
-                        verdicts.append(verify(engine, name, original, wrapped, execution_input, label))
-                    except Exception as exc:  # moto refuses the definition: nothing was compared
-                        if isinstance(exc, SfnCacheError):
-                            raise
-                        raise cannot_run(exc, where) from None
+                verdicts += [compare(engine, name, original, wrapped, case, where) for case in cases]
         if not verdicts:
             raise SfnCacheError("no state machine could be verified", file=definition)
     except SfnCacheError as exc:
@@ -111,6 +104,19 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
         for line in table(verdicts):
             click.echo(line)
     sys.exit(0 if all(verdict.ok for verdict in verdicts) else 1)
+
+
+def compare(engine: Any, name: str, original: dict, wrapped: dict, case: tuple[str, Any], where: str) -> Any:
+    """One machine on one input: the verdict, or why the local interpreter cannot run it."""
+    from sfn_cache.local.verify import verify
+
+    label, execution_input = case
+    try:
+        return verify(engine, name, original, wrapped, execution_input, label)
+    except Exception as exc:  # moto refuses the definition: nothing was compared
+        if isinstance(exc, SfnCacheError):
+            raise
+        raise cannot_run(exc, where) from None
 
 
 def table(verdicts) -> list[str]:
