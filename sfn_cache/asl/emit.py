@@ -55,11 +55,12 @@ def dump_yaml(document: Any) -> str:
     """Block-style YAML with the key order as built."""
     import yaml  # here, not at the top: a JSON run never needs it
 
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                          width=4096)
+    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                               width=4096)
+    return text
 
 
-def check_output_path(path: str | os.PathLike) -> None:
+def check_output_path(path: str | os.PathLike[str]) -> None:
     """Refuse an output path the temp-file rename would wreck: a symbolic link (the rename replaces the
     link, not its target), a directory, a device such as ``/dev/null``, a FIFO or a socket; and a
     directory sfn-cache cannot write into. A regular file or a new path is fine."""
@@ -93,7 +94,7 @@ def _existing_ancestor(directory: Path) -> Path:
     return directory
 
 
-def atomic_write(path: str | os.PathLike, text: str) -> None:
+def atomic_write(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to a temp file beside ``path`` and rename it into place (check_output_path first)."""
     target = Path(path)
     check_output_path(target)

@@ -78,8 +78,8 @@ def load_text(text: str, source: str) -> Any:
     return document
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    result: dict = {}
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
             raise _DuplicateKey(key)

@@ -6,14 +6,15 @@ import json
 
 import click
 
+from sfn_cache import pipeline
 from sfn_cache.asl.emit import atomic_write
-from sfn_cache.asl.loader import is_template, load_text, read_source
 from sfn_cache.asl.model import parse
 from sfn_cache.asl.quotas import map_history_warnings
 from sfn_cache.cli.graph import to_dot, to_mermaid
 from sfn_cache.cli.selection import SELECTION_PARAMS, config_line, options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options.selectors import check_selectors
+from sfn_cache.pipeline import Machine
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.select import TaskReport, generated_states
 from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
@@ -24,18 +25,10 @@ TABLE_COLUMNS = COLUMNS[:-1]  # key parts are listed under the table: one line p
 SETTINGS = ("key_fields", "bundle_name", "ttl", "cache_version", "force")
 
 
-def _definitions(path: str, resource: str | None) -> tuple[str, list[tuple[str | None, dict | SfnCacheError]]]:
+def _definitions(path: str, resource: str | None) -> tuple[str, list[Machine]]:
     """(source name, [(resource or None, definition or error)]) for a definition file or a template."""
-    source = "<stdin>" if path == "-" else path
-    text = read_source(path)
-    document = load_text(text, source)
-    if is_template(document):
-        from sfn_cache.asl.template import machine_definitions  # ruamel: only for templates
-
-        return source, list(machine_definitions(text, source, resource))
-    if resource:
-        raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
-    return source, [(None, document)]
+    loaded = pipeline.load(path)
+    return loaded.source, pipeline.machines(loaded, resource)
 
 
 def _rows(resource: str | None, reports: list[TaskReport]) -> list[dict]:
@@ -126,7 +119,7 @@ def graph_command(definition: str, wrapped: bool, fmt: str, output: str | None, 
         source, machines = _definitions(definition, params["resource"])
         check_selectors(params, config, [(d, source) for _, d in machines if isinstance(d, dict)], source)
         if len(machines) > 1:
-            names = ", ".join(name for name, _ in machines)
+            names = ", ".join(str(name) for name, _ in machines)  # several: a template's, all named
             raise SfnCacheError(f"the template has {len(machines)} state machines ({names}): pick one with --resource",
                                 file=source)
         name, machine = machines[0]

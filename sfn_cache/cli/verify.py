@@ -16,31 +16,27 @@ from typing import Any, Iterator
 
 import click
 
-from sfn_cache.asl.loader import load_text, read_source
+from sfn_cache import pipeline
 from sfn_cache.cli.selection import options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.rewrite.options import WrapOptions
 
 
 def machines(path: str, resource: str | None) -> Iterator[tuple[str, dict | SfnCacheError]]:
-    """(name, definition) for a definition file, or each state machine of a template."""
-    from sfn_cache.asl.template import is_template, machine_definitions
-
-    text = read_source(path)
-    document = load_text(text, path)
-    if is_template(document):
-        yield from machine_definitions(text, path, resource)
-    elif resource:
-        raise SfnCacheError("--resource is for templates; this is a state machine definition", file=path)
-    elif not isinstance(document, dict):
-        raise SfnCacheError("a state machine definition must be an object", file=path)
-    else:
-        yield Path(path).name, document
+    """(name, definition) for a definition file, or each state machine of a template (errors name the
+    file as given: ``-`` for stdin)."""
+    for name, document in pipeline.machines(pipeline.load(path, source=path), resource):
+        if name is not None:
+            yield name, document
+        elif not isinstance(document, dict):
+            raise SfnCacheError("a state machine definition must be an object", file=path)
+        else:
+            yield Path(path).name, document
 
 
 def inputs(paths: tuple[str, ...]) -> list[tuple[str, Any]]:
     """Each --input file's content (JSON or YAML); ``{}`` when none is given."""
-    return [(path, load_text(read_source(path), path)) for path in paths] or [("{}", {})]
+    return [(path, pipeline.load(path, source=path).document) for path in paths] or [("{}", {})]
 
 
 def wrapped_for_local(definition: dict, options: WrapOptions, where: str) -> tuple[dict, dict]:
@@ -83,7 +79,6 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
     Exit 0 when every run agrees and fits AWS's quotas, 1 when not, 2 on bad input.
     """
     from sfn_cache.local.session import local_session
-    from sfn_cache.local.verify import verify
 
     try:
         tasks = prepare(tasks_file)
@@ -98,13 +93,7 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
                     click.echo(f"warning: {machine}: not verified", err=True)
                     continue
                 original, wrapped = wrapped_for_local(machine, options, where)
-                for label, execution_input in cases:
-                    try:
-                        verdicts.append(verify(engine, name, original, wrapped, execution_input, label))
-                    except Exception as exc:  # moto refuses the definition: nothing was compared
-                        if isinstance(exc, SfnCacheError):
-                            raise
-                        raise cannot_run(exc, where) from None
+                verdicts += [compare(engine, name, original, wrapped, case, where) for case in cases]
         if not verdicts:
             raise SfnCacheError("no state machine could be verified", file=definition)
     except SfnCacheError as exc:
@@ -115,6 +104,19 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
         for line in table(verdicts):
             click.echo(line)
     sys.exit(0 if all(verdict.ok for verdict in verdicts) else 1)
+
+
+def compare(engine: Any, name: str, original: dict, wrapped: dict, case: tuple[str, Any], where: str) -> Any:
+    """One machine on one input: the verdict, or why the local interpreter cannot run it."""
+    from sfn_cache.local.verify import verify
+
+    label, execution_input = case
+    try:
+        return verify(engine, name, original, wrapped, execution_input, label)
+    except Exception as exc:  # moto refuses the definition: nothing was compared
+        if isinstance(exc, SfnCacheError):
+            raise
+        raise cannot_run(exc, where) from None
 
 
 def table(verdicts) -> list[str]:
@@ -129,7 +131,8 @@ def table(verdicts) -> list[str]:
         runs = {run.label: run for run in verdict.runs}
         three = [runs["original"], runs["miss"], runs["hit"]]
         rows.append((
-            verdict.machine, verdict.input, "identical" if verdict.ok else "DIFFERENT" if verdict.difference else "PROBLEM",
+            verdict.machine, verdict.input,
+            "identical" if verdict.ok else "DIFFERENT" if verdict.difference else "PROBLEM",
             "/".join(run.status.split(" ")[0] for run in three),
             "/".join(str(run.transitions) for run in three),
             f"{'/'.join(str(run.events) for run in three)} of {MAX_HISTORY_EVENTS}",
@@ -179,7 +182,8 @@ def run_command(definition: str, input_file: str, tasks_file: str | None, twice:
                     raise
                 except Exception as exc:
                     raise cannot_run(exc, definition) from None
-                detail = json.dumps(outcome.output) if outcome.status == "SUCCEEDED" else f"{outcome.error}: {outcome.cause}"
+                detail = (json.dumps(outcome.output) if outcome.status == "SUCCEEDED"
+                          else f"{outcome.error}: {outcome.cause}")
                 click.echo(f"{outcome.status}: {detail}")
     except SfnCacheError as exc:
         exit_with(exc)
@@ -192,11 +196,11 @@ class LiveLines:
     def __init__(self, wrapped: dict):
         self.lock = threading.Lock()
         from sfn_cache.asl.model import parse, walk
-        from sfn_cache.rewrite.select import cache_operation, cache_payload, generated_states
+        from sfn_cache.rewrite.select import cache_payload, generated_states
 
         top = parse(wrapped)
         self.generated = generated_states(top)
-        self.wrapped_tasks = {cache_payload(ref.state)["state"] for ref in walk(top) if cache_operation(ref.state)}
+        self.wrapped_tasks = {payload["state"] for ref in walk(top) if (payload := cache_payload(ref.state))}
 
     def __call__(self, event_type: str, details: dict) -> None:
         if event_type == "CacheAnswer":

@@ -20,14 +20,9 @@ from sfn_cache.options.selectors import check_selectors
 from sfn_cache.options.table import BY_NAME
 
 if TYPE_CHECKING:
+    from sfn_cache.pipeline import Output
     from sfn_cache.rewrite.wrap import WrapResult
-
-
-def render(document: dict, fmt: str, compact: bool = False) -> str:
-    from sfn_cache.asl.emit import dump_yaml
-    from sfn_cache.rewrite.wrap import wrapped_json
-
-    return wrapped_json(document, compact) if fmt == "json" else dump_yaml(document)
+    from sfn_cache.template.update import TemplateResult
 
 
 def report_lines(result: WrapResult) -> list[str]:
@@ -75,72 +70,59 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
     """
     if check and not output:
         raise click.UsageError("--check needs -o/--output: the file to compare with")
-    from sfn_cache.asl.emit import atomic_write, check_output_path
-    from sfn_cache.asl.loader import is_template, load_text, looks_like_json, read_source
-    from sfn_cache.asl.quotas import check_definition_size
-    from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
+    from sfn_cache import pipeline
 
-    source = "<stdin>" if definition == "-" else definition
     try:
         options, config = options_from_command_line(params)
         options = replace(options, comments=comments)
-        text = read_source(definition)
-        document = load_text(text, source)
-        if is_template(document):
-            from sfn_cache.asl.template import machine_definitions, wrap_template  # ruamel: only for templates
-
-            readable = [d for _, d in machine_definitions(text, source, params["resource"]) if isinstance(d, dict)]
-            check_selectors(params, config, [(d, source) for d in readable], source)
-            result = wrap_template(text, source, options, resource=params["resource"],
-                                   definition_uri=definition_uri, output=output)
-            writes = {Path(output) if output else None: result.text, **result.definition_files}
-            messages = template_messages(result, verbose)
-            for machine in result.machines:
-                if machine.result is not None and machine.result.changed:
-                    messages += [f"warning: {w}" for w in check_definition_size(
-                        wrapped_json(machine.result.definition), f"{source}: resource '{machine.resource}'",
-                        compact_hint=False)]
-        else:
-            if params["resource"]:
-                raise SfnCacheError("--resource is for templates; this is a state machine definition", file=source)
-            check_selectors(params, config, [(document, source)], source)
-            wrapped = wrap_definition(document, options, source)
-            out_format = fmt or ("json" if looks_like_json(text) else "yaml")
-            rendered = render(wrapped.definition, out_format, compact)
-            size_warnings = check_definition_size(
-                rendered if out_format == "json" else wrapped_json(wrapped.definition, compact), source,
-                compact_hint=not compact) if wrapped.changed else []
-            writes = {Path(output) if output else None: rendered}
-            messages = [f"warning: {w}" for w in wrapped.warnings + size_warnings] + (
-                report_lines(wrapped) if verbose else [])
+        loaded = pipeline.load(definition)
+        # a definition file's document is checked as loaded; a template's unreadable machines are skipped
+        found = [(d, loaded.source) for _, d in pipeline.machines(loaded, params["resource"])
+                 if not isinstance(d, SfnCacheError)]
+        check_selectors(params, config, found, loaded.source)
+        result = pipeline.wrap(loaded, options, output=output, resource=params["resource"],
+                               definition_uri=definition_uri, fmt=fmt, compact=compact)
         if output and not (check or show_diff):
-            for path in writes:  # every target before the first write: a refusal leaves nothing half done
-                if path is not None:
-                    check_output_path(path)
+            pipeline.check_targets(result.writes)
     except SfnCacheError as exc:
         exit_with(exc, verbose)
-    if verbose:
-        messages.insert(0, config_line(config))
-    for line in messages:
+    for line in ([config_line(config)] if verbose else []) + wrap_messages(result, verbose):
         click.echo(escaped(line), err=True)
     if show_diff:
-        changed = print_diffs(writes, None if output else Path(definition) if definition != "-" else None)
+        changed = print_diffs(result.writes, None if output else Path(definition) if definition != "-" else None)
         sys.exit(1 if changed else 0)
     if check:
-        stale = [str(path) for path, text in writes.items() if path is not None and current_text(path) != text]
-        for path in stale:
-            click.echo(f"{path}: out of date; run sfn-cache wrap again", err=True)
-        if stale:
-            sys.exit(1)
-        click.echo(f"{output}: up to date", err=True)
-        return
-    if output is None:  # a preview: print the result, write nothing else
-        skipped = sorted(str(path) for path in writes if path is not None)
-        if skipped:
-            click.echo(f"note: preview only: {', '.join(skipped)} not written (use -o to write)", err=True)
-        click.echo(writes[None], nl=False)
-        return
-    for path, text in sorted(writes.items(), key=lambda item: str(item[0]) == output):
+        check_written(result.writes, output)
+    elif output is None:
+        preview(result.writes)
+    else:
+        write_all(result.writes, output, verbose)
+
+
+def check_written(writes: dict[Path | None, str], output: str | None) -> None:
+    """``--check``: exit 1 when a file to write is missing or differs from what is there."""
+    stale = [str(path) for path, text in writes.items() if path is not None and current_text(path) != text]
+    for path in stale:
+        click.echo(f"{path}: out of date; run sfn-cache wrap again", err=True)
+    if stale:
+        sys.exit(1)
+    click.echo(f"{output}: up to date", err=True)
+
+
+def preview(writes: dict[Path | None, str]) -> None:
+    """No ``-o``: print the result, write nothing else."""
+    skipped = sorted(str(path) for path in writes if path is not None)
+    if skipped:
+        click.echo(f"note: preview only: {', '.join(skipped)} not written (use -o to write)", err=True)
+    click.echo(writes[None], nl=False)
+
+
+def write_all(writes: dict[Path | None, str], output: str, verbose: bool) -> None:
+    """Every file, the output last (a wrapped DefinitionUri copy exists before the template naming it)."""
+    from sfn_cache.asl.emit import atomic_write
+
+    files = [(path, text) for path, text in writes.items() if path is not None]  # with -o, every one has a path
+    for path, text in sorted(files, key=lambda item: str(item[0]) == output):
         try:
             atomic_write(path, text)
         except SfnCacheError as exc:
@@ -168,7 +150,7 @@ def print_diffs(writes: dict, input_path: Path | None) -> bool:
     return changed
 
 
-def template_messages(result, verbose: bool) -> list[str]:
+def template_messages(result: TemplateResult[WrapResult], verbose: bool) -> list[str]:
     lines = []
     for machine in result.machines:
         if machine.action == "refused":
@@ -180,6 +162,16 @@ def template_messages(result, verbose: bool) -> list[str]:
             if verbose:
                 lines += ["  " + line for line in report_lines(machine.result)]
     return lines + [f"note: {note}" for note in result.notes]
+
+
+def wrap_messages(result: Output, verbose: bool) -> list[str]:
+    """What wrap says on stderr: warnings, notes and (``-v``) what happened to every task."""
+    size = [f"warning: {w}" for w in result.size_warnings]
+    if result.template is not None:
+        return template_messages(result.template, verbose) + size
+    assert result.definition is not None
+    return ([f"warning: {w}" for w in result.definition.warnings] + size
+            + (report_lines(result.definition) if verbose else []))
 
 
 wrap_commands = [wrap_command]

@@ -1,0 +1,139 @@
+"""The one place that loads a file (a definition or a template), wraps it and renders what to write.
+
+The commands (wrap, explain, graph, verify, run) keep only their click layer and call this module.
+It imports the rewriter and the template package inside the functions that use them, so that a
+command's ``--help`` costs little more than click, and a JSON definition never imports ruamel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sfn_cache.asl.loader import is_template, load_text, read_source
+from sfn_cache.errors import SfnCacheError
+
+if TYPE_CHECKING:
+    from sfn_cache.rewrite.options import WrapOptions
+    from sfn_cache.rewrite.wrap import WrapResult
+    from sfn_cache.template.update import Rewriter, TemplateResult
+
+STDIN = "<stdin>"
+
+Machine = tuple[str | None, Any]  # (resource, or None for a definition file; its definition, or why not)
+
+
+def source_name(path: str) -> str:
+    """How errors name ``path``: ``-`` is standard input."""
+    return STDIN if path == "-" else path
+
+
+@dataclass(frozen=True)
+class Input:
+    """A loaded file: a state machine definition or a CloudFormation/SAM template."""
+
+    source: str  # the name errors give it
+    text: str
+    document: Any
+
+    @property
+    def is_template(self) -> bool:
+        return is_template(self.document)
+
+
+def load(path: str, source: str | None = None) -> Input:
+    """Read and parse ``path`` (``-``: stdin); errors name it ``source`` (default: source_name)."""
+    name = source_name(path) if source is None else source
+    text = read_source(path)
+    return Input(name, text, load_text(text, name))
+
+
+def machines(loaded: Input, resource: str | None) -> list[Machine]:
+    """A template's state machines, each a definition or the error that keeps it from being read;
+    a definition file is one machine (the document as loaded), and refuses ``resource``."""
+    if loaded.is_template:
+        from sfn_cache.template.machines import machine_definitions  # ruamel: only for templates
+
+        return list(machine_definitions(loaded.text, loaded.source, resource))
+    if resource:
+        raise SfnCacheError("--resource is for templates; this is a state machine definition", file=loaded.source)
+    return [(None, loaded.document)]
+
+
+def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
+    """The rewriter as a template sees it: wrap one definition with ``options``, write it as JSON."""
+    from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
+    from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
+    from sfn_cache.template.update import Rewriter
+
+    return Rewriter(wrap=lambda definition, where: wrap_definition(definition, options, where),
+                    to_json=wrapped_json, placeholder=DEFAULT_LAMBDA_ARN,
+                    invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN)
+
+
+def render(document: dict[str, Any], fmt: str, compact: bool = False) -> str:
+    """A wrapped definition's text: JSON as wrap writes it, or YAML."""
+    from sfn_cache.asl.emit import dump_yaml
+    from sfn_cache.rewrite.wrap import wrapped_json
+
+    return wrapped_json(document, compact) if fmt == "json" else dump_yaml(document)
+
+
+@dataclass
+class Output:
+    """What wrapping a file produced: the texts to write (``None``: the output, stdout when no path)
+    and the result behind them, for the caller to report."""
+
+    writes: dict[Path | None, str]
+    definition: WrapResult | None = None  # a definition file's wrap
+    template: TemplateResult[WrapResult] | None = None  # a template's wraps
+    size_warnings: list[str] = field(default_factory=list)  # the definitions near Step Functions' quota
+
+
+def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: str | None = None,
+         definition_uri: str = "copy", fmt: str | None = None, compact: bool = False) -> Output:
+    """Wrap a loaded definition or template; nothing is written."""
+    target = Path(output) if output else None
+    if loaded.is_template:
+        return _wrap_template(loaded, options, target, output, resource, definition_uri)
+    from sfn_cache.asl.loader import looks_like_json
+    from sfn_cache.asl.quotas import check_definition_size
+    from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
+
+    wrapped = wrap_definition(loaded.document, options, loaded.source)
+    out_format = fmt or ("json" if looks_like_json(loaded.text) else "yaml")
+    rendered = render(wrapped.definition, out_format, compact)
+    size_warnings = check_definition_size(
+        rendered if out_format == "json" else wrapped_json(wrapped.definition, compact), loaded.source,
+        compact_hint=not compact) if wrapped.changed else []
+    return Output({target: rendered}, definition=wrapped, size_warnings=size_warnings)
+
+
+def _wrap_template(loaded: Input, options: WrapOptions, target: Path | None, output: str | None,
+                   resource: str | None, definition_uri: str) -> Output:
+    from sfn_cache.asl.quotas import check_definition_size
+    from sfn_cache.rewrite.wrap import wrapped_json
+    from sfn_cache.template.update import wrap_template  # ruamel: only for templates
+
+    result = wrap_template(loaded.text, loaded.source, rewriter(options), resource=resource,
+                           definition_uri=definition_uri, output=output)
+    writes: dict[Path | None, str] = {target: result.text}
+    for path, text in result.definition_files.items():  # after the template: the order they are listed in
+        writes[path] = text
+    size_warnings = []
+    for machine in result.machines:
+        if machine.result is not None and machine.result.changed:
+            size_warnings += check_definition_size(wrapped_json(machine.result.definition),
+                                                   f"{loaded.source}: resource '{machine.resource}'",
+                                                   compact_hint=False)
+    return Output(writes, template=result, size_warnings=size_warnings)
+
+
+def check_targets(writes: dict[Path | None, str]) -> None:
+    """Refuse any target before the first write, so a refusal leaves nothing half done."""
+    from sfn_cache.asl.emit import check_output_path
+
+    for path in writes:
+        if path is not None:
+            check_output_path(path)

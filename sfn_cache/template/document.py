@@ -1,0 +1,123 @@
+"""A template's text, its round-trip tree, and its new text after the state machines changed.
+
+YAML templates are read with ruamel.yaml's round-trip mode, so what is not changed is written back as
+it was (see splice.py); JSON templates are re-emitted whole with the indentation they use.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from sfn_cache.asl.loader import load_text, looks_like_json
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.template.nodes import plain
+from sfn_cache.template.splice import Ranges, resource_ranges, splice
+
+STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
+
+
+def _round_trip_yaml(text: str) -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    sequence, offset = _sequence_indent(text)
+    yaml.indent(mapping=2, sequence=sequence, offset=offset)
+    return yaml
+
+
+def _sequence_indent(text: str) -> tuple[int, int]:
+    """(sequence, offset) as most lists of the template are written: ``- x`` under its key or indented."""
+    offsets: dict[int, int] = {}
+    previous = None
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("- ") and previous is not None and previous.rstrip().endswith(":"):
+            offset = max(0, len(line) - len(stripped) - (len(previous) - len(previous.lstrip(" "))))
+            offsets[offset] = offsets.get(offset, 0) + 1
+        previous = line
+    if not offsets:
+        return 4, 2
+    offset = max(sorted(offsets), key=lambda o: offsets[o])
+    return offset + 2, offset
+
+
+def _json_indent(text: str) -> int:
+    for line in text.splitlines()[1:]:
+        if line.strip():
+            return max(1, len(line) - len(line.lstrip(" ")))
+    return 2
+
+
+@dataclass
+class Template:
+    source: str
+    text: str
+    is_json: bool
+    tree: Any
+    yaml: YAML | None
+    ranges: Ranges | None = None  # each resource's lines in ``text`` (YAML), for splicing
+
+    @cached_property  # asked for every node merged: one search of the whole text, not one per node
+    def short_forms(self) -> bool:
+        return not self.is_json and re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|If|Select|Split|"
+                                               r"FindInMap|ImportValue|Base64|GetAZs|Equals|Not|And|Or)\b",
+                                               self.text, re.M) is not None
+
+    def dump(self, changed: list[str]) -> str:
+        """The template's new text: in YAML, the original text with only the ``changed`` resources'
+        lines replaced (see splice.py), so a diff shows the change and nothing else."""
+        if self.is_json:
+            return json.dumps(self.tree, indent=_json_indent(self.text), ensure_ascii=False) + "\n"
+        assert self.yaml is not None
+        buffer = io.StringIO()
+        self.yaml.dump(self.tree, buffer)
+        dumped = buffer.getvalue()
+        before = self.ranges
+        after = resource_ranges(self.yaml.load(dumped), dumped) if before is not None else None
+        if before is None or after is None or not all(name in after and name in before for name in changed):
+            return dumped
+        return splice(self.text, before, dumped, after, changed)
+
+
+def read_template(text: str, source: str) -> Template:
+    """The template as a round-trip tree (YAML) or plain data (JSON); errors name the file and line."""
+    if looks_like_json(text):
+        return Template(source, text, True, load_text(text, source), None)
+    load_text(text, source)  # the strict loader's errors (duplicate keys, syntax) with file and line
+    yaml = _round_trip_yaml(text)
+    try:
+        tree = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "not readable"
+        raise SfnCacheError(f"invalid YAML: {problem}", file=source, line=mark.line + 1 if mark else None,
+                            details=str(exc)) from None
+    return Template(source, text, False, tree, yaml, resource_ranges(tree, text))
+
+
+def state_machines(resources: dict[str, Any], resource: str | None, source: str) -> list[str]:
+    """The logical ids of the template's state machines, or just ``resource`` (which must be one)."""
+    machines = [name for name, body in resources.items()
+                if isinstance(body, dict) and body.get("Type") in STATE_MACHINE_TYPES]
+    if resource is not None:
+        if resource not in resources:
+            raise SfnCacheError(f"no resource {resource!r} in this template", file=source)
+        if resource not in machines:
+            raise SfnCacheError(f"resource {resource!r} is a {plain(resources[resource]).get('Type')}, "
+                                f"not a state machine", file=source)
+        return [resource]
+    if not machines:
+        raise SfnCacheError("no AWS::StepFunctions::StateMachine or AWS::Serverless::StateMachine resource",
+                            file=source)
+    return machines
+

@@ -1,0 +1,46 @@
+"""Each state machine's definition read out of a template, as plain data, for explain, graph, verify
+and wrap's check of state names (which must see the machines as wrap will)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfn_cache.asl.loader import load_text, read_source
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.template.definition_string import read_definition_string
+from sfn_cache.template.definition_uri import definition_source, local_definition_path, template_dir
+from sfn_cache.template.document import read_template, state_machines
+from sfn_cache.template.nodes import plain
+
+
+def machine_definitions(text: str, source: str,
+                        resource: str | None = None) -> list[tuple[str, dict[str, Any] | SfnCacheError]]:
+    """Each state machine's definition as plain data (or why it cannot be read), in template order."""
+    template = read_template(text, source)
+    resources = template.tree["Resources"]
+    found: list[tuple[str, dict[str, Any] | SfnCacheError]] = []
+    for name in state_machines(resources, resource, source):
+        try:
+            found.append((name, _definition(resources[name], f"{source}: resource '{name}'", source)))
+        except SfnCacheError as error:
+            found.append((name, error))
+    return found
+
+
+def _definition(resource: Any, where: str, source: str) -> dict[str, Any]:
+    properties = plain(resource.get("Properties") or {})
+    if not isinstance(properties, dict):
+        raise SfnCacheError(f"{where}: Properties is not an object")
+    if "Definition" in properties:
+        definition = properties["Definition"]
+    elif "DefinitionString" in properties:
+        definition = read_definition_string(properties["DefinitionString"], where).definition
+    elif isinstance(properties.get("DefinitionUri"), str) and not properties["DefinitionUri"].startswith("s3:"):
+        directory = template_dir(source)
+        path = local_definition_path(definition_source(plain(resource), directory), directory, where)
+        definition = load_text(read_source(str(path)), str(path))
+    else:
+        raise SfnCacheError(f"{where}: no local Definition, DefinitionString or DefinitionUri")
+    if not isinstance(definition, dict):
+        raise SfnCacheError(f"{where}: the definition is not an object")
+    return definition

@@ -1,0 +1,209 @@
+"""Wrap the state machines inside a CloudFormation/SAM template, leaving everything else as written.
+
+Only the nodes of a definition that really change are replaced (nodes.merge), and in YAML only the
+lines of the changed resources (splice.py). A definition can be a ``Definition`` object, a
+``DefinitionString`` (definition_string.py) or a ``DefinitionUri`` pointing to a local file
+(definition_uri.py). The wrapping itself is the caller's ``Rewriter``: this package never imports
+the rewriter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
+
+from ruamel.yaml.comments import CommentedMap
+
+from sfn_cache.asl.emit import dump_yaml
+from sfn_cache.asl.loader import load_text, looks_like_json, read_source
+from sfn_cache.errors import SfnCacheError
+from sfn_cache.template.definition_string import read_definition_string
+from sfn_cache.template.definition_uri import (
+    cached_file_name,
+    definition_source,
+    inside,
+    local_definition_path,
+    mark_source,
+    template_dir,
+)
+from sfn_cache.template.document import Template, read_template, state_machines
+from sfn_cache.template.nodes import as_node, merge, plain
+from sfn_cache.template.splice import drop_trailing_comment
+
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+HANDLER = "sfn_cache.runtime.handler.lambda_handler"
+DEFAULT_FUNCTION_ID = "SfnCacheFunction"
+
+
+class _Task(Protocol):
+    @property
+    def action(self) -> str: ...
+
+
+class Wrapped(Protocol):
+    """What the rewriter returns for one definition (``rewrite.wrap.WrapResult``)."""
+
+    @property
+    def definition(self) -> dict[str, Any]: ...
+
+    @property
+    def tasks(self) -> Sequence[_Task]: ...
+
+
+W = TypeVar("W", bound=Wrapped)
+
+
+@dataclass(frozen=True)
+class Rewriter(Generic[W]):
+    """What a template needs from the rewriter, handed in by the pipeline."""
+
+    wrap: Callable[[dict[str, Any], str], W]  # (definition, where) -> its cached form
+    to_json: Callable[[dict[str, Any]], str]  # a wrapped definition as wrap writes it
+    placeholder: str  # the ``${...}`` ARN of the caching Lambda that DefinitionSubstitutions fills
+    invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
+
+
+@dataclass
+class MachineReport(Generic[W]):
+    resource: str
+    action: str  # "wrapped" | "unchanged" | "refused"
+    detail: str
+    result: W | None = None
+
+
+@dataclass
+class TemplateResult(Generic[W]):
+    text: str
+    machines: list[MachineReport[W]]
+    notes: list[str] = field(default_factory=list)
+    definition_files: dict[Path, str] = field(default_factory=dict)  # wrapped DefinitionUri files
+
+
+def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: str | None = None,
+                  definition_uri: str = "copy", output: str | None = None) -> TemplateResult[W]:
+    """Wrap every state machine of a template (or only ``resource``); see the module docstring."""
+    template = read_template(text, source)
+    resources = template.tree["Resources"]
+    machines = state_machines(resources, resource, source)
+    result: TemplateResult[W] = TemplateResult(text="", machines=[])
+    function_id = _caching_function(plain(resources))
+    before = {name: plain(resources[name]) for name in machines}
+    if template.ranges is not None:
+        for name in machines:  # before any key is added after them (the splice keeps them from the text)
+            drop_trailing_comment(resources[name])
+    for name in machines:
+        where = f"{source}: resource '{name}'"
+        try:
+            report = _wrap_machine(template, name, rewriter, where, definition_uri, output, result)
+        except SfnCacheError as error:
+            if resource is not None:
+                raise
+            report = MachineReport(name, "refused", str(error))
+        result.machines.append(report)
+        if report.result is not None and rewriter.invokes_placeholder and report.action == "wrapped":
+            _add_substitution(template, name, function_id, rewriter.placeholder, result.notes, where)
+    if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
+        first = result.machines[0]
+        raise SfnCacheError(f"no state machine could be wrapped: resource '{first.resource}': {first.detail}",
+                            file=source)
+    result.text = template.dump([name for name in machines if plain(resources[name]) != before[name]])
+    return result
+
+
+def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: str, definition_uri: str,
+                  output: str | None, result: TemplateResult[W]) -> MachineReport[W]:
+    properties = template.tree["Resources"][name].get("Properties")
+    if not isinstance(properties, dict):
+        raise SfnCacheError(f"{where}: has no Properties")
+    if "Definition" in properties:
+        definition = plain(properties["Definition"])
+        if not isinstance(definition, dict):
+            raise SfnCacheError(f"{where}: Definition is not an object")
+        wrapped = rewriter.wrap(definition, f"{where} Definition")
+        properties["Definition"] = merge(properties["Definition"], wrapped.definition, template.short_forms)
+    elif "DefinitionString" in properties:
+        string = read_definition_string(plain(properties["DefinitionString"]), where)
+        wrapped = rewriter.wrap(string.definition, f"{where} DefinitionString")
+        if wrapped.definition != string.definition:
+            new = string.write(wrapped.definition, rewriter.to_json, rewriter.placeholder)
+            properties["DefinitionString"] = merge(properties["DefinitionString"], new, template.short_forms)
+    elif "DefinitionUri" in properties:
+        wrapped = _wrap_definition_uri(template, properties, rewriter, where, definition_uri, output, result,
+                                       template.tree["Resources"][name])
+    else:
+        raise SfnCacheError(f"{where}: no Definition, DefinitionString or DefinitionUri")
+    count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
+    action = "wrapped" if count else "unchanged"
+    detail = f"{count} task(s) wrapped" if count else "nothing new to wrap"
+    return MachineReport(name, action, detail, wrapped)
+
+
+def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewriter: Rewriter[W], where: str,
+                         mode: str, output: str | None, result: TemplateResult[W], resource: Any) -> W:
+    uri = plain(properties["DefinitionUri"])
+    if not isinstance(uri, str) or uri.startswith("s3://"):
+        raise SfnCacheError(f"{where}: DefinitionUri {json.dumps(uri)} is not a local file "
+                            f"(wrap the definition before uploading it)")
+    directory = template_dir(template.source)
+    source_uri = definition_source(plain(resource), directory)
+    path = local_definition_path(source_uri, directory, where)
+    text = read_source(str(path))
+    definition = load_text(text, str(path))
+    wrapped = rewriter.wrap(definition, str(path))
+    rendered = rewriter.to_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
+    out_dir = Path(output).parent if output else directory
+    if mode == "in-place" and source_uri == uri:
+        target = path
+    elif mode == "in-place":  # the copy the template points to; its source stays as written
+        target = local_definition_path(uri, directory, where)
+    elif out_dir.resolve() != directory.resolve():
+        # a build directory: the wrapped copy goes where the new template points, inside out_dir
+        target = out_dir / path.resolve().relative_to(directory.resolve())
+        if not inside(target, out_dir):
+            raise SfnCacheError(f"{where}: the wrapped copy of DefinitionUri {uri!r} would land outside "
+                                f"{out_dir} ({target.resolve()})")
+        if Path(uri).is_absolute():
+            properties["DefinitionUri"] = Path(os.path.relpath(target, out_dir)).as_posix()
+    else:
+        target = cached_file_name(path)
+        new_uri = Path(os.path.relpath(target, out_dir)).as_posix()
+        if new_uri != uri:
+            properties["DefinitionUri"] = new_uri
+        mark_source(template, resource, source_uri)
+    if rendered != text or target != path:
+        result.definition_files[target] = rendered
+    return wrapped
+
+
+def _caching_function(resources: dict[str, Any]) -> str | None:
+    """The logical id of the template's caching Lambda, if it defines one."""
+    for name, body in resources.items():
+        if isinstance(body, dict) and body.get("Type") in FUNCTION_TYPES:
+            properties = body.get("Properties")
+            if isinstance(properties, dict) and properties.get("Handler") == HANDLER:
+                return name
+    return DEFAULT_FUNCTION_ID if DEFAULT_FUNCTION_ID in resources else None
+
+
+def _add_substitution(template: Template, name: str, function_id: str | None, placeholder: str, notes: list[str],
+                      where: str) -> None:
+    """Feed the placeholder ARN through DefinitionSubstitutions; tell the user what is missing."""
+    properties = template.tree["Resources"][name]["Properties"]
+    target = function_id or DEFAULT_FUNCTION_ID
+    substitution = placeholder[2:-1]  # ${SfnCacheFunctionArn} -> SfnCacheFunctionArn
+    substitutions = properties.get("DefinitionSubstitutions")
+    if substitutions is None:
+        properties["DefinitionSubstitutions"] = substitutions = CommentedMap() if not template.is_json else {}
+    if not isinstance(substitutions, dict):
+        raise SfnCacheError(f"{where}: DefinitionSubstitutions is not an object")
+    if substitution not in substitutions:
+        substitutions[substitution] = as_node({"Fn::GetAtt": [target, "Arn"]}, template.short_forms)
+    if function_id is None:
+        notes.append(f"{where}: the template has no caching function: add '{DEFAULT_FUNCTION_ID}' "
+                     f"(sfn-cache build-lambda writes one in template.yaml) and let the state machine invoke it")
+    elif target not in json.dumps(plain(properties.get("Policies", properties.get("RoleArn", "")))):
+        notes.append(f"{where}: allow the state machine to invoke '{target}' (SAM: Policies: - LambdaInvokePolicy: "
+                     f"{{FunctionName: !Ref {target}}}; CloudFormation: lambda:InvokeFunction in its role)")
