@@ -30,10 +30,10 @@ from sfn_cache.asl.yaml_splice import Ranges, drop_trailing_comment, resource_ra
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN, WrapOptions
 from sfn_cache.rewrite.wrap import WrapResult, wrap_definition, wrapped_json
+from sfn_cache.runtime.protocol import HANDLER
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-HANDLER = "sfn_cache.runtime.handler.lambda_handler"
 SUBSTITUTION = DEFAULT_LAMBDA_ARN[2:-1]  # SfnCacheFunctionArn
 DEFAULT_FUNCTION_ID = "SfnCacheFunction"
 SOURCE_MARKER = ("SfnCache", "DefinitionSource")  # Metadata.SfnCache.DefinitionSource: the unwrapped file

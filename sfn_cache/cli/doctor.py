@@ -13,11 +13,11 @@ import uuid as uuid_module
 from dataclasses import dataclass
 
 from sfn_cache.cli import inventory
-from sfn_cache.deploy.lambda_package import HANDLER
 from sfn_cache.rewrite.options import parse_duration
 from sfn_cache.runtime.config import CacheConfig, parse_s3_url
 from sfn_cache.runtime.index import entry_key
 from sfn_cache.runtime.metrics import describe
+from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, HANDLER, PROTOCOL
 
 DOCTOR_BUNDLE = "sfn-cache-doctor"
 
@@ -68,7 +68,6 @@ def _bucket(s3, config: CacheConfig) -> Check:
 
 def _round_trip(s3, config: CacheConfig) -> Check:
     from sfn_cache.runtime.handler import pull, push
-    from sfn_cache.runtime.keys import PROTOCOL
 
     probe = uuid_module.uuid4().hex
     event = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": DOCTOR_BUNDLE, "bundle": DOCTOR_BUNDLE,
@@ -138,11 +137,9 @@ def _function(client, arn: str, config: CacheConfig) -> list[Check]:
 def _timeout(seconds) -> Check | None:
     """The function must outlast the cache states' TimeoutSeconds: a hung call is then States.Timeout,
     which their States.TaskFailed retrier does not retry, not a Lambda timeout retried three times."""
-    from sfn_cache.rewrite.variables import CACHE_TIMEOUT_SECONDS
-
     if isinstance(seconds, int) and seconds <= CACHE_TIMEOUT_SECONDS:
         return Check("timeout", False, f"{seconds} s; set it above the cache states' TimeoutSeconds "
-                                       f"({CACHE_TIMEOUT_SECONDS} s), e.g. 150")
+                                       f"({CACHE_TIMEOUT_SECONDS} s), e.g. {FUNCTION_TIMEOUT_SECONDS}")
     return None
 
 

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import json
 
-from sfn_cache.deploy.lambda_package import HANDLER, Target
+from sfn_cache.deploy.lambda_package import Target
 from sfn_cache.runtime.config import parse_s3_url
+from sfn_cache.runtime.protocol import FUNCTION_TIMEOUT_SECONDS, HANDLER
 
 PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
 
 
 BUNDLE_ACL = "bucket-owner-full-control"
-# Above the cache states' TimeoutSeconds (120): a hung call then ends as States.Timeout, which their
-# States.TaskFailed retrier does not retry, not as a Lambda timeout retried three times.
-FUNCTION_TIMEOUT_SECONDS = 150
 KEY_CODE_STATEMENTS = [
     # one read call per target kind (sfn_cache/runtime/resolve.py); Lambda and Glue name resources,
     # ECS DescribeTaskDefinition and Batch DescribeJobDefinitions support no resource-level permissions

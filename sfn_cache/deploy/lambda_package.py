@@ -28,7 +28,6 @@ from typing import Callable
 import sfn_cache
 from sfn_cache.errors import SfnCacheError
 
-HANDLER = "sfn_cache.runtime.handler.lambda_handler"
 REQUIREMENT = "disdat==1.2.0"
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}

@@ -17,7 +17,8 @@ import threading
 from types import SimpleNamespace
 
 from sfn_cache.runtime.config import CacheConfig
-from sfn_cache.runtime.index import UUID, bundle_slug
+from sfn_cache.runtime.index import bundle_slug
+from sfn_cache.runtime.protocol import UUID
 
 
 class BundleStoreError(RuntimeError):

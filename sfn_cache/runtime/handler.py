@@ -23,29 +23,27 @@ from typing import Any
 
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics, resolve
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, check_bucket_override, config_for
-from sfn_cache.runtime.events import CacheEventError, operation_of, validate_event
-from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
-                                     entry_duration)
+from sfn_cache.runtime.events import CacheEventError, operation_of, read_envelope, read_fields
+from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, KeyIndex, Lookup, bundle_slug
 from sfn_cache.runtime.keys import cache_key, canonical_json, json_bytes, key_material, target_parameters
+from sfn_cache.runtime.protocol import (ANSWERS_FAILURES_SINCE, CLAIM_WITHIN_SECONDS, DEFAULT_LEASE_SECONDS, HEX_KEY,
+                                        PAYLOAD_QUOTA_BYTES, entry_duration, new_entry)
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
-# Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
-PAYLOAD_QUOTA_BYTES = 256 * 1024
-ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (see lambda_handler)
-# A lease is taken only this early in an invocation: the cache states' TimeoutSeconds is 120
-# (rewrite/variables.py) and the function's 150, so a pull still running after its state timed out
-# would otherwise lead a key for a push that never comes (its machine ran the task without a key).
-CLAIM_WITHIN_SECONDS = 100
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict:
     started = time.monotonic()
+    read = event  # the event as far as it was read: a failure is counted and answered from that
     try:
-        return _serve(event, started)
+        operation, read = read_envelope(event)
+        read = read_fields(read)
+        return _serve(read, operation, started)
     except (Exception, SystemExit) as error:  # disdat may sys.exit() on a broken install
+        event = read
         operation = operation_of(event)
         if operation is not None:
             _count_failure(event, operation, error)
@@ -86,8 +84,7 @@ def failed_answer(event: dict, operation: str, error: BaseException) -> dict:
     return {"stored": False, "reason": "failed", "failed": reason}
 
 
-def _serve(event: Any, started: float) -> dict:
-    operation = validate_event(event)
+def _serve(event: dict[str, Any], operation: str, started: float) -> dict[str, Any]:
     if event.get("bucket"):
         check_bucket_override(event["bucket"])
     config = config_for(event)
@@ -178,7 +175,7 @@ def pull(event: dict, config: CacheConfig, s3, started: float | None = None) -> 
         if started is not None and time.monotonic() - started > CLAIM_WITHIN_SECONDS:
             raise TimeoutError(f"{CLAIM_WITHIN_SECONDS} s into the pull, too late to lead the key: its state "
                                f"may have timed out, and then no push releases the lease")
-        seconds = int(event.get("lease") or leases.DEFAULT_SECONDS)
+        seconds = int(event.get("lease") or DEFAULT_LEASE_SECONDS)
         claim = leases.claim(s3, config, event["bundle"], key, event.get("execution"), seconds,
                              leases.execution_running(clients.client("stepfunctions")))
         if not claim.lead:
@@ -252,7 +249,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
     received = time.time()  # the task ended before this push: storing it is not task time
     if key is None:
         return {"stored": False, "reason": "no key"}
-    if not isinstance(key, str) or not KEY.match(key):
+    if not isinstance(key, str) or not HEX_KEY.match(key):
         raise CacheEventError(f"field 'key': expected the pull's key (64 hex digits), got {key!r}")
     try:
         return _store(event, config, s3, key, received)
@@ -300,14 +297,12 @@ def _store(event: dict, config: CacheConfig, s3, key: str, received: float) -> d
                         dependencies=upstream)
     rank = lineage.record(s3, config, execution, uuid, processing_name(event["bundle"], key)) if tracked else None
     now = time.time()
-    entry = {
-        "v": ENTRY_VERSION, "key": key, "bundle": event["bundle"], "state": event["state"], "uuid": uuid,
-        "material": material, "created": now,
-        "execution": execution, "state_machine": event.get("state_machine"),
-        "size": len(result_json.encode("utf-8")),
-        "duration": task_duration(event, received),
-        "lineage": {"log": lineage.log_prefix(config, execution), "after": rank} if rank else None,
-    }
+    entry = new_entry(
+        key=key, bundle=event["bundle"], state=event["state"], uuid=uuid, material=material, created=now,
+        execution=execution, state_machine=event.get("state_machine"), size=len(result_json.encode("utf-8")),
+        duration=task_duration(event, received),
+        lineage={"log": lineage.log_prefix(config, execution), "after": rank} if rank else None,
+    )
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
     stored = index.put(entry, event.get("base"))

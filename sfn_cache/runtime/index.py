@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,25 +26,12 @@ from botocore.exceptions import ClientError
 
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.keys import json_bytes
+from sfn_cache.runtime.protocol import IndexEntry, well_formed
 
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
 MATERIAL_DIR = "sfn-cache/material"
-ENTRY_VERSION = 2
 ENTRY_OVERHEAD_BYTES = 8192  # every field of an entry but the inline result and the key material
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-KEY = re.compile(r"^[0-9a-f]{64}$")
-_FIELD_TYPES = {"v": int, "key": str, "bundle": str, "uuid": str, "material": dict, "created": (int, float),
-                "size": int}
-
-
-def entry_duration(entry: dict) -> float | None:
-    """The task's run time an entry stores, if it is a usable number: older entries have none, and a
-    corrupt one (``1e999`` reads as infinity) must not reach a metric or a total."""
-    value = entry.get("duration")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        return None
-    return float(value)
 
 
 def bundle_slug(bundle: str) -> str:
@@ -72,18 +58,8 @@ class Lookup:
     """What the index holds for a key: the entry if it is well formed, and the object's ETag either
     way (a broken entry's ETag lets the next push replace it: repair)."""
 
-    entry: dict | None
+    entry: IndexEntry | None
     etag: str | None
-
-
-def well_formed(entry: Any, key: str) -> bool:
-    """Right version, right key, every field of the right type, a uuid disdat cannot misread."""
-    if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
-        return False
-    if any(not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool)
-           for name, kind in _FIELD_TYPES.items()):
-        return False
-    return bool(UUID.match(entry["uuid"]))
 
 
 def material_root(config: CacheConfig) -> str:
@@ -125,7 +101,7 @@ class KeyIndex:
             return Lookup(None, etag)
         return Lookup(entry, etag)
 
-    def put(self, entry: dict[str, Any], base: str | None) -> bool:
+    def put(self, entry: IndexEntry, base: str | None) -> bool:
         """Write ``entry`` if the index still holds what the pull saw (``base``: its ETag, or None for
         no entry). False when a newer push got there first: that result stays."""
         body = json_bytes(entry)

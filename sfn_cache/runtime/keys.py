@@ -13,8 +13,7 @@ import json
 import re
 from typing import Any
 
-PROTOCOL = 5  # the events' shape and error contract: a machine and a Lambda of different protocols refuse each other
-KEY_FORMAT = 3  # the key material's spelling: unchanged since protocol 3, so entries stored then still hit
+from sfn_cache.runtime.protocol import KEY_FORMAT
 
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")  # group 1: the region
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")

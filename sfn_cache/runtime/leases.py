@@ -1,7 +1,7 @@
 """In-progress leases: one execution computes a missed key while the others wait (``--concurrent wait``).
 
 The leader of a key is whoever creates its lease object with ``If-None-Match: *``; the lease names
-the leader's execution and expires after the task's ``TimeoutSeconds`` (or ``DEFAULT_SECONDS``).
+the leader's execution and expires after the task's ``TimeoutSeconds`` (or ``protocol.DEFAULT_LEASE_SECONDS``).
 A follower is told to wait and pulls again later. A follower takes the lease over (conditional
 replace on the lease's ETag, so only one does) when it has expired, or when the leader's execution
 is no longer running (one ``DescribeExecution``; if that call is not allowed or fails, the expiry
@@ -24,7 +24,6 @@ from sfn_cache.runtime.index import bundle_slug, error_code
 
 LOG = logging.getLogger(__name__)
 LEASES_DIR = "sfn-cache/leases"
-DEFAULT_SECONDS = 3600
 LEASE_MAX_BYTES = 4096
 _LOST = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409")
 
