@@ -1,4 +1,4 @@
-"""``sfn-cache ls / show / rm``: inspect and prune the cache in its S3 context."""
+"""``sfn-cache ls / show / rm / stats / doctor``: the click commands over sfn_cache.admin."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import boto3
 import click
 from click.core import ParameterSource
 
-from sfn_cache.cli import inventory
+from sfn_cache.admin import inventory
 from sfn_cache.cli.project_config import find_config, load_config
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.rewrite.options import parse_duration
+from sfn_cache.runtime.config import CacheConfig
 
 bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
                              help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
@@ -29,7 +30,7 @@ def config_options(command):
 
 
 def cache_location(bucket: str | None, context: str | None, config_path: str | None,
-                   no_config: bool) -> inventory.CacheConfig:
+                   no_config: bool) -> CacheConfig:
     """Where the cache is: --bucket/--context, else the project configuration (what wrap wrote into the
     machine, which wins over the Lambda's environment), else $SFN_CACHE_BUCKET/$SFN_CACHE_CONTEXT."""
     settings: dict = {}
@@ -164,7 +165,7 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
 def stats_command(since: str | None, bundle: str | None, bucket: str | None, context: str | None,
                   config_path: str | None, no_config: bool, as_json: bool) -> None:
     """Per bundle name: entries, hits, seconds saved, bytes stored, oldest and newest entry."""
-    from sfn_cache.cli import stats
+    from sfn_cache.admin import stats
 
     try:
         window = parse_duration(since) if since else None
@@ -205,7 +206,7 @@ def stats_command(since: str | None, bundle: str | None, bucket: str | None, con
 def doctor_command(lambda_arn: str | None, bucket: str | None, context: str | None, config_path: str | None,
                    no_config: bool, as_json: bool) -> None:
     """Check that the cache works from your credentials: bucket, a real round trip, the function's settings."""
-    from sfn_cache.cli import doctor
+    from sfn_cache.admin import doctor
 
     try:
         config = cache_location(bucket, context, config_path, no_config)

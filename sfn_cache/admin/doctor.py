@@ -1,4 +1,4 @@
-"""``sfn-cache doctor``: is the cache working, from the user's own credentials? One line per check.
+"""What ``sfn-cache doctor`` checks: is the cache working, from the user's own credentials? One line per check.
 
 Checks, in order: credentials; the bucket exists and answers; a real miss -> store -> hit round trip
 under the cache prefix through the runtime's own pull and push (the result is larger than the inline
@@ -12,9 +12,8 @@ import json
 import uuid as uuid_module
 from dataclasses import dataclass
 
-from sfn_cache.cli import inventory
-from sfn_cache.rewrite.options import parse_duration
-from sfn_cache.runtime.config import CacheConfig, parse_s3_url
+from sfn_cache.admin import inventory
+from sfn_cache.runtime.config import CacheConfig, parse_duration, parse_s3_url
 from sfn_cache.runtime.index import entry_key
 from sfn_cache.runtime.metrics import describe
 from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, HANDLER, PROTOCOL
