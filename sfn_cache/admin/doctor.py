@@ -124,12 +124,14 @@ def _function(client, arn: str, config: CacheConfig) -> list[Check]:
         checks.append(timeout)
     context = env.get("SFN_CACHE_CONTEXT") or "sfn-cache"
     if context != config.context:
-        checks.append(Check("context", False, f"the function uses context {context!r}, this check used {config.context!r}"))
+        checks.append(Check("context", False,
+                            f"the function uses context {context!r}, this check used {config.context!r}"))
     if env.get("SFN_CACHE_TTL"):
         try:
             parse_duration(int(env["SFN_CACHE_TTL"]) if env["SFN_CACHE_TTL"].isdigit() else env["SFN_CACHE_TTL"])
         except ValueError:
-            checks.append(Check("ttl", False, f"SFN_CACHE_TTL={env['SFN_CACHE_TTL']!r} is not a duration (e.g. 3600, 12h, 7d)"))
+            checks.append(Check("ttl", False,
+                                f"SFN_CACHE_TTL={env['SFN_CACHE_TTL']!r} is not a duration (e.g. 3600, 12h, 7d)"))
     return checks
 
 
@@ -145,7 +147,8 @@ def _timeout(seconds) -> Check | None:
 def _env_bucket(env: dict, config: CacheConfig) -> Check:
     url = env.get("SFN_CACHE_BUCKET")
     if not url:
-        return Check("environment", False, "SFN_CACHE_BUCKET is not set on the function (pulls fail unless wrap set --bucket)")
+        return Check("environment", False,
+                     "SFN_CACHE_BUCKET is not set on the function (pulls fail unless wrap set --bucket)")
     try:
         bucket, prefix = parse_s3_url(url)
     except ValueError as error:

@@ -18,7 +18,8 @@ from sfn_cache.runtime.config import CacheConfig
 
 bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
                              help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
-context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT", help="disdat context (default: $SFN_CACHE_CONTEXT).")
+context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT",
+                              help="disdat context (default: $SFN_CACHE_CONTEXT).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
@@ -54,7 +55,9 @@ def _age(seconds: float) -> str:
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.1f}m" if seconds >= 60 else f"{seconds:.0f}s"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 60:.1f}m" if seconds >= 60 else f"{seconds:.0f}s"
 
 
 @click.command("ls")
@@ -113,7 +116,8 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
     click.echo(f"{'age:':11} {_age(document['age_seconds'])}")
     click.echo("material:   " + json.dumps(document["material"], indent=2).replace("\n", "\n            "))
     click.echo("result:     " + json.dumps(result, indent=2).replace("\n", "\n            "))
-    lineage = ", ".join(f"{item.get('processing_name')} ({item.get('uuid')})" for item in document["lineage"]) or "none recorded"
+    lineage = ", ".join(f"{item.get('processing_name')} ({item.get('uuid')})"
+                        for item in document["lineage"]) or "none recorded"
     click.echo(f"lineage:    {lineage}")
 
 

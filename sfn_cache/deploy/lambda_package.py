@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,7 +224,8 @@ def sha256_of(path: Path) -> str:
 
 
 def stage(target: Target, workdir: Path, *, layout: str, find_links: tuple[str, ...], no_index: bool,
-          compile_pyc: bool, quiet: bool, echo: Callable[[str], None]) -> tuple[Path, list[Distribution], list[Distribution]]:
+          compile_pyc: bool, quiet: bool,
+          echo: Callable[[str], None]) -> tuple[Path, list[Distribution], list[Distribution]]:
     """Install, prune and compile into ``workdir/site``; returns (site, kept, removed distributions)."""
     site = workdir / "site"
     pip_install(target, site, find_links=find_links, no_index=no_index, quiet=quiet, echo=echo)

@@ -72,7 +72,7 @@ def material_key(config: CacheConfig, bundle: str, key: str) -> str:
 
 
 class KeyIndex:
-    def __init__(self, s3, config: CacheConfig):
+    def __init__(self, s3: Any, config: CacheConfig):
         self.s3 = s3
         self.config = config
 
@@ -115,7 +115,7 @@ class KeyIndex:
             raise
         return True
 
-    def put_material(self, bundle: str, key: str, material: dict) -> None:
+    def put_material(self, bundle: str, key: str, material: dict[str, Any]) -> None:
         """Keep a miss's key material in S3 for its push, so the push payload need not carry it.
 
         Content-addressed (``key`` is the material's digest): concurrent misses write the same bytes.
@@ -127,7 +127,8 @@ class KeyIndex:
     def get_material(self, bundle: str, key: str) -> Any:
         """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
         try:
-            body = self.s3.get_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key))["Body"].read()
+            where = material_key(self.config, bundle, key)
+            body = self.s3.get_object(Bucket=self.config.bucket, Key=where)["Body"].read()
         except ClientError as error:
             if error_code(error) in ("NoSuchKey", "404"):
                 return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any, TypedDict, TypeGuard
 
 # -- versions ------------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def listed_entry(record: Any) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and "key" in record else None
 
 
-def entry_duration(entry: dict[str, Any]) -> float | None:
+def entry_duration(entry: Mapping[str, object]) -> float | None:
     """The task's run time an entry stores, if it is a usable number: older entries have none, and a
     corrupt one (``1e999`` reads as infinity) must not reach a metric or a total."""
     value = entry.get("duration")
