@@ -150,3 +150,11 @@ def test_reading_an_event_leaves_it_as_it_was():
     assert event == before
     assert operation == "pull" and envelope["bundle"] == "Train" and "state_machine" not in envelope
     assert read["state_machine"] == "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+
+
+def test_doctor_asks_for_the_protocols_function_timeout():
+    from sfn_cache.admin.doctor import _timeout
+
+    too_short = _timeout(CACHE_TIMEOUT_SECONDS)
+    assert too_short is not None and not too_short.ok and f"e.g. {FUNCTION_TIMEOUT_SECONDS}" in too_short.detail
+    assert _timeout(FUNCTION_TIMEOUT_SECONDS) is None
