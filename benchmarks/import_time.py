@@ -23,7 +23,7 @@ import time
 import boto3
 
 from source_tree import compile_package
-from sfn_cache.runtime.keys import PROTOCOL  # the events' shape of this tree's handler
+from sfn_cache.runtime.protocol import PROTOCOL  # the events' shape of this tree's handler
 
 RUNS = 7
 BUCKET = "import-time"

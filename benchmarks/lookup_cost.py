@@ -33,7 +33,7 @@ from typing import Any, Callable
 import boto3
 import botocore.client
 from moto import mock_aws
-from sfn_cache.runtime.keys import PROTOCOL  # the events' shape of this tree's handler
+from sfn_cache.runtime.protocol import PROTOCOL  # the events' shape of this tree's handler
 
 BUCKET, BUNDLE = "bench-cache", "features"
 SIZES = tuple(int(n) for n in os.environ.get("LOOKUP_SIZES", "1,100,10000").split(","))

@@ -38,7 +38,7 @@ def main() -> None:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         from sfn_cache.runtime import clients
         from sfn_cache.runtime.handler import lambda_handler
-        from sfn_cache.runtime.keys import PROTOCOL
+        from sfn_cache.runtime.protocol import PROTOCOL
 
         pull = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Train", "bundle": "model", "ttl": None,
                 "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from sfn_cache.runtime.handler import lambda_handler
-from sfn_cache.runtime.keys import PROTOCOL
+from sfn_cache.runtime.protocol import PROTOCOL
 from test_cli_cache import BUCKET, cache_env, sfn_cache  # noqa: F401  (cache_env is a fixture)
 from test_iam_requests import requests  # noqa: F401  (a fixture: every AWS call made)
 

@@ -121,7 +121,7 @@ def test_a_leader_whose_push_stores_nothing_still_frees_its_followers(make_engin
 def test_a_push_without_key_material_still_releases_the_lease(aws):
     """The same at the handler: a push refused for want of the pull's material frees the key."""
     from sfn_cache.runtime.handler import lambda_handler
-    from sfn_cache.runtime.keys import PROTOCOL
+    from sfn_cache.runtime.protocol import PROTOCOL
 
     execution = f"arn:aws:states:{REGION}:123456789012:execution:pipeline:leader"
     pull = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": "Work", "resource": function_arn("work"),

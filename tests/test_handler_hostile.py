@@ -17,7 +17,7 @@ from harness import CACHE_BUCKET, REGION
 from sfn_cache.runtime.config import CacheConfigError
 from sfn_cache.runtime.events import CacheEventError
 from sfn_cache.runtime.handler import lambda_handler
-from sfn_cache.runtime.keys import PROTOCOL
+from sfn_cache.runtime.protocol import PROTOCOL
 
 OTHER_BUCKET = "someone-elses-bucket"
 PREFIX = "cache"  # conftest's SFN_CACHE_BUCKET is s3://sfn-cache-harness/cache

@@ -103,7 +103,7 @@ def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
 def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_path):
     """A broken round trip (here: bundle objects cannot be read back) is reported, and what the probe
     wrote is removed all the same: no doctor bundle left in ls/stats."""
-    from sfn_cache.cli import doctor
+    from sfn_cache.admin import doctor
     from sfn_cache.runtime.config import config_for
 
     policy = operator_policy("s3://cache/team")
@@ -123,8 +123,8 @@ def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_pat
 def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypatch, tmp_path):
     """DeleteObjects answers 200 with a per-key AccessDenied: with only the function's policy, doctor
     must say the clean-up failed instead of "removed again", and rm must not count objects it kept."""
-    from sfn_cache.cli import inventory
-    from sfn_cache.cli import doctor
+    from sfn_cache.admin import inventory
+    from sfn_cache.admin import doctor
     from sfn_cache.errors import SfnCacheError
     from sfn_cache.runtime.config import config_for
 

@@ -15,7 +15,8 @@ from sfn_cache.runtime import resolve
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import KeyIndex
-from sfn_cache.runtime.keys import PROTOCOL, key_material
+from sfn_cache.runtime.keys import key_material
+from sfn_cache.runtime.protocol import PROTOCOL
 
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:pipeline"
 INVOKE = "arn:aws:states:::lambda:invoke"

@@ -197,7 +197,7 @@ def test_what_a_push_merges_from_its_pull_stays_within_the_constant(aws):
     characters) and with the longest reason a key part can be unresolved for (a missing object whose
     key is 1,024 characters of backslashes or of CJK, each several bytes once escaped)."""
     from sfn_cache.runtime.handler import lambda_handler
-    from sfn_cache.runtime.keys import PROTOCOL
+    from sfn_cache.runtime.protocol import PROTOCOL
     from harness import ACCOUNT, CACHE_BUCKET, REGION
 
     name = "n" * 80

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from disdat.hyperframe_pb2 import HyperFrame
 
-from sfn_cache.cli import inventory
+from sfn_cache.admin import inventory
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, TaskFailure, function_arn
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.variables import LAMBDA_TRANSIENT_ERRORS

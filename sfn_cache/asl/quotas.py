@@ -11,6 +11,7 @@ import json
 
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
+from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS
 
 DEFINITION_QUOTA_BYTES = 1_048_576
 NEAR_FRACTION = 0.9  # warn from 90 % of the quota
@@ -41,7 +42,6 @@ def check_definition_size(text: str, source: str, *, compact_hint: bool) -> list
     return []
 
 
-HISTORY_QUOTA_EVENTS = 25_000
 TASK_EVENTS = 5  # entered, scheduled, started, succeeded, exited
 STATE_EVENTS = 2  # entered, exited (Pass, Choice, Wait, ...)
 ITERATION_EVENTS = 2  # MapIterationStarted, MapIterationSucceeded

@@ -15,10 +15,11 @@ from sfn_cache import __version__
 from sfn_cache.asl.emit import atomic_write, dump_json
 from sfn_cache.deploy.deploy_files import PLACEHOLDER_BUCKET, iam_policy, key_part_statements, operator_policy, sam_template
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.deploy.lambda_package import (ARCHES, HANDLER, PYTHONS, UNZIPPED_LIMIT, ZIPPED_LIMIT, Distribution,
+from sfn_cache.deploy.lambda_package import (ARCHES, PYTHONS, UNZIPPED_LIMIT, ZIPPED_LIMIT, Distribution,
                                       Target, check_limits, default_target, mib, packages_for, sha256_of,
                                       stage, write_zip)
 from sfn_cache.runtime.config import CacheConfigError, parse_s3_url
+from sfn_cache.runtime.protocol import HANDLER
 
 
 @click.command("build-lambda")

@@ -1,4 +1,4 @@
-"""``sfn-cache ls / show / rm``: inspect and prune the cache in its S3 context."""
+"""``sfn-cache ls / show / rm / stats / doctor``: the click commands over sfn_cache.admin."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ import boto3
 import click
 from click.core import ParameterSource
 
-from sfn_cache.cli import inventory
+from sfn_cache.admin import inventory
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options.precedence import layered
 from sfn_cache.options.project_config import find_config, load_config
-from sfn_cache.runtime.config import parse_duration
+from sfn_cache.runtime.config import CacheConfig, parse_duration
 
 bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3://B[/PREFIX]",
                              help="The cache's bucket and prefix (default: $SFN_CACHE_BUCKET).")
-context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT", help="disdat context (default: $SFN_CACHE_CONTEXT).")
+context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT",
+                              help="disdat context (default: $SFN_CACHE_CONTEXT).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
@@ -30,7 +31,7 @@ def config_options(command):
 
 
 def cache_location(bucket: str | None, context: str | None, config_path: str | None,
-                   no_config: bool) -> inventory.CacheConfig:
+                   no_config: bool) -> CacheConfig:
     """Where the cache is: --bucket/--context, else the project configuration (what wrap wrote into the
     machine, which wins over the Lambda's environment), else $SFN_CACHE_BUCKET/$SFN_CACHE_CONTEXT."""
     settings: dict = {}
@@ -53,7 +54,9 @@ def _age(seconds: float) -> str:
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.1f}m" if seconds >= 60 else f"{seconds:.0f}s"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 60:.1f}m" if seconds >= 60 else f"{seconds:.0f}s"
 
 
 @click.command("ls")
@@ -112,7 +115,8 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
     click.echo(f"{'age:':11} {_age(document['age_seconds'])}")
     click.echo("material:   " + json.dumps(document["material"], indent=2).replace("\n", "\n            "))
     click.echo("result:     " + json.dumps(result, indent=2).replace("\n", "\n            "))
-    lineage = ", ".join(f"{item.get('processing_name')} ({item.get('uuid')})" for item in document["lineage"]) or "none recorded"
+    lineage = ", ".join(f"{item.get('processing_name')} ({item.get('uuid')})"
+                        for item in document["lineage"]) or "none recorded"
     click.echo(f"lineage:    {lineage}")
 
 
@@ -164,7 +168,7 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
 def stats_command(since: str | None, bundle: str | None, bucket: str | None, context: str | None,
                   config_path: str | None, no_config: bool, as_json: bool) -> None:
     """Per bundle name: entries, hits, seconds saved, bytes stored, oldest and newest entry."""
-    from sfn_cache.cli import stats
+    from sfn_cache.admin import stats
 
     try:
         window = parse_duration(since) if since else None
@@ -205,7 +209,7 @@ def stats_command(since: str | None, bundle: str | None, bucket: str | None, con
 def doctor_command(lambda_arn: str | None, bucket: str | None, context: str | None, config_path: str | None,
                    no_config: bool, as_json: bool) -> None:
     """Check that the cache works from your credentials: bucket, a real round trip, the function's settings."""
-    from sfn_cache.cli import doctor
+    from sfn_cache.admin import doctor
 
     try:
         config = cache_location(bucket, context, config_path, no_config)

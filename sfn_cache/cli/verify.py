@@ -121,8 +121,9 @@ def compare(engine: Any, name: str, original: dict, wrapped: dict, case: tuple[s
 
 def table(verdicts) -> list[str]:
     """One row per machine and input, then what differs or does not fit."""
-    from sfn_cache.local.engine import MAX_HISTORY_EVENTS
-    from sfn_cache.local.verify import MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES
+    from sfn_cache.local.verify import MAX_DEFINITION_BYTES
+    from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS as MAX_HISTORY_EVENTS
+    from sfn_cache.runtime.protocol import PAYLOAD_QUOTA_BYTES as MAX_PAYLOAD_BYTES
 
     header = ("MACHINE", "INPUT", "VERDICT", "ORIGINAL/MISS/HIT", "TRANSITIONS", "EVENTS",
               "CACHE CALLS", "TASKS SAVED", "LARGEST PAYLOAD", "DEFINITION")

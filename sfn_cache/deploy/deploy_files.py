@@ -18,18 +18,18 @@ calls that name a target's code; with ``--key-s3-bucket`` the HEAD/list reads of
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
-from sfn_cache.deploy.lambda_package import HANDLER, Target
+from sfn_cache.deploy.lambda_package import Target
 from sfn_cache.runtime.config import parse_s3_url
+from sfn_cache.runtime.protocol import FUNCTION_TIMEOUT_SECONDS, HANDLER
 
 PLACEHOLDER_BUCKET = "s3://YOUR-CACHE-BUCKET/sfn-cache"
 
 
 BUNDLE_ACL = "bucket-owner-full-control"
-# Above the cache states' TimeoutSeconds (120): a hung call then ends as States.Timeout, which their
-# States.TaskFailed retrier does not retry, not as a Lambda timeout retried three times.
-FUNCTION_TIMEOUT_SECONDS = 150
-KEY_CODE_STATEMENTS = [
+KEY_CODE_STATEMENTS: list[dict[str, Any]] = [
     # one read call per target kind (sfn_cache/runtime/resolve.py); Lambda and Glue name resources,
     # ECS DescribeTaskDefinition and Batch DescribeJobDefinitions support no resource-level permissions
     {"Sid": "KeyCodeLambda", "Effect": "Allow", "Action": "lambda:GetFunctionConfiguration",
@@ -40,7 +40,7 @@ KEY_CODE_STATEMENTS = [
 ]
 
 
-def key_part_statements(key_code: bool, data_buckets: tuple[str, ...]) -> list[dict]:
+def key_part_statements(key_code: bool, data_buckets: tuple[str, ...]) -> list[dict[str, Any]]:
     """The read calls the caching Lambda makes to resolve --key-code and --key-s3 key parts."""
     statements = [dict(s) for s in KEY_CODE_STATEMENTS] if key_code else []
     if data_buckets:
@@ -59,7 +59,7 @@ def iam_policy(bucket_url: str, key_code: bool = True, data_buckets: tuple[str, 
     bucket, prefix = parse_s3_url(bucket_url)
     under = f"{bucket}/{prefix}/" if prefix else f"{bucket}/"
     objects = f"arn:aws:s3:::{under}*"
-    statement_list = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
+    statement_list: dict[str, Any] = {"Sid": "ListCachePrefix", "Effect": "Allow", "Action": "s3:ListBucket",
                       "Resource": f"arn:aws:s3:::{bucket}"}
     if prefix:
         statement_list["Condition"] = {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}
@@ -88,14 +88,15 @@ def operator_policy(bucket_url: str) -> dict:
 
 
 def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str,
-                 key_statements: list[dict] = ()) -> str:
+                 key_statements: Sequence[dict[str, Any]] = ()) -> str:
     """A SAM template that deploys the function and hands its ARN to a wrapped state machine."""
     extra = "".join(f"\n            - {json.dumps(statement, sort_keys=True)}" for statement in key_statements)
     bucket, prefix = parse_s3_url(bucket_url)
     under = f"${{CacheBucket}}/{prefix}/" if prefix else "${CacheBucket}/"
     function_zip = next((z for z in zips if "-function-" in z), None)
     layer_zip = next((z for z in zips if "-layer-" in z), None)
-    code = f"      CodeUri: {function_zip}\n" if function_zip else "      InlineCode: ' '  # the handler is in the layer\n"
+    code = (f"      CodeUri: {function_zip}\n" if function_zip
+            else "      InlineCode: ' '  # the handler is in the layer\n")
     layer_resource = layer_ref = ""
     if layer_zip:
         layer_resource = f"""

@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Callable
 import sfn_cache
 from sfn_cache.errors import SfnCacheError
 
-HANDLER = "sfn_cache.runtime.handler.lambda_handler"
 REQUIREMENT = "disdat==1.2.0"
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -226,7 +224,8 @@ def sha256_of(path: Path) -> str:
 
 
 def stage(target: Target, workdir: Path, *, layout: str, find_links: tuple[str, ...], no_index: bool,
-          compile_pyc: bool, quiet: bool, echo: Callable[[str], None]) -> tuple[Path, list[Distribution], list[Distribution]]:
+          compile_pyc: bool, quiet: bool,
+          echo: Callable[[str], None]) -> tuple[Path, list[Distribution], list[Distribution]]:
     """Install, prune and compile into ``workdir/site``; returns (site, kept, removed distributions)."""
     site = workdir / "site"
     pip_install(target, site, find_links=find_links, no_index=no_index, quiet=quiet, echo=echo)

@@ -20,12 +20,13 @@ from typing import Any, Callable
 
 import boto3
 
+from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS as MAX_HISTORY_EVENTS  # AWS fails an execution there
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sfn-cache-local"
 CACHE_FUNCTION = "sfn-cache"
 CACHE_BUCKET = "sfn-cache-local"
-MAX_HISTORY_EVENTS = 25_000  # AWS's quota per execution
 BACKSTOP_SECONDS = 600.0
 
 

@@ -16,8 +16,8 @@ from sfn_cache.local.engine import BACKSTOP_SECONDS, CACHE_FUNCTION, MAX_HISTORY
     Outcome, same_failure_in_generated_state
 from sfn_cache.local.seams import UNCATCHABLE_BY_ALL
 from sfn_cache.local.session import empty_cache
+from sfn_cache.runtime.protocol import PAYLOAD_QUOTA_BYTES as MAX_PAYLOAD_BYTES
 
-MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_DEFINITION_BYTES = 1024 * 1024
 PAYLOAD_FIELDS = ("input", "output", "parameters")
 

@@ -26,7 +26,8 @@ from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.key_spec import code_keyed, credentials_part, key_path_input, target_part
 from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
-from sfn_cache.runtime.keys import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
+from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS, DEFAULT_LEASE_SECONDS, PAYLOAD_QUOTA_BYTES
+from sfn_cache.runtime.protocol import PROTOCOL as PROTOCOL_VERSION  # one protocol number for both sides
 
 
 # Fail-open (the default): one retrier for every task error. The handler answers its own failures
@@ -55,11 +56,8 @@ def cache_retry(options: WrapOptions, evaluates_arguments: bool = False) -> list
         {"ErrorEquals": ["States.TaskFailed"]}]
 
 
-CACHE_TIMEOUT_SECONDS = 120
-PAYLOAD_QUOTA_BYTES = 256 * 1024  # Step Functions: state input/output and task payloads, UTF-8
 PAYLOAD_OVERHEAD_BYTES = 2048  # what a cache state may add to T's own largest payload (docs/protocol.md)
 PUSH_RESULT_MAX_BYTES = PAYLOAD_QUOTA_BYTES - PAYLOAD_OVERHEAD_BYTES  # larger results are not cached
-DEFAULT_LEASE_SECONDS = 3600  # --concurrent wait: how long a leader without TimeoutSeconds holds a key
 POLLS_PER_LEASE = 20  # a follower re-pulls at most about this often per lease (3 transitions each)
 
 

@@ -18,7 +18,7 @@ from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, VARIABLE
 from sfn_cache.rewrite.options import PATTERNS, WrapOptions
 from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, cache_payload, plan_task
 from sfn_cache.rewrite.variables import rewrite_task
-from sfn_cache.runtime.keys import PROTOCOL
+from sfn_cache.runtime.protocol import PROTOCOL
 
 __all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
 

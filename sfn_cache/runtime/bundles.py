@@ -14,10 +14,13 @@ import contextlib
 import io
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
+from typing import Any
 
 from sfn_cache.runtime.config import CacheConfig
-from sfn_cache.runtime.index import UUID, bundle_slug
+from sfn_cache.runtime.index import bundle_slug
+from sfn_cache.runtime.protocol import UUID
 
 
 class BundleStoreError(RuntimeError):
@@ -33,7 +36,7 @@ _BOUND: dict[tuple[str, str], str] = {}  # (context, local root) -> the remote i
 
 
 @contextlib.contextmanager
-def _no_head_bucket():
+def _no_head_bucket() -> Iterator[None]:
     """disdat checks the bucket with HeadBucket when it binds a remote; AWS authorises that as an
     unconditioned s3:ListBucket, which would force the IAM policy to let the role list the whole
     bucket (issue 12 point 13). The runtime's first GET or PUT finds a missing bucket anyway."""
@@ -47,7 +50,7 @@ def _no_head_bucket():
         aws_s3.s3_bucket_exists = original
 
 
-def _api(config: CacheConfig):
+def _api(config: CacheConfig) -> Any:
     """disdat's api, with ``config.context`` bound to ``config.remote_url`` right now.
 
     disdat holds one remote per context, so a warm Lambda serving tasks wrapped with different
@@ -89,7 +92,7 @@ def _local_files(local_dir: str) -> dict[str, int]:
             if os.path.isfile(os.path.join(local_dir, name))}
 
 
-def _verify_uploaded(s3, config: CacheConfig, uuid: str, expected: dict[str, int]) -> None:
+def _verify_uploaded(s3: Any, config: CacheConfig, uuid: str, expected: dict[str, int]) -> None:
     """Every file of the bundle is on S3 with its size (one LIST): disdat uploads in directory order
     and hides failures, so the frame alone proves nothing about the data (issue 12 point 1)."""
     try:
@@ -102,8 +105,8 @@ def _verify_uploaded(s3, config: CacheConfig, uuid: str, expected: dict[str, int
         raise BundleStoreError(f"bundle {uuid} was not stored in {config.remote_url}: missing {missing or 'all'}", uuid)
 
 
-def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json: str, tags: dict[str, str],
-                 dependencies: list[dict] = ()) -> str:
+def write_bundle(s3: Any, config: CacheConfig, *, bundle: str, key: str, result_json: str, tags: dict[str, str],
+                 dependencies: Sequence[dict[str, Any]] = ()) -> str:
     """Create, commit and push one bundle holding ``result_json``; return its uuid once every one of
     its objects is on S3.
 
@@ -117,7 +120,7 @@ def write_bundle(s3, config: CacheConfig, *, bundle: str, key: str, result_json:
             created.add_data(result_json)
             if dependencies:
                 created.add_dependencies([SimpleNamespace(**d) for d in dependencies])
-        uuid = created.uuid
+        uuid: str = created.uuid
         try:
             created.commit()
             expected = _local_files(created.local_dir)
@@ -154,7 +157,7 @@ def read_bundle(config: CacheConfig, uuid: str, key: str | None = None) -> str:
     return data
 
 
-def _forget_locally(api, config: CacheConfig, uuid: str) -> None:
+def _forget_locally(api: Any, config: CacheConfig, uuid: str) -> None:
     """Drop the local copy (S3 keeps the bundle): a warm Lambda's /tmp stays small, and disdat's pull,
     which lists S3 in 256 parallel prefixes once the local context holds 2000 bundles, stays cheap."""
     with contextlib.redirect_stdout(io.StringIO()):

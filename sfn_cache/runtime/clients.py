@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import boto3
 
@@ -17,7 +19,7 @@ _CLIENTS: dict[tuple[str, str | None, str | None], object] = {}
 _LOCK = threading.Lock()
 
 
-def client(service: str, environ=os.environ, region: str | None = None):
+def client(service: str, environ: Mapping[str, str] = os.environ, region: str | None = None) -> Any:
     """A shared boto3 client for ``service`` in ``region`` (default: the current one) and endpoint."""
     region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     endpoint = environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or environ.get("AWS_ENDPOINT_URL")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class CacheConfigError(ValueError):
@@ -75,14 +77,14 @@ def _within(location: tuple[str, str], allowed: tuple[str, str]) -> bool:
                                          or prefix.startswith(allowed_prefix + "/"))
 
 
-def allowed_locations(environ=os.environ) -> list[tuple[str, str]]:
+def allowed_locations(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str]]:
     """Where a payload's bucket override may point: the function's own SFN_CACHE_BUCKET and the
     ``s3://`` URLs listed (comma or space separated) in SFN_CACHE_ALLOWED_BUCKETS."""
     urls = [environ.get("SFN_CACHE_BUCKET") or ""] + re.split(r"[,\s]+", environ.get("SFN_CACHE_ALLOWED_BUCKETS", ""))
     return [parse_s3_url(url) for url in urls if url]
 
 
-def check_bucket_override(url: str, environ=os.environ) -> None:
+def check_bucket_override(url: str, environ: Mapping[str, str] = os.environ) -> None:
     """Refuse an event's ``bucket`` unless it lies under an allowed location: the caching Lambda must
     not store (or read) wherever a payload says, only where its owner allowed."""
     try:
@@ -98,7 +100,7 @@ def check_bucket_override(url: str, environ=os.environ) -> None:
                                f"{places}; add it to SFN_CACHE_ALLOWED_BUCKETS in the function's environment")
 
 
-def environment_ttl(environ=os.environ) -> int | None:
+def environment_ttl(environ: Mapping[str, str] = os.environ) -> int | None:
     """``SFN_CACHE_TTL`` in seconds (same durations as ``wrap --ttl``), or None when unset."""
     text = environ.get("SFN_CACHE_TTL", "").strip()
     if not text:
@@ -110,7 +112,7 @@ def environment_ttl(environ=os.environ) -> int | None:
                                "s, m, h, d or w (e.g. 3600, 12h, 7d); 0 means never serve a stored result") from error
 
 
-def effective_ttl(event_ttl, environ=os.environ) -> int | None:
+def effective_ttl(event_ttl: Any, environ: Mapping[str, str] = os.environ) -> int | None:
     """The shorter of the state's TTL (from the event) and the Lambda's default: a per-state TTL can
     shorten the global one, never lengthen it past the Lambda's limit."""
     limits = [environment_ttl(environ)]
@@ -123,7 +125,7 @@ def effective_ttl(event_ttl, environ=os.environ) -> int | None:
     return min(known) if known else None
 
 
-def config_for(event: dict, environ=os.environ) -> CacheConfig:
+def config_for(event: dict[str, Any], environ: Mapping[str, str] = os.environ) -> CacheConfig:
     url = event.get("bucket") or environ.get("SFN_CACHE_BUCKET")
     if not url:
         raise CacheConfigError("no cache bucket: set SFN_CACHE_BUCKET on the Lambda or wrap with --bucket")

@@ -14,10 +14,10 @@ import re
 from typing import Any, Callable
 
 from sfn_cache.runtime.choices import CONCURRENT, KEY_CODE, KEY_S3, one_of
-from sfn_cache.runtime.keys import PROTOCOL, state_machine_of
+from sfn_cache.runtime.keys import state_machine_of
+from sfn_cache.runtime.protocol import PROTOCOL, SAFE_KEY
 
 CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")  # a cache key is safe in S3 keys and disdat names
 ANY = object()  # a required field that may hold any JSON value (input, result)
 
 
@@ -47,7 +47,7 @@ def _bucket(value: Any) -> bool:
 
 
 def _key(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and KEY.fullmatch(value) is not None)
+    return value is None or (isinstance(value, str) and SAFE_KEY.fullmatch(value) is not None)
 
 
 # field -> (check, what was expected); checked when present
@@ -89,8 +89,10 @@ def operation_of(event: Any) -> str | None:
     return operation if isinstance(operation, str) and operation in REQUIRED else None
 
 
-def validate_event(event: Any) -> str:
-    """The operation (``pull`` or ``push``) of a well-formed event; CacheEventError naming the field."""
+def read_envelope(event: Any) -> tuple[str, dict[str, Any]]:
+    """The operation (``pull`` or ``push``) of an event of this protocol with every required field, and
+    a copy with the bundle filled in (wrap writes it only when it is not the state name); CacheEventError
+    naming the field otherwise. The caller's event is left as it is."""
     if not isinstance(event, dict):
         raise CacheEventError(f"event: expected a JSON object, got {shown(event)}")
     operation = operation_of(event)
@@ -102,14 +104,22 @@ def validate_event(event: Any) -> str:
         raise CacheEventError(f"field 'protocol': expected {PROTOCOL} (this handler's protocol), got "
                               f"{shown(protocol)}; re-run sfn-cache wrap or deploy the matching Lambda")
     missing = [name for name in REQUIRED[operation] if name not in event]
-    if not missing:
-        event.setdefault("bundle", event["state"])  # wrap writes the bundle only when it is not the state name
     if missing:
         raise CacheEventError(f"field '{missing[0]}': missing from the {operation} event"
                               + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))
+    read = dict(event)
+    read.setdefault("bundle", event["state"])
+    return operation, read
+
+
+def read_fields(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an event ``read_envelope`` returned, once every known field holds what it should, with
+    the state machine filled in (wrap leaves it out: the execution ARN names it); CacheEventError
+    naming the field otherwise. The caller's event is left as it is."""
     for name, (check, expected) in FIELDS.items():
         if name in event and not check(event[name]):
             raise CacheEventError(f"field '{name}': expected {expected}, got {shown(event[name])}")
-    if event.get("state_machine") is None:  # wrap leaves it out: the execution ARN names it
-        event["state_machine"] = state_machine_of(event.get("execution"))
-    return operation
+    read = dict(event)
+    if read.get("state_machine") is None:
+        read["state_machine"] = state_machine_of(event.get("execution"))
+    return read

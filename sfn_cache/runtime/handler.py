@@ -23,58 +23,62 @@ from typing import Any
 
 from sfn_cache.runtime import clients, hit_log, leases, lineage, metrics, resolve
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, check_bucket_override, config_for
-from sfn_cache.runtime.events import CacheEventError, operation_of, validate_event
-from sfn_cache.runtime.index import (ENTRY_OVERHEAD_BYTES, ENTRY_VERSION, KEY, KeyIndex, Lookup, bundle_slug,
-                                     entry_duration)
+from sfn_cache.runtime.events import CacheEventError, operation_of, read_envelope, read_fields
+from sfn_cache.runtime.index import ENTRY_OVERHEAD_BYTES, KeyIndex, Lookup, bundle_slug
 from sfn_cache.runtime.keys import cache_key, canonical_json, json_bytes, key_material, target_parameters
+from sfn_cache.runtime.protocol import (
+    ANSWERS_FAILURES_SINCE,
+    CLAIM_WITHIN_SECONDS,
+    DEFAULT_LEASE_SECONDS,
+    HEX_KEY,
+    PAYLOAD_QUOTA_BYTES,
+    entry_duration,
+    new_entry,
+)
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 __all__ = ["CacheEventError", "lambda_handler", "pull", "push"]
-# Step Functions' quota on a task's result (and on a workflow variable): 256 KiB of UTF-8 JSON.
-PAYLOAD_QUOTA_BYTES = 256 * 1024
-ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (see lambda_handler)
-# A lease is taken only this early in an invocation: the cache states' TimeoutSeconds is 120
-# (rewrite/variables.py) and the function's 150, so a pull still running after its state timed out
-# would otherwise lead a key for a push that never comes (its machine ran the task without a key).
-CLAIM_WITHIN_SECONDS = 100
 
 
-def lambda_handler(event: Any, context: Any = None) -> dict:
+def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     started = time.monotonic()
+    read = event  # the event as far as it was read: a failure is counted and answered from that
     try:
-        return _serve(event, started)
+        operation, read = read_envelope(event)
+        read = read_fields(read)
+        return _serve(read, operation, started)
     except (Exception, SystemExit) as error:  # disdat may sys.exit() on a broken install
-        operation = operation_of(event)
-        if operation is not None:
-            _count_failure(event, operation, error)
-        if operation is None or not answers_failures(event) or event.get("fail_closed") is True:
+        named = operation_of(read)
+        if named is not None:
+            _count_failure(read, named, error)
+        if named is None or not answers_failures(read) or read.get("fail_closed") is True:
             raise  # not ours, a machine of an older protocol (its Catch decides), or --fail-closed
-        return failed_answer(event, operation, error)
+        return failed_answer(read, named, error)
 
 
-def answers_failures(event: dict) -> bool:
+def answers_failures(event: dict[str, Any]) -> bool:
     """True for a pull or push of protocol 5 or later, whose machine expects a failure as an answer
     (its retrier retries every task error); a protocol other than this handler's is such a failure."""
     protocol = event.get("protocol")
     return isinstance(protocol, int) and not isinstance(protocol, bool) and protocol >= ANSWERS_FAILURES_SINCE
 
 
-def _count_failure(event: dict, operation: str, error: BaseException) -> None:
+def _count_failure(event: dict[str, Any], operation: str, error: BaseException) -> None:
     """Once per call, whatever failed (the event, the configuration, S3, disdat): a metric and the
     "N in a row" alarm. A malformed event's fields may be anything: the dimensions cope with that."""
     metrics.failed(operation, error)
     metrics.emit(event, **{"LookupFailures" if operation == "pull" else "StoreFailures": 1})
 
 
-def keyless_miss(**why: str) -> dict:
+def keyless_miss(**why: str) -> dict[str, Any]:
     """A pull's miss without a key (``why``: ``unresolved`` or ``failed``, and the reason): the push
     after the task then stores nothing. Every field of a keyed miss that the machine reads is there."""
     return {"hit": False, "key": None, "forced": False, "pulled": None, "base": None, "wait": False, **why}
 
 
-def failed_answer(event: dict, operation: str, error: BaseException) -> dict:
+def failed_answer(event: dict[str, Any], operation: str, error: BaseException) -> dict[str, Any]:
     """A failed pull's answer is a miss without a key; a failed push's is "not stored". Logged whole;
     the answer carries the start of the reason."""
     LOG.error("sfn-cache: %s for state %r failed, %s: %s", operation, event.get("state"),
@@ -86,8 +90,7 @@ def failed_answer(event: dict, operation: str, error: BaseException) -> dict:
     return {"stored": False, "reason": "failed", "failed": reason}
 
 
-def _serve(event: Any, started: float) -> dict:
-    operation = validate_event(event)
+def _serve(event: dict[str, Any], operation: str, started: float) -> dict[str, Any]:
     if event.get("bucket"):
         check_bucket_override(event["bucket"])
     config = config_for(event)
@@ -109,7 +112,7 @@ def _serve(event: Any, started: float) -> dict:
     return answer
 
 
-def forced(event: dict) -> bool:
+def forced(event: dict[str, Any]) -> bool:
     """Wrap-time force, or run-time force: ``run_force`` is the execution input's ``sfn_cache.force``,
     read once per execution by the wrapped machine (docs/protocol.md), never the whole input."""
     if event.get("force") is True:
@@ -132,7 +135,7 @@ def answer_reason(error: Exception | str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:REASON_CHARS]
 
 
-def entry_limit(config: CacheConfig, material: dict) -> int:
+def entry_limit(config: CacheConfig, material: dict[str, Any]) -> int:
     """The largest index entry a legitimate push writes for ``material``: read no more than that."""
     return config.inline_max_bytes + 2 * len(json_bytes(material)) + ENTRY_OVERHEAD_BYTES
 
@@ -143,7 +146,7 @@ def hit_answer_bytes(result: Any) -> int:
     return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8"))
 
 
-def pull(event: dict, config: CacheConfig, s3, started: float | None = None) -> dict:
+def pull(event: dict[str, Any], config: CacheConfig, s3: Any, started: float | None = None) -> dict[str, Any]:
     """Hit: ``{"hit": true, "data": result}`` and nothing else the machine would carry.
     Miss: ``{"hit": false, "key", "forced", "pulled", "base", "wait", "execution", "state_machine"}``:
     what the push needs back, so that the wrapped machine merges the answer into the push whole
@@ -167,7 +170,7 @@ def pull(event: dict, config: CacheConfig, s3, started: float | None = None) -> 
         index.put_material(event["bundle"], key, material)
         return {**miss, "forced": True}
     data = _served(found, key, material, config)
-    if data is not None:
+    if data is not None and found.entry is not None:
         if lineage.enabled():
             lineage.record(s3, config, event.get("execution"), found.entry["uuid"],
                            f"{bundle_slug(event['bundle'])}_{key}")
@@ -178,7 +181,7 @@ def pull(event: dict, config: CacheConfig, s3, started: float | None = None) -> 
         if started is not None and time.monotonic() - started > CLAIM_WITHIN_SECONDS:
             raise TimeoutError(f"{CLAIM_WITHIN_SECONDS} s into the pull, too late to lead the key: its state "
                                f"may have timed out, and then no push releases the lease")
-        seconds = int(event.get("lease") or leases.DEFAULT_SECONDS)
+        seconds = int(event.get("lease") or DEFAULT_LEASE_SECONDS)
         claim = leases.claim(s3, config, event["bundle"], key, event.get("execution"), seconds,
                              leases.execution_running(clients.client("stepfunctions")))
         if not claim.lead:
@@ -193,7 +196,7 @@ def pull(event: dict, config: CacheConfig, s3, started: float | None = None) -> 
     return miss
 
 
-def _served(found: Lookup, key: str, material: dict, config: CacheConfig) -> tuple[Any] | None:
+def _served(found: Lookup, key: str, material: dict[str, Any], config: CacheConfig) -> tuple[Any] | None:
     """``(data,)`` when the entry may be served; None (logged) when it is a miss."""
     entry = found.entry
     if entry is None:
@@ -214,7 +217,7 @@ def _served(found: Lookup, key: str, material: dict, config: CacheConfig) -> tup
         return None
 
 
-def task_duration(event: dict, now: float) -> float | None:
+def task_duration(event: dict[str, Any], now: float) -> float | None:
     """Seconds between the miss and this push (the task's run time), from the pull's ``pulled`` echoed back."""
     pulled = event.get("pulled")
     if isinstance(pulled, bool) or not isinstance(pulled, (int, float)) or not 0 < pulled <= now:
@@ -222,7 +225,7 @@ def task_duration(event: dict, now: float) -> float | None:
     return round(now - pulled, 3)
 
 
-def _key_parts_unchanged(event: dict, s3, key: str, material: dict) -> dict | None:
+def _key_parts_unchanged(event: dict[str, Any], s3: Any, key: str, material: dict[str, Any]) -> dict[str, Any] | None:
     """None when the material has no ``code``/``s3`` part or they resolve now as at the pull; else the
     push's answer. The pull resolved them (maybe from the warm container's memo) before the task ran:
     a redeploy or a rewritten object in between means the result is the new code's (or data's), which
@@ -247,12 +250,12 @@ def _key_parts_unchanged(event: dict, s3, key: str, material: dict) -> dict | No
     return answer
 
 
-def push(event: dict, config: CacheConfig, s3) -> dict:
+def push(event: dict[str, Any], config: CacheConfig, s3: Any) -> dict[str, Any]:
     key = event.get("key")
     received = time.time()  # the task ended before this push: storing it is not task time
     if key is None:
         return {"stored": False, "reason": "no key"}
-    if not isinstance(key, str) or not KEY.match(key):
+    if not isinstance(key, str) or not HEX_KEY.match(key):
         raise CacheEventError(f"field 'key': expected the pull's key (64 hex digits), got {key!r}")
     try:
         return _store(event, config, s3, key, received)
@@ -261,7 +264,7 @@ def push(event: dict, config: CacheConfig, s3) -> dict:
             leases.release(s3, config, event["bundle"], key, event.get("execution"))
 
 
-def _store(event: dict, config: CacheConfig, s3, key: str, received: float) -> dict:
+def _store(event: dict[str, Any], config: CacheConfig, s3: Any, key: str, received: float) -> dict[str, Any]:
     """The push's work once its key is known: checks, then the bundle, then the index entry."""
     if event.get("fits") is False:  # the wrapped machine left the result out: over its size limit
         LOG.warning("sfn-cache: result of state %r is over the size a push may carry within the payload "
@@ -300,14 +303,12 @@ def _store(event: dict, config: CacheConfig, s3, key: str, received: float) -> d
                         dependencies=upstream)
     rank = lineage.record(s3, config, execution, uuid, processing_name(event["bundle"], key)) if tracked else None
     now = time.time()
-    entry = {
-        "v": ENTRY_VERSION, "key": key, "bundle": event["bundle"], "state": event["state"], "uuid": uuid,
-        "material": material, "created": now,
-        "execution": execution, "state_machine": event.get("state_machine"),
-        "size": len(result_json.encode("utf-8")),
-        "duration": task_duration(event, received),
-        "lineage": {"log": lineage.log_prefix(config, execution), "after": rank} if rank else None,
-    }
+    entry = new_entry(
+        key=key, bundle=event["bundle"], state=event["state"], uuid=uuid, material=material, created=now,
+        execution=execution, state_machine=event.get("state_machine"), size=len(result_json.encode("utf-8")),
+        duration=task_duration(event, received),
+        lineage={"log": lineage.log_prefix(config, execution), "after": rank} if rank and execution else None,
+    )
     if entry["size"] <= config.inline_max_bytes:
         entry["inline"] = event["result"]
     stored = index.put(entry, event.get("base"))

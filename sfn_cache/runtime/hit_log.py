@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.index import bundle_slug
@@ -23,7 +25,7 @@ HITS_DIR = "sfn-cache/hits"
 LOG = logging.getLogger(__name__)
 
 
-def enabled(environ=os.environ) -> bool:
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get("SFN_CACHE_HIT_LOG", "on").lower() not in ("off", "0", "false", "no")
 
 
@@ -31,7 +33,7 @@ def key_prefix(config: CacheConfig, bundle: str, key: str) -> str:
     return config.s3_key(HITS_DIR, bundle_slug(bundle), key) + "/"
 
 
-def record(s3, config: CacheConfig, bundle: str, key: str, now_ns: int | None = None) -> None:
+def record(s3: Any, config: CacheConfig, bundle: str, key: str, now_ns: int | None = None) -> None:
     if not enabled():
         return
     name = f"{time.time_ns() if now_ns is None else now_ns:020d}"

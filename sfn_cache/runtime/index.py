@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,25 +26,12 @@ from botocore.exceptions import ClientError
 
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.keys import json_bytes
+from sfn_cache.runtime.protocol import IndexEntry, well_formed
 
 LOG = logging.getLogger(__name__)
 INDEX_DIR = "sfn-cache/index"
 MATERIAL_DIR = "sfn-cache/material"
-ENTRY_VERSION = 2
 ENTRY_OVERHEAD_BYTES = 8192  # every field of an entry but the inline result and the key material
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-KEY = re.compile(r"^[0-9a-f]{64}$")
-_FIELD_TYPES = {"v": int, "key": str, "bundle": str, "uuid": str, "material": dict, "created": (int, float),
-                "size": int}
-
-
-def entry_duration(entry: dict) -> float | None:
-    """The task's run time an entry stores, if it is a usable number: older entries have none, and a
-    corrupt one (``1e999`` reads as infinity) must not reach a metric or a total."""
-    value = entry.get("duration")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        return None
-    return float(value)
 
 
 def bundle_slug(bundle: str) -> str:
@@ -72,18 +58,8 @@ class Lookup:
     """What the index holds for a key: the entry if it is well formed, and the object's ETag either
     way (a broken entry's ETag lets the next push replace it: repair)."""
 
-    entry: dict | None
+    entry: IndexEntry | None
     etag: str | None
-
-
-def well_formed(entry: Any, key: str) -> bool:
-    """Right version, right key, every field of the right type, a uuid disdat cannot misread."""
-    if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
-        return False
-    if any(not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool)
-           for name, kind in _FIELD_TYPES.items()):
-        return False
-    return bool(UUID.match(entry["uuid"]))
 
 
 def material_root(config: CacheConfig) -> str:
@@ -96,7 +72,7 @@ def material_key(config: CacheConfig, bundle: str, key: str) -> str:
 
 
 class KeyIndex:
-    def __init__(self, s3, config: CacheConfig):
+    def __init__(self, s3: Any, config: CacheConfig):
         self.s3 = s3
         self.config = config
 
@@ -125,7 +101,7 @@ class KeyIndex:
             return Lookup(None, etag)
         return Lookup(entry, etag)
 
-    def put(self, entry: dict[str, Any], base: str | None) -> bool:
+    def put(self, entry: IndexEntry, base: str | None) -> bool:
         """Write ``entry`` if the index still holds what the pull saw (``base``: its ETag, or None for
         no entry). False when a newer push got there first: that result stays."""
         body = json_bytes(entry)
@@ -139,7 +115,7 @@ class KeyIndex:
             raise
         return True
 
-    def put_material(self, bundle: str, key: str, material: dict) -> None:
+    def put_material(self, bundle: str, key: str, material: dict[str, Any]) -> None:
         """Keep a miss's key material in S3 for its push, so the push payload need not carry it.
 
         Content-addressed (``key`` is the material's digest): concurrent misses write the same bytes.
@@ -151,7 +127,8 @@ class KeyIndex:
     def get_material(self, bundle: str, key: str) -> Any:
         """The key material a pull kept for ``key``, or None when there is none or it is unreadable."""
         try:
-            body = self.s3.get_object(Bucket=self.config.bucket, Key=material_key(self.config, bundle, key))["Body"].read()
+            where = material_key(self.config, bundle, key)
+            body = self.s3.get_object(Bucket=self.config.bucket, Key=where)["Body"].read()
         except ClientError as error:
             if error_code(error) in ("NoSuchKey", "404"):
                 return None

@@ -13,8 +13,7 @@ import json
 import re
 from typing import Any
 
-PROTOCOL = 5  # the events' shape and error contract: a machine and a Lambda of different protocols refuse each other
-KEY_FORMAT = 3  # the key material's spelling: unchanged since protocol 3, so entries stored then still hit
+from sfn_cache.runtime.protocol import KEY_FORMAT
 
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")  # group 1: the region
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
@@ -28,14 +27,15 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def target_parameters(event: dict) -> dict:
+def target_parameters(event: dict[str, Any]) -> dict[str, Any]:
     """The parameters that name what runs: the static ones wrap kept (``target``), else the evaluated input."""
-    if isinstance(event.get("target"), dict):
-        return event["target"]
-    return event["input"] if isinstance(event.get("input"), dict) else {}
+    target, given = event.get("target"), event.get("input")
+    if isinstance(target, dict):
+        return target
+    return given if isinstance(given, dict) else {}
 
 
-def names_account_and_region(resource: Any, parameters: dict) -> bool:
+def names_account_and_region(resource: Any, parameters: dict[str, Any]) -> bool:
     """True when the target itself names its account and region (a full Lambda function ARN)."""
     if isinstance(resource, str) and LAMBDA_ARN.match(resource):
         return True
@@ -44,7 +44,7 @@ def names_account_and_region(resource: Any, parameters: dict) -> bool:
             and bool(LAMBDA_ARN.match(function)))
 
 
-def code_kind(resource: Any, parameters: dict) -> str | None:
+def code_kind(resource: Any, parameters: dict[str, Any]) -> str | None:
     """Which code identity ``--key-code auto`` resolves for this target, or None (nothing to resolve)."""
     if not isinstance(resource, str):
         return None
@@ -54,7 +54,7 @@ def code_kind(resource: Any, parameters: dict) -> str | None:
     return match.group(1).split(":")[0] if match else None
 
 
-def execution_scope(state_machine: Any) -> dict:
+def execution_scope(state_machine: Any) -> dict[str, Any]:
     """Account and region of the execution, read from its state machine ARN (the context object)."""
     match = _STATES_ARN.match(state_machine) if isinstance(state_machine, str) else None
     return {"region": match.group(1), "account": match.group(2)} if match else {"region": None, "account": None}
@@ -68,7 +68,7 @@ def state_machine_of(execution: Any) -> str | None:
     return f"{match.group(1)}:stateMachine:{match.group(2)}" if match else None
 
 
-def key_material(event: dict, context: str) -> dict:
+def key_material(event: dict[str, Any], context: str) -> dict[str, Any]:
     """Everything that decides a task's result that the cache_pull payload and the cache's own
     configuration state (docs/protocol.md); the handler adds the resolved ``code`` and ``s3`` parts."""
     material = {
@@ -101,6 +101,6 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
-def cache_key(material: dict) -> str:
+def cache_key(material: dict[str, Any]) -> str:
     """Lowercase hex SHA-256 of the material's canonical text: safe in S3 keys and disdat names."""
     return hashlib.sha256(canonical_bytes(material)).hexdigest()

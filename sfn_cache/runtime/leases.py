@@ -1,7 +1,7 @@
 """In-progress leases: one execution computes a missed key while the others wait (``--concurrent wait``).
 
 The leader of a key is whoever creates its lease object with ``If-None-Match: *``; the lease names
-the leader's execution and expires after the task's ``TimeoutSeconds`` (or ``DEFAULT_SECONDS``).
+the leader's execution and expires after the task's ``TimeoutSeconds`` (or ``protocol.DEFAULT_LEASE_SECONDS``).
 A follower is told to wait and pulls again later. A follower takes the lease over (conditional
 replace on the lease's ETag, so only one does) when it has expired, or when the leader's execution
 is no longer running (one ``DescribeExecution``; if that call is not allowed or fails, the expiry
@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -24,8 +26,8 @@ from sfn_cache.runtime.index import bundle_slug, error_code
 
 LOG = logging.getLogger(__name__)
 LEASES_DIR = "sfn-cache/leases"
-DEFAULT_SECONDS = 3600
 LEASE_MAX_BYTES = 4096
+LeaderRunning = Callable[[str | None], "bool | None"]  # True, False, or None: unknown
 _LOST = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409")
 
 
@@ -41,8 +43,8 @@ def lease_key(config: CacheConfig, bundle: str, key: str) -> str:
     return config.s3_key(LEASES_DIR, bundle_slug(bundle), f"{key}.json")
 
 
-def claim(s3, config: CacheConfig, bundle: str, key: str, execution: str | None, seconds: int,
-          leader_running=None) -> Claim:
+def claim(s3: Any, config: CacheConfig, bundle: str, key: str, execution: str | None, seconds: int,
+          leader_running: LeaderRunning | None = None) -> Claim:
     """Take the lease of ``key`` for ``execution`` or learn who holds it.
 
     ``leader_running(execution) -> bool | None`` says whether the holder still runs (None: unknown).
@@ -64,7 +66,7 @@ def claim(s3, config: CacheConfig, bundle: str, key: str, execution: str | None,
     return Claim(lead=False, seconds=left)
 
 
-def release(s3, config: CacheConfig, bundle: str, key: str, execution: str | None) -> None:
+def release(s3: Any, config: CacheConfig, bundle: str, key: str, execution: str | None) -> None:
     """Delete the lease if ``execution`` holds it (best effort: an expired lease frees itself)."""
     where = lease_key(config, bundle, key)
     try:
@@ -75,7 +77,7 @@ def release(s3, config: CacheConfig, bundle: str, key: str, execution: str | Non
         LOG.warning("sfn-cache: lease of %s not released (%s): it expires on its own", key, error)
 
 
-def _read(s3, config: CacheConfig, where: str) -> tuple[dict, str] | None:
+def _read(s3: Any, config: CacheConfig, where: str) -> tuple[dict[str, Any], str] | None:
     try:
         answer = s3.get_object(Bucket=config.bucket, Key=where, Range=f"bytes=0-{LEASE_MAX_BYTES}")
     except ClientError as error:
@@ -89,7 +91,7 @@ def _read(s3, config: CacheConfig, where: str) -> tuple[dict, str] | None:
     return (holder if isinstance(holder, dict) else {}), answer["ETag"]
 
 
-def _put(s3, config: CacheConfig, where: str, body: bytes, condition: dict) -> bool:
+def _put(s3: Any, config: CacheConfig, where: str, body: bytes, condition: dict[str, Any]) -> bool:
     try:
         s3.put_object(Bucket=config.bucket, Key=where, Body=body, ContentType="application/json", **condition)
     except ClientError as error:
@@ -99,13 +101,14 @@ def _put(s3, config: CacheConfig, where: str, body: bytes, condition: dict) -> b
     return True
 
 
-def execution_running(states_client):
+def execution_running(states_client: Any) -> LeaderRunning:
     """A ``leader_running`` for ``claim``: DescribeExecution's status, or None when it cannot be read."""
     def running(execution: str | None) -> bool | None:
         if not execution:
             return None
         try:
-            return states_client.describe_execution(executionArn=execution)["status"] == "RUNNING"
+            status = states_client.describe_execution(executionArn=execution)["status"]
+            return bool(status == "RUNNING")
         except Exception:  # not allowed, not found, throttled: the lease's expiry decides
             return None
     return running

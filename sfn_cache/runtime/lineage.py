@@ -24,6 +24,8 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from sfn_cache.runtime.config import CacheConfig
 
@@ -33,7 +35,7 @@ DEPENDENCIES_MAX = 100
 _RANK_BASE = 10 ** 20
 
 
-def enabled(environ=os.environ) -> bool:
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get("SFN_CACHE_LINEAGE", "on").lower() not in ("off", "0", "false", "no")
 
 
@@ -47,7 +49,7 @@ def rank_now() -> str:
     return f"{_RANK_BASE - time.time_ns():020d}"
 
 
-def record(s3, config: CacheConfig, execution: str | None, uuid: str, processing_name: str) -> str | None:
+def record(s3: Any, config: CacheConfig, execution: str | None, uuid: str, processing_name: str) -> str | None:
     """Log one bundle of ``execution``; its rank, or None when nothing was logged (failures too)."""
     if not execution:
         return None
@@ -61,8 +63,8 @@ def record(s3, config: CacheConfig, execution: str | None, uuid: str, processing
     return rank
 
 
-def earlier(s3, config: CacheConfig, execution: str | None, limit: int = DEPENDENCIES_MAX,
-            after: str | None = None) -> list[dict]:
+def earlier(s3: Any, config: CacheConfig, execution: str | None, limit: int = DEPENDENCIES_MAX,
+            after: str | None = None) -> list[dict[str, Any]]:
     """Up to ``limit`` bundles this execution produced or reused, newest first in S3, returned oldest
     first, each once; ``after`` (a rank) skips what was logged later than it. One LIST request."""
     if not execution:
@@ -76,7 +78,7 @@ def earlier(s3, config: CacheConfig, execution: str | None, limit: int = DEPENDE
     except Exception as error:
         LOG.warning("sfn-cache: lineage log of %s not read (%s): no dependencies recorded", execution, error)
         return []
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     for item in page.get("Contents", []):
         parts = _record_parts(item["Key"])
         if parts and (after is None or parts[0] > after):  # StartAfter still lists ``after`` itself

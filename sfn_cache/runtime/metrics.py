@@ -26,6 +26,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Mapping
+from typing import Any
 
 NAMESPACE = "sfn-cache"
 METRICS = {"Hits": "Count", "Misses": "Count", "Stores": "Count", "StoreFailures": "Count",
@@ -37,7 +39,7 @@ LOG = logging.getLogger(__name__)
 _failed_in_a_row = {"pull": 0, "push": 0}
 _alarm_raised = {"pull": False, "push": False}
 
-def enabled(environ=os.environ) -> bool:
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get("SFN_CACHE_METRICS", "on").lower() not in ("off", "0", "false", "no")
 
 
@@ -77,7 +79,7 @@ def dimension_value(name: str) -> str:
     return value
 
 
-def emit(event: dict, **values: float) -> None:
+def emit(event: dict[str, Any], **values: float) -> None:
     """Print one EMF line for ``event``'s state machine and bundle (nothing when metrics are off).
     Never raises: a metric must not change what the call answers (logged instead)."""
     try:
@@ -86,7 +88,7 @@ def emit(event: dict, **values: float) -> None:
         LOG.exception("sfn-cache: metrics line %s not written", sorted(values))
 
 
-def _emit(event: dict, values: dict) -> None:
+def _emit(event: dict[str, Any], values: dict[str, Any]) -> None:
     if not enabled():
         return
     line = emf_line(values, state_machine=_short_arn(event.get("state_machine")), bundle=str(event.get("bundle") or ""))
@@ -116,7 +118,7 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _short_arn(arn) -> str:
+def _short_arn(arn: Any) -> str:
     """The state machine's name: the dimension stays the same across executions and versions."""
     if not isinstance(arn, str) or not arn:
         return ""

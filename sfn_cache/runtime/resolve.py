@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sfn_cache.runtime import clients
 from sfn_cache.runtime.keys import LAMBDA_ARN, canonical_json, code_kind, execution_scope, target_parameters
@@ -35,7 +35,7 @@ _SERVICE_ARN = re.compile(r"^arn:aws[a-z-]*:(?:ecs|batch):([a-z0-9-]+):\d{12}:")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
 _PARTITION = re.compile(r"^arn:(aws[a-z-]*):states:")
 _TARGET_NAMES = ("FunctionName", "Qualifier", "JobName", "TaskDefinition", "JobDefinition")
-_memo: dict[tuple, tuple[float, Any]] = {}
+_memo: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
 
 class Unresolved(Exception):
@@ -50,7 +50,7 @@ class Unresolved(Exception):
         self.kind = kind
 
 
-def task_scope(event: dict) -> dict | None:
+def task_scope(event: dict[str, Any]) -> dict[str, Any] | None:
     """Where the task runs: partition and region of the execution, the execution's account, and the
     account its ``Credentials`` role belongs to (the execution's when it has none). None when the
     event names no state machine ARN (the caching Lambda's own account and region are asked)."""
@@ -63,11 +63,13 @@ def task_scope(event: dict) -> dict | None:
     if isinstance(credentials, dict):
         role = credentials.get("role_arn", credentials.get("RoleArn"))
     match = _ROLE_ARN.match(role) if isinstance(role, str) else None
-    return {"partition": _PARTITION.match(state_machine).group(1), "region": scope["region"],
+    partition = _PARTITION.match(str(state_machine))  # execution_scope matched it: a states ARN
+    assert partition is not None
+    return {"partition": partition.group(1), "region": scope["region"],
             "execution_account": scope["account"], "account": match.group(1) if match else scope["account"]}
 
 
-def resolved_parts(event: dict, parameters: dict, s3, fresh: bool = False) -> dict:
+def resolved_parts(event: dict[str, Any], parameters: dict[str, Any], s3: Any, fresh: bool = False) -> dict[str, Any]:
     """The ``code`` and ``s3`` key parts this pull asks for (empty when it asks for none).
     ``fresh``: ask AWS even when the warm container remembers the answer (the push's re-check)."""
     parts = {}
@@ -87,7 +89,7 @@ def resolved_parts(event: dict, parameters: dict, s3, fresh: bool = False) -> di
     return parts
 
 
-def changed_parts(material: dict, state_machine: Any, s3) -> list[str]:
+def changed_parts(material: dict[str, Any], state_machine: Any, s3: Any) -> list[str]:
     """The ``code`` and ``s3`` parts of a pull's kept ``material`` that resolve differently now
     (bypassing the memo; a fresh code answer replaces the remembered one). Raises Unresolved (or
     whatever AWS raises) when a part no longer resolves."""
@@ -104,7 +106,7 @@ def changed_parts(material: dict, state_machine: Any, s3) -> list[str]:
             if part in material and canonical_json(now.get(part)) != canonical_json(material[part])]
 
 
-def _guarded(kind: str, resource: str, parameters: dict, s3, scope: dict | None) -> Any:
+def _guarded(kind: str, resource: str, parameters: dict[str, Any], s3: Any, scope: dict[str, Any] | None) -> Any:
     """An AWS error (not found, access denied, throttled) is Unresolved: fail-open, never an error."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -117,7 +119,7 @@ def _guarded(kind: str, resource: str, parameters: dict, s3, scope: dict | None)
         raise
 
 
-def _remembered(key: tuple, resolve: Callable[[], Any], fresh: bool = False) -> Any:
+def _remembered(key: tuple[Any, ...], resolve: Callable[[], Any], fresh: bool = False) -> Any:
     ttl = float(os.environ.get("SFN_CACHE_RESOLVE_TTL", "60"))
     now = time.monotonic()
     if ttl > 0 and not fresh and key in _memo and _memo[key][0] > now:
@@ -128,19 +130,19 @@ def _remembered(key: tuple, resolve: Callable[[], Any], fresh: bool = False) -> 
     return value
 
 
-def _client(service: str, region: str | None = None):
+def _client(service: str, region: str | None = None) -> Any:
     """The warm container's client (clients.py), in the target's region when its ARN names one."""
     return clients.client(service, region=region)
 
 
-def _text(parameters: dict, name: str) -> str:
+def _text(parameters: dict[str, Any], name: str) -> str:
     value = parameters.get(name)
     if not isinstance(value, str) or not value:
         raise Unresolved(f"--key-code: the task names no {name}")
     return value
 
 
-def _lambda(resource: str, parameters: dict, s3, scope: dict | None = None) -> dict:
+def _lambda(resource: str, parameters: dict[str, Any], s3: Any, scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """CodeSha256 and Version of the function (an alias or version qualifier resolves to its version).
     A bare or partial name is asked as the full ARN of the function where the task runs (``scope``)."""
     name = resource if LAMBDA_ARN.match(resource) else _text(parameters, "FunctionName")
@@ -156,7 +158,7 @@ def _lambda(resource: str, parameters: dict, s3, scope: dict | None = None) -> d
     return {"CodeSha256": config["CodeSha256"], "Version": config["Version"]}
 
 
-def _region(service: str, scope: dict | None, name: str = "") -> str | None:
+def _region(service: str, scope: dict[str, Any] | None, name: str = "") -> str | None:
     """The region to ask ``service`` in: the one a full ARN names, else the execution's. A task whose
     Credentials role is in another account than the execution is Unresolved: its jobs and definitions
     are that account's, which the caching Lambda's role cannot read."""
@@ -170,7 +172,7 @@ def _region(service: str, scope: dict | None, name: str = "") -> str | None:
     return scope["region"] if scope else None
 
 
-def _glue(resource: str, parameters: dict, s3, scope: dict | None = None) -> dict:
+def _glue(resource: str, parameters: dict[str, Any], s3: Any, scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The job's script object: its ETag (GetJob, then one HEAD)."""
     region = _region("Glue", scope)
     job = _client("glue", region).get_job(JobName=_text(parameters, "JobName"))["Job"]
@@ -184,14 +186,14 @@ def _glue(resource: str, parameters: dict, s3, scope: dict | None = None) -> dic
         raise Unresolved(f"--key-code: Glue job {job.get('Name')!r}: {why}", "code", "glue") from None
 
 
-def _ecs(resource: str, parameters: dict, s3, scope: dict | None = None) -> dict:
+def _ecs(resource: str, parameters: dict[str, Any], s3: Any, scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The task definition's full ARN: family and the revision a bare family name runs today."""
     name = _text(parameters, "TaskDefinition")
     described = _client("ecs", _region("ECS", scope, name)).describe_task_definition(taskDefinition=name)
     return {"TaskDefinitionArn": described["taskDefinition"]["taskDefinitionArn"]}
 
 
-def _batch(resource: str, parameters: dict, s3, scope: dict | None = None) -> dict:
+def _batch(resource: str, parameters: dict[str, Any], s3: Any, scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The job definition's full ARN: the latest ACTIVE revision when the task names only the name."""
     name = _text(parameters, "JobDefinition")
     request = {"jobDefinitions": [name]} if ":" in name else {"jobDefinitionName": name, "status": "ACTIVE"}
@@ -205,7 +207,7 @@ def _batch(resource: str, parameters: dict, s3, scope: dict | None = None) -> di
 _CODE = {"lambda": _lambda, "glue": _glue, "ecs": _ecs, "batch": _batch}
 
 
-def _s3_urls(value: Any):
+def _s3_urls(value: Any) -> Iterator[str]:
     if isinstance(value, str) and value.startswith("s3://") and len(value) > 5:
         yield value
     elif isinstance(value, dict):
@@ -216,7 +218,7 @@ def _s3_urls(value: Any):
             yield from _s3_urls(inner)
 
 
-def s3_identity(s3, url: str) -> dict:
+def s3_identity(s3: Any, url: str) -> dict[str, Any]:
     """ETag (and VersionId when versioned) of one object; for a prefix ending in ``/``, of every
     object under it (at most S3_PREFIX_LIMIT). A missing object or bucket is Unresolved."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -234,7 +236,7 @@ def s3_identity(s3, url: str) -> dict:
     return identity
 
 
-def _listing(s3, bucket: str, prefix: str, url: str) -> list[list[str]]:
+def _listing(s3: Any, bucket: str, prefix: str, url: str) -> list[list[str]]:
     objects: list[list[str]] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         objects.extend([item["Key"], item["ETag"]] for item in page.get("Contents", []))

@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap
 from sfn_cache.asl.emit import dump_yaml
 from sfn_cache.asl.loader import load_text, looks_like_json, read_source
 from sfn_cache.errors import SfnCacheError
+from sfn_cache.runtime.protocol import HANDLER
 from sfn_cache.template.definition_string import read_definition_string
 from sfn_cache.template.definition_uri import (
     cached_file_name,
@@ -34,7 +35,6 @@ from sfn_cache.template.nodes import as_node, merge, plain
 from sfn_cache.template.splice import drop_trailing_comment
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-HANDLER = "sfn_cache.runtime.handler.lambda_handler"
 DEFAULT_FUNCTION_ID = "SfnCacheFunction"
 
 

@@ -1,4 +1,4 @@
-"""``sfn-cache doctor``: is the cache working, from the user's own credentials? One line per check.
+"""What ``sfn-cache doctor`` checks: is the cache working, from the user's own credentials? One line per check.
 
 Checks, in order: credentials; the bucket exists and answers; a real miss -> store -> hit round trip
 under the cache prefix through the runtime's own pull and push (the result is larger than the inline
@@ -12,11 +12,11 @@ import json
 import uuid as uuid_module
 from dataclasses import dataclass
 
-from sfn_cache.cli import inventory
-from sfn_cache.deploy.lambda_package import HANDLER
+from sfn_cache.admin import inventory
 from sfn_cache.runtime.config import CacheConfig, parse_duration, parse_s3_url
 from sfn_cache.runtime.index import entry_key
 from sfn_cache.runtime.metrics import describe
+from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, HANDLER, PROTOCOL
 
 DOCTOR_BUNDLE = "sfn-cache-doctor"
 
@@ -67,7 +67,6 @@ def _bucket(s3, config: CacheConfig) -> Check:
 
 def _round_trip(s3, config: CacheConfig) -> Check:
     from sfn_cache.runtime.handler import pull, push
-    from sfn_cache.runtime.keys import PROTOCOL
 
     probe = uuid_module.uuid4().hex
     event = {"sfn_cache": "pull", "protocol": PROTOCOL, "state": DOCTOR_BUNDLE, "bundle": DOCTOR_BUNDLE,
@@ -125,30 +124,31 @@ def _function(client, arn: str, config: CacheConfig) -> list[Check]:
         checks.append(timeout)
     context = env.get("SFN_CACHE_CONTEXT") or "sfn-cache"
     if context != config.context:
-        checks.append(Check("context", False, f"the function uses context {context!r}, this check used {config.context!r}"))
+        checks.append(Check("context", False,
+                            f"the function uses context {context!r}, this check used {config.context!r}"))
     if env.get("SFN_CACHE_TTL"):
         try:
             parse_duration(int(env["SFN_CACHE_TTL"]) if env["SFN_CACHE_TTL"].isdigit() else env["SFN_CACHE_TTL"])
         except ValueError:
-            checks.append(Check("ttl", False, f"SFN_CACHE_TTL={env['SFN_CACHE_TTL']!r} is not a duration (e.g. 3600, 12h, 7d)"))
+            checks.append(Check("ttl", False,
+                                f"SFN_CACHE_TTL={env['SFN_CACHE_TTL']!r} is not a duration (e.g. 3600, 12h, 7d)"))
     return checks
 
 
 def _timeout(seconds) -> Check | None:
     """The function must outlast the cache states' TimeoutSeconds: a hung call is then States.Timeout,
     which their States.TaskFailed retrier does not retry, not a Lambda timeout retried three times."""
-    from sfn_cache.rewrite.variables import CACHE_TIMEOUT_SECONDS
-
     if isinstance(seconds, int) and seconds <= CACHE_TIMEOUT_SECONDS:
         return Check("timeout", False, f"{seconds} s; set it above the cache states' TimeoutSeconds "
-                                       f"({CACHE_TIMEOUT_SECONDS} s), e.g. 150")
+                                       f"({CACHE_TIMEOUT_SECONDS} s), e.g. {FUNCTION_TIMEOUT_SECONDS}")
     return None
 
 
 def _env_bucket(env: dict, config: CacheConfig) -> Check:
     url = env.get("SFN_CACHE_BUCKET")
     if not url:
-        return Check("environment", False, "SFN_CACHE_BUCKET is not set on the function (pulls fail unless wrap set --bucket)")
+        return Check("environment", False,
+                     "SFN_CACHE_BUCKET is not set on the function (pulls fail unless wrap set --bucket)")
     try:
         bucket, prefix = parse_s3_url(url)
     except ValueError as error:

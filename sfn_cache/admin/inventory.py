@@ -18,6 +18,7 @@ from sfn_cache.runtime.bundles import read_bundle
 from sfn_cache.runtime.config import CacheConfig, CacheConfigError, config_for
 from sfn_cache.runtime.index import bundle_slug, index_root, material_key
 from sfn_cache.runtime.lineage import EXECUTIONS_DIR, lineage_uuid
+from sfn_cache.runtime.protocol import listed_entry
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ class Entry:
     size: int
     inline: bool
     record: dict
+
+    @classmethod
+    def listed(cls, s3_key: str, record: dict) -> "Entry":
+        """The entry ``ls`` shows for an index object: fields an older or damaged writer left out
+        read as ``?`` or 0, so that it can still be listed and removed."""
+        return cls(s3_key=s3_key, key=record["key"], bundle=record.get("bundle", "?"),
+                   state=record.get("state", "?"), uuid=record.get("uuid", "?"),
+                   created=float(record.get("created") or 0), expires=record.get("expires"),
+                   size=int(record.get("size") or 0), inline="inline" in record, record=record)
 
     def summary(self, now: float) -> dict:
         return {"key": self.key, "bundle": self.bundle, "state": self.state, "uuid": self.uuid,
@@ -70,10 +80,7 @@ def entries(s3, config: CacheConfig, bundle: str | None = None, key_prefix: str 
                     continue
                 record = _read(s3, config, item["Key"])
                 if record is not None:
-                    yield Entry(s3_key=item["Key"], key=record["key"], bundle=record.get("bundle", "?"),
-                                state=record.get("state", "?"), uuid=record.get("uuid", "?"),
-                                created=float(record.get("created") or 0), expires=record.get("expires"),
-                                size=int(record.get("size") or 0), inline="inline" in record, record=record)
+                    yield Entry.listed(item["Key"], record)
     except SfnCacheError:
         raise
     except Exception as error:  # botocore ClientError, NoCredentialsError, EndpointConnectionError
@@ -85,7 +92,7 @@ def _read(s3, config: CacheConfig, s3_key: str) -> dict | None:
         record = json.loads(s3.get_object(Bucket=config.bucket, Key=s3_key)["Body"].read())
     except (ValueError, UnicodeDecodeError):
         return None
-    return record if isinstance(record, dict) and "key" in record else None
+    return listed_entry(record)
 
 
 def find(s3, config: CacheConfig, key: str, bundle: str | None = None) -> Entry:

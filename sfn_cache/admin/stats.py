@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from sfn_cache.cli.inventory import Entry, entries, s3_error
+from sfn_cache.admin.inventory import Entry, entries, s3_error
 from sfn_cache.runtime.config import CacheConfig
 from sfn_cache.runtime.hit_log import HITS_DIR
-from sfn_cache.runtime.index import bundle_slug, entry_duration
+from sfn_cache.runtime.index import bundle_slug
+from sfn_cache.runtime.protocol import entry_duration
 
 
 @dataclass
