@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -82,7 +83,7 @@ def build(out_dir: Path, target: Target, *, layout: str = "function", find_links
             f"... {target.platforms[-1]})")
         site, kept, removed = stage(target, workdir, layout=layout, find_links=tuple(find_links), no_index=no_index,
                                     compile_pyc=compile_pyc, quiet=quiet, echo=say)
-        zips = {}
+        zips: dict[str, dict[str, Any]] = {}
         for package in packages_for(layout, site, target):
             say(f"Writing {package.name} ({len(package.entries)} files)")
             staged = workdir / package.name

@@ -16,7 +16,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import boto3
 
@@ -96,7 +96,7 @@ class Engine:
         self.default_task = default_task
         self.cache_handler = cache_handler
         self.calls: collections.Counter = collections.Counter()
-        self.cache_answers: list[tuple[str, dict]] = []
+        self.cache_answers: list[tuple[dict | None, Any]] = []
         self.listeners: list[Listener] = []
         self.events = 0
         self.largest_sent = 0  # bytes of the largest Lambda payload of the current run
@@ -163,8 +163,10 @@ class Engine:
         payload = json.loads(raw) if raw else None
         self.largest_sent = max(self.largest_sent, len(json.dumps(payload, separators=(",", ":")).encode("utf-8")))
         self.calls[name] += 1
+        function: Callable[[Any], Any] | None
         if name == CACHE_FUNCTION:
-            function = lambda event: self.cache_handler(event, None)  # noqa: E731
+            handler = cast(Callable[[Any, Any], Any], self.cache_handler)  # a session always gives one
+            function = lambda event: handler(event, None)  # noqa: E731
         else:
             function = self.tasks.get(name) or (self.lookup and self.lookup(written)) or self.default_task
             if function is None:
@@ -176,7 +178,7 @@ class Engine:
         except Exception as exc:  # a Lambda's unhandled exception: errorType is the class name
             return _function_error(type(exc).__name__, str(exc))
         if name == CACHE_FUNCTION:
-            self.cache_answers.append((payload.get("sfn_cache"), result))
+            self.cache_answers.append((cast(dict, payload).get("sfn_cache"), result))
             for listener in self.listeners:
                 listener("CacheAnswer", {"request": payload, "answer": result})
         return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}

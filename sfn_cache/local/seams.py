@@ -216,7 +216,7 @@ def install_aws_error_seams(patcher) -> None:
             error = StatesErrorNameType.StatesResultPathMatchFailure
             raise FailureEventException(failure_event=FailureEvent(
                 env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(  # type: ignore[typeddict-item]
                     error=error.to_name(),
                     cause=f"Unable to apply ResultPath '{self.result_path_src}' to the state input"))))
 
@@ -248,7 +248,7 @@ def install_aws_error_seams(patcher) -> None:
             error = StatesErrorNameType.StatesQueryEvaluationError
             raise FailureEventException(failure_event=FailureEvent(
                 env=env, error_name=StatesErrorName(typ=error), event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(  # type: ignore[typeddict-item]
                     error=error.to_name(), cause=str(ex))))) from None
 
     patcher.setattr(ResultPath, "_eval_body", result_path_or_match_failure)

@@ -71,12 +71,14 @@ def load_tasks(path: str) -> TaskTable:
     if not file.is_file():
         raise SfnCacheError("no such file", file=path)
     spec = importlib.util.spec_from_file_location("sfn_cache_tasks_" + re.sub(r"\W", "_", file.stem), file)
+    if spec is None or spec.loader is None:  # a .py path always has a spec; say so to the type checker
+        raise SfnCacheError("cannot import the tasks file", file=path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # the user's code: any error is reported, in one line
         raise SfnCacheError(f"cannot import the tasks file: {type(exc).__name__}: {exc}", file=path) from None
-    functions = {name: value for name, value in vars(module).items()
+    functions: dict[str, Task] = {name: value for name, value in vars(module).items()
                  if inspect.isfunction(value) and not name.startswith("_") and value.__module__ == module.__name__}
     table = getattr(module, "TASKS", {})
     if not isinstance(table, dict) or not all(isinstance(k, str) and callable(v) for k, v in table.items()):
