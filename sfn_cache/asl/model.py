@@ -173,3 +173,34 @@ def all_scopes(scope: Scope) -> Iterator[Scope]:
     yield scope
     for child in scope.children:
         yield from all_scopes(child)
+
+
+def map_owner(scope: Scope, child: Scope) -> StateRef | None:
+    """The Map state of ``scope`` whose ItemProcessor (or Iterator) is ``child``; None for a Parallel
+    branch."""
+    for name, state in scope.states.items():
+        if state.get("Type") == "Map" and any(child.body is state.get(key) for key in ("ItemProcessor", "Iterator")):
+            return StateRef(name, state, scope)
+    return None
+
+
+def is_distributed(map_state: dict[str, Any]) -> bool:
+    """True for a distributed Map, whose iterations are child executions."""
+    config = (map_state.get("ItemProcessor") or {}).get("ProcessorConfig")
+    return isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED"
+
+
+def distributed_scopes(top: Scope) -> set[int]:
+    """``id()`` of every scope body inside a distributed Map (its iterations are child executions: they
+    cannot read the parent's variables and have their own history)."""
+    found: set[int] = set()
+
+    def visit(scope: Scope, inside: bool) -> None:
+        if inside:
+            found.add(id(scope.body))
+        for child in scope.children:
+            owner = map_owner(scope, child)
+            visit(child, inside or (owner is not None and is_distributed(owner.state)))
+
+    visit(top, False)
+    return found

@@ -11,7 +11,7 @@ from sfn_cache.cli.wrap import SELECTION_PARAMS, check_selectors, config_line, o
 from sfn_cache.asl.emit import atomic_write
 from sfn_cache.asl.loader import is_template, load_text, read_source
 from sfn_cache.asl.model import parse
-from sfn_cache.asl.quotas import map_history_warnings
+from sfn_cache.rewrite.quotas import map_history_warnings
 from sfn_cache.cli.graph import to_dot, to_mermaid
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.rewrite.options import WrapOptions

@@ -302,7 +302,7 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         raise click.UsageError("--check needs -o/--output: the file to compare with")
     from sfn_cache.asl.emit import atomic_write, check_output_path
     from sfn_cache.asl.loader import is_template, load_text, looks_like_json, read_source
-    from sfn_cache.asl.quotas import check_definition_size
+    from sfn_cache.rewrite.quotas import check_definition_size
     from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
 
     source = "<stdin>" if definition == "-" else definition

@@ -30,7 +30,7 @@ from sfn_cache.rewrite.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.rewrite.variables import (CACHE_TIMEOUT_SECONDS, CachedForm, cache_retry, common_fields,
                                          follower_wait, pull_payload)
-from sfn_cache.asl.dialects import Jsonata, JsonPath
+from sfn_cache.rewrite.dialects import Jsonata, JsonPath
 
 PULL_FAILED = {"hit": False, "key": None, "pulled": None, "base": None, "wait": False}  # every field: JSONPath reads them
 

@@ -53,20 +53,3 @@ def insert_force_reader(top: Scope, names: NameAllocator, comment: bool = False)
     top.body["StartAt"] = name
     return name
 
-
-def distributed_scopes(top: Scope) -> set[int]:
-    """``id()`` of every scope body inside a distributed Map (whose iterations cannot read our variable)."""
-    found: set[int] = set()
-
-    def visit(scope: Scope, inside: bool) -> None:
-        if inside:
-            found.add(id(scope.body))
-        for child in scope.children:
-            parent = next((s for s in scope.states.values() if s.get("Type") == "Map"
-                           and any(child.body is s.get(key) for key in ("ItemProcessor", "Iterator"))), {})
-            config = (parent.get("ItemProcessor") or {}).get("ProcessorConfig")
-            mode = config.get("Mode") if isinstance(config, dict) else None
-            visit(child, inside or mode == "DISTRIBUTED")
-
-    visit(top, False)
-    return found

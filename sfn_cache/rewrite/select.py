@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_cache.asl.context_reads import differing_context_reads
-from sfn_cache.asl.dialects import DIALECTS
+from sfn_cache.rewrite.context_reads import differing_context_reads
+from sfn_cache.rewrite.dialects import DIALECTS
 from sfn_cache.asl.model import Scope, StateRef, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.classic import classic_refusal
@@ -62,7 +62,7 @@ def _expression_fields(arguments: str) -> dict | None:
     start = arguments.find("{'sfn_cache'")
     if not (PUSH_EXPRESSION_START.match(arguments) and arguments.endswith("%}")) or start < 0:
         return None
-    from sfn_cache.asl.dialects import iter_jsonata_tokens
+    from sfn_cache.asl.expressions import iter_jsonata_tokens
 
     fields = {}
     tokens = iter_jsonata_tokens(arguments[start:-2])  # from the object on: its first fields are all we read

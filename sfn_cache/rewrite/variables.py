@@ -21,7 +21,8 @@ import copy
 import json
 from dataclasses import dataclass
 
-from sfn_cache.asl.dialects import DIALECTS, Jsonata, replace_states_result
+from sfn_cache.asl.expressions import replace_states_result
+from sfn_cache.rewrite.dialects import DIALECTS, Jsonata
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.key_spec import code_keyed, credentials_part, key_path_input, target_part
 from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, NameAllocator

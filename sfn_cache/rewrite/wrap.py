@@ -9,11 +9,11 @@ import copy
 from dataclasses import dataclass, field, replace
 
 from sfn_cache.asl.limits import check_document
-from sfn_cache.asl.model import Scope, all_scopes, parse, redirect, walk
+from sfn_cache.asl.model import Scope, all_scopes, distributed_scopes, parse, redirect, walk
 from sfn_cache.asl.validate import validate
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.classic import rewrite_task_classic
-from sfn_cache.rewrite.force import distributed_scopes, has_force_reader, insert_force_reader, is_force_reader
+from sfn_cache.rewrite.force import has_force_reader, insert_force_reader, is_force_reader
 from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
 from sfn_cache.rewrite.options import PATTERNS, WrapOptions
 from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, cache_payload, plan_task

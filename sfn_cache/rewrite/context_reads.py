@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sfn_cache.asl.dialects import jsonata_tokens
+from sfn_cache.asl.expressions import jsonata_tokens
 
 SAME_ON_A_HIT = ("Execution", "StateMachine", "Map")
 AFTER_THE_TASK = {"JSONPath": ("ResultSelector", "OutputPath", "Assign"), "JSONata": ("Output", "Assign")}
