@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from harness import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, function_arn
 from sfn_cache.cli import cli
 from sfn_cache.rewrite.options import WrapOptions
-from sfn_cache.rewrite.select import cache_payload
+from sfn_cache.rewrite.recognise import cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime import leases
 from sfn_cache.runtime.config import config_for

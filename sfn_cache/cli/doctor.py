@@ -138,7 +138,7 @@ def _function(client, arn: str, config: CacheConfig) -> list[Check]:
 def _timeout(seconds) -> Check | None:
     """The function must outlast the cache states' TimeoutSeconds: a hung call is then States.Timeout,
     which their States.TaskFailed retrier does not retry, not a Lambda timeout retried three times."""
-    from sfn_cache.rewrite.variables import CACHE_TIMEOUT_SECONDS
+    from sfn_cache.rewrite.payloads import CACHE_TIMEOUT_SECONDS
 
     if isinstance(seconds, int) and seconds <= CACHE_TIMEOUT_SECONDS:
         return Check("timeout", False, f"{seconds} s; set it above the cache states' TimeoutSeconds "
