@@ -8,6 +8,7 @@ naming the size and how to get under it, or a warning when the output is near th
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sfn_cache.asl.model import all_scopes, distributed_scopes, map_owner, parse, walk
 from sfn_cache.errors import SfnCacheError
@@ -50,7 +51,7 @@ CACHED_MISS_EXTRA_EVENTS = 12  # pull (5) + choice (2) + push (5)
 CACHED_HIT_EXTRA_EVENTS = 4  # pull (5) + choice (2) + hit Pass (2) - the task's own 5
 
 
-def map_history_warnings(definition: dict, cached: set[str], source: str) -> list[str]:
+def map_history_warnings(definition: dict[str, Any], cached: set[str], source: str) -> list[str]:
     """For each inline Map holding cached tasks: the item count at which, every item a cache miss, one
     execution reaches the 25,000-event history quota (each state counted once per item: an estimate)."""
     top = parse(definition, source)
