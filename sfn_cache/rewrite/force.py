@@ -1,8 +1,8 @@
 """Run-time force without shipping the execution input: one Pass at the machine's start.
 
-Before, every cache_pull carried ``$$.Execution.Input`` so that the caching Lambda could read the
-reserved ``sfn_cache.force`` field: a 150 KB execution input made every pull a 150 KB larger payload.
-Now the wrapped machine starts with one generated Pass that copies only
+The Lambda needs only the execution input's reserved ``sfn_cache.force`` field, and a pull that
+carried ``$$.Execution.Input`` would grow by the whole input (150 KB input, 150 KB more per pull).
+So the wrapped machine starts with one generated Pass that copies only
 ``$$.Execution.Input.sfn_cache.force`` (or null when it is absent) into the variable
 ``sfncache_force``; each pull sends that variable as ``run_force``. Cost: one state transition per
 execution, none per task.

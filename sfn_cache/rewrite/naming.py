@@ -47,9 +47,9 @@ class Prefixes:
 
 PREFIXES = Prefixes()
 VARIABLE_PREFIX = PREFIXES.variable
-PUSH_EXPRESSION_START = re.compile(r"\{% \(\$p ?:= ?\$" + VARIABLE_PREFIX)  # how a push expression begins
-# (written without spaces since protocol 4; a protocol-3 machine's ``$p := $`` is still recognised,
-# so that a re-wrap can refuse it for its protocol)
+# how a push expression begins; the optional spaces let a re-wrap recognise an older protocol's push
+# (``$p := $``), so that it can refuse the machine for its protocol
+PUSH_EXPRESSION_START = re.compile(r"\{% \(\$p ?:= ?\$" + VARIABLE_PREFIX)
 FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)
 GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 
