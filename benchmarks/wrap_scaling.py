@@ -46,7 +46,7 @@ from source_tree import compile_package, goal_status, parse_sources
 
 # Run sfn-cache with the definition quota lifted (see above); trees from before the layout move had quotas.py flat.
 LIFT_QUOTA = ("import importlib\n"
-              "for name, constant in (('sfn_cache.asl.quotas', 'DEFINITION_QUOTA_BYTES'), ('sfn_cache.quotas', "
+              "for name, constant in (('sfn_cache.rewrite.quotas', 'DEFINITION_QUOTA_BYTES'), ('sfn_cache.quotas', "
               "'DEFINITION_QUOTA_BYTES'), ('sfn_cache.asl.model', 'MAX_STATES'), ('sfn_cache.asl.limits', 'MAX_STATES'), "
               "('sfn_cache.model', 'MAX_STATES'), ('sfn_cache.limits', 'MAX_STATES')):\n"
               "    try:\n"

@@ -22,6 +22,7 @@ from pathlib import Path
 import jsonata
 from jsonpath_ng import parse as jsonpath
 
+from sfn_cache.rewrite.naming import FORCE_VARIABLE, PREFIXES
 from sfn_cache.runtime.handler import lambda_handler
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:demo:replay-1"
@@ -86,7 +87,7 @@ def main() -> None:
     parser.add_argument("--result", default='{"ok": true}', help="the task's result on a miss (JSON)")
     args = parser.parse_args()
     found = states(json.loads(args.definition.read_text()))
-    pull, push, task = (found.get(f"cache_pull_{args.state}"), found.get(f"cache_push_{args.state}"),
+    pull, push, task = (found.get(PREFIXES.pull + args.state), found.get(PREFIXES.push + args.state),
                         found.get(args.state))
     if not (pull and push and task):
         raise SystemExit(f"error: {args.definition}: state {args.state!r} is not wrapped (run sfn-cache wrap)")
@@ -95,7 +96,7 @@ def main() -> None:
     context = {"Execution": {"Id": EXECUTION, "Input": state_input}, "StateMachine": {"Id": STATE_MACHINE}}
     # what the machine's first state (cache_force_from_input) assigns: the input's sfn_cache.force
     request = state_input.get("sfn_cache") if isinstance(state_input, dict) else None
-    variables: dict = {"sfncache_force": request.get("force") if isinstance(request, dict) else None}
+    variables: dict = {FORCE_VARIABLE: request.get("force") if isinstance(request, dict) else None}
     for attempt in ("first", "second"):
         answer = lambda_handler(resolve(pull["Parameters"], data, context, variables))
         if answer["hit"]:  # a hit carries the result only

@@ -20,12 +20,6 @@ class SfnCacheError(Exception):
         self.line = line
         self.details = details  # shown by ``-v``: a parser's full multi-line report, for instance
 
-    def located(self, file: str | None) -> "SfnCacheError":
-        """Return this error with ``file`` filled in when it did not know its file yet."""
-        if self.file is None:
-            self.file = file
-        return self
-
     def __str__(self) -> str:
         where = []
         if self.file:

@@ -98,7 +98,7 @@ def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: s
     if loaded.is_template:
         return _wrap_template(loaded, options, target, output, resource, definition_uri)
     from sfn_cache.asl.loader import looks_like_json
-    from sfn_cache.asl.quotas import check_definition_size
+    from sfn_cache.rewrite.quotas import check_definition_size
     from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
 
     wrapped = wrap_definition(loaded.document, options, loaded.source)
@@ -112,7 +112,7 @@ def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: s
 
 def _wrap_template(loaded: Input, options: WrapOptions, target: Path | None, output: str | None,
                    resource: str | None, definition_uri: str) -> Output:
-    from sfn_cache.asl.quotas import check_definition_size
+    from sfn_cache.rewrite.quotas import check_definition_size
     from sfn_cache.rewrite.wrap import wrapped_json
     from sfn_cache.template.update import wrap_template  # ruamel: only for templates
 

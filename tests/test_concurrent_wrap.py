@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from harness import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, function_arn
 from sfn_cache.cli import cli
+from sfn_cache.rewrite.naming import PREFIXES
 from sfn_cache.rewrite.options import WrapOptions
-from sfn_cache.rewrite.select import cache_payload
+from sfn_cache.rewrite.recognise import cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime import leases
 from sfn_cache.runtime.config import config_for
@@ -37,26 +38,26 @@ def wrap(*args):
 def test_concurrent_wait_adds_one_bounded_wait_loop_per_task():
     document = json.loads(wrap(EXAMPLE, "--concurrent", "wait").stdout)
     states = states_of(document)
-    pulls = {name[len("cache_pull_"):]: state for name, state in states.items() if name.startswith("cache_pull_")}
+    pulls = {name[len(PREFIXES.pull):]: state for name, state in states.items() if name.startswith(PREFIXES.pull)}
     assert pulls
     for task, pull in pulls.items():
         assert pull["Parameters"]["concurrent"] == "wait" and pull["Parameters"]["lease"] > 0
-        assert cache_payload(states[f"cache_push_{task}"])["concurrent"] == "wait"  # one JSONata expression
+        assert cache_payload(states[PREFIXES.push + task])["concurrent"] == "wait"  # one JSONata expression
         failed = next(iter(pull["Catch"][0]["Assign"].values()))
         assert failed == {"hit": False, "wait": False}, "the Choice below reads .wait"
-        wait = states[f"cache_wait_{task}"]
-        assert wait["Type"] == "Wait" and wait["Next"] == f"cache_pull_{task}"
+        wait = states[PREFIXES.wait + task]
+        assert wait["Type"] == "Wait" and wait["Next"] == PREFIXES.pull + task
         assert 1 <= wait["Seconds"] <= 300
         assert wait["Seconds"] * 21 >= pull["Parameters"]["lease"] or wait["Seconds"] == 300
-        rules = states[f"use_cache_{task}"]["Choices"]
+        rules = states[PREFIXES.choice + task]["Choices"]
         assert rules[-1] == {"Variable": f"{rules[0]['Variable'].rsplit('.', 1)[0]}.wait", "BooleanEquals": True,
-                             "Next": f"cache_wait_{task}"}
+                             "Next": PREFIXES.wait + task}
 
 
 def test_concurrent_run_is_the_default_and_adds_nothing():
     default = wrap(EXAMPLE).stdout
     assert default == wrap(EXAMPLE, "--concurrent", "run").stdout
-    assert '"concurrent"' not in default and "cache_wait_" not in default
+    assert '"concurrent"' not in default and PREFIXES.wait not in default
 
 
 def test_the_lease_follows_the_tasks_timeout():
@@ -71,7 +72,7 @@ def test_the_lease_follows_the_tasks_timeout():
 def test_the_project_configuration_sets_it_and_a_typo_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sfn-cache.yaml").write_text("concurrent: wait\n")
-    assert "cache_wait_" in wrap(EXAMPLE).stdout
+    assert PREFIXES.wait in wrap(EXAMPLE).stdout
     (tmp_path / "sfn-cache.yaml").write_text("concurrent: sometimes\n")
     result = wrap(EXAMPLE)
     assert result.exit_code == 2 and "concurrent: must be one of run, wait" in result.stderr

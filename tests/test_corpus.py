@@ -18,7 +18,7 @@ from sfn_cache.asl.loader import load_text
 from sfn_cache.asl.model import parse, transitions, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import WrapOptions
-from sfn_cache.rewrite.select import cache_operation, cache_payload
+from sfn_cache.rewrite.recognise import cache_operation, cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
 
 FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".json", ".yaml", ".yml")) if CORPUS.exists() else []

@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from sfn_cache.asl.model import transitions
-from sfn_cache.asl.quotas import DEFINITION_QUOTA_BYTES
+from sfn_cache.rewrite.quotas import DEFINITION_QUOTA_BYTES
 from sfn_cache.cli import cli
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:cache"  # 52 characters
@@ -63,7 +63,7 @@ def tasks_filling(fraction: float, tmp_path) -> int:
 
 def test_the_placeholder_arn_is_counted_as_the_longest_arn_it_may_become(tmp_path):
     """DefinitionSubstitutions replace ${SfnCacheFunctionArn} before Step Functions measures."""
-    from sfn_cache.asl.quotas import LAMBDA_ARN_MAX_CHARS, definition_bytes
+    from sfn_cache.rewrite.quotas import LAMBDA_ARN_MAX_CHARS, definition_bytes
 
     assert definition_bytes('"${SfnCacheFunctionArn}"') == 2 + LAMBDA_ARN_MAX_CHARS
     tasks = tasks_filling(0.99, tmp_path)

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from sfn_cache.cli.inspect import inspect_commands
+from sfn_cache.rewrite.naming import PREFIXES
 from sfn_cache.rewrite.options import StateRule, WrapOptions
 from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
 
@@ -270,7 +271,7 @@ def test_mermaid_has_every_state_once_and_every_transition(tmp_path, wrap_it):
     assert set(classes["cached"]) == USER_TASKS_CACHED and classes["refused"] == ["Approve"]
     if wrap_it:
         generated = set(all_names(drawn)) - set(all_names(DEFINITION))
-        assert set(classes["injected"]) == generated and any(n.startswith("use_cache_") for n in generated)
+        assert set(classes["injected"]) == generated and any(n.startswith(PREFIXES.choice) for n in generated)
     else:
         assert "injected" not in classes
 

@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from harness import CACHE_ARN, function_arn
-from sfn_cache.asl.quotas import CACHED_HIT_EXTRA_EVENTS, CACHED_MISS_EXTRA_EVENTS, ITERATION_EVENTS, TASK_EVENTS
+from sfn_cache.rewrite.quotas import CACHED_HIT_EXTRA_EVENTS, CACHED_MISS_EXTRA_EVENTS, ITERATION_EVENTS, TASK_EVENTS
 from sfn_cache.cli import cli
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition

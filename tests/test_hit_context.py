@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from harness import CACHE_ARN, CACHE_FUNCTION
-from sfn_cache.asl.context_reads import differing_context_reads
+from sfn_cache.rewrite.context_reads import differing_context_reads
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import StateRule, WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition

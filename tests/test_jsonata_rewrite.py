@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfn_cache.asl.dialects import replace_states_result
+from sfn_cache.asl.expressions import replace_states_result
 
 CASES = [
     ("{% $states.result.a %}", "{% $V.data.a %}"),

@@ -31,16 +31,6 @@ SEALED = {  # these may import, of sfn_cache, only what is under the names given
 }
 RUNTIME_LIBRARIES = {"boto3", "botocore", "disdat"}  # besides the standard library: what the Lambda ships
 
-# (importing module, imported module) pairs still allowed, each list to be emptied, never grown.
-# removed when the rewrite/protocol/options branches merge: asl/quotas.py moves to rewrite/
-PENDING = {
-    ("sfn_cache.asl.quotas", "sfn_cache.rewrite.force"),
-    ("sfn_cache.asl.quotas", "sfn_cache.rewrite.options"),
-}
-# no branch removes it yet: `import sfn_cache` only to find the package's folder for the Lambda zip
-UNDECIDED = {
-    ("sfn_cache.deploy.lambda_package", "sfn_cache"),
-}
 
 
 def layer_of(module: str) -> tuple[int, str] | None:
@@ -107,10 +97,10 @@ def find_violations(modules: dict[str, tuple[str, bool]]) -> list[tuple[str, int
     return found
 
 
-def violations(modules: dict[str, tuple[str, bool]], pending: set[tuple[str, str]] = frozenset()) -> list[str]:
-    """find_violations as ``module:line imports target (why)``, without the ``pending`` pairs."""
+def violations(modules: dict[str, tuple[str, bool]]) -> list[str]:
+    """find_violations as ``module:line imports target (why)``."""
     return [f"{module}:{line} imports {target} ({why})" if line else f"{module}: {why}"
-            for module, line, target, why in find_violations(modules) if (module, target) not in pending]
+            for module, line, target, why in find_violations(modules)]
 
 
 def package_modules() -> dict[str, tuple[str, bool]]:
@@ -124,13 +114,7 @@ def package_modules() -> dict[str, tuple[str, bool]]:
 
 
 def test_no_module_imports_a_layer_above_its_own():
-    assert violations(package_modules(), PENDING | UNDECIDED) == []
-
-
-def test_every_pending_exception_still_exists():
-    """An entry that no longer happens must go, so the list only ever shrinks."""
-    found = {(module, target) for module, _, target, _ in find_violations(package_modules())}
-    assert sorted((PENDING | UNDECIDED) - found) == []
+    assert violations(package_modules()) == []
 
 
 FAKE = {
@@ -165,9 +149,3 @@ def test_the_check_passes_a_well_layered_package():
 def test_the_check_reports_a_violation(module, source, expected):
     found = violations({**FAKE, module: (source, False)})
     assert len(found) == 1 and found[0].startswith(expected), found
-
-
-def test_a_pending_exception_hides_only_its_own_pair():
-    modules = {**FAKE, "sfn_cache.asl.upward": ("import sfn_cache.rewrite.wrap\nimport sfn_cache.rewrite\n", False)}
-    found = violations(modules, {("sfn_cache.asl.upward", "sfn_cache.rewrite.wrap")})
-    assert [line.split(" (")[0] for line in found] == ["sfn_cache.asl.upward:2 imports sfn_cache.rewrite"]

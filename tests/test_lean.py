@@ -18,7 +18,7 @@ from harness import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn, instal
 from sfn_cache.cli import COMMANDS, cli
 from sfn_cache.rewrite.naming import GENERATED_COMMENT
 from sfn_cache.rewrite.options import WrapOptions
-from sfn_cache.rewrite.select import cache_operation, cache_payload
+from sfn_cache.rewrite.recognise import cache_operation, cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.handler import lambda_handler
 
@@ -172,7 +172,7 @@ def test_cache_retry_retries_a_throttled_pull_three_times(make_engine, monkeypat
 def test_generated_states_are_written_one_per_line_and_the_users_as_indent_2():
     """The layout cuts bytes only: the same JSON, the user's states' lines exactly as json.dumps(indent=2)
     writes them, every generated state (the force reader too) on a line of its own."""
-    from sfn_cache.rewrite.select import generated_states
+    from sfn_cache.rewrite.recognise import generated_states
     from sfn_cache.rewrite.wrap import wrapped_json
     from sfn_cache.asl.model import parse
 

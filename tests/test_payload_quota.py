@@ -118,7 +118,7 @@ def test_a_result_at_the_quota_runs_uncached_and_never_fails(make_engine, caplog
 
 
 def test_a_result_just_under_the_push_limit_is_cached(make_engine):
-    from sfn_cache.rewrite.variables import PUSH_RESULT_MAX_BYTES
+    from sfn_cache.rewrite.payloads import PUSH_RESULT_MAX_BYTES
 
     result = blob(PUSH_RESULT_MAX_BYTES - 4)  # counted as ["..."]: exactly at the limit
     engine = make_engine({"work": lambda e: result})
@@ -139,7 +139,7 @@ def test_the_push_counts_utf8_bytes_from_above(result):
     do not is never pushed. (That engine writes é as \\u00e9, whose "0e" also counts as a number: it
     counts far above; the test below bounds the count of the JSONata Step Functions runs.)"""
     import jsonata
-    from sfn_cache.rewrite.variables import push_size
+    from sfn_cache.rewrite.payloads import push_size
 
     counted = jsonata.Jsonata(push_size("$r")).evaluate(None, {"r": result})
     exact = len(json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -163,7 +163,7 @@ def test_the_push_size_is_never_below_what_the_jsonata_of_step_functions_measure
     $length counts code points: the guard must still count at least the UTF-8 bytes the push carries
     (the shortest round-trip JSON of the value), or a result just under the quota makes a push over it
     (States.DataLimitExceeded, which no Catch handles)."""
-    from sfn_cache.rewrite.variables import push_size
+    from sfn_cache.rewrite.payloads import push_size
 
     module = os.environ.get("JSONATA_JS")
     if not (module and shutil.which("node")):

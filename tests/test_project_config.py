@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sfn_cache.asl.model import parse, walk
 from sfn_cache.cli import cli
-from sfn_cache.rewrite.select import cache_payload
+from sfn_cache.rewrite.recognise import cache_payload
 
 DEFINITION = {"StartAt": "Prepare", "States": {
     "Prepare": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:prepare", "Next": "Train"},

@@ -17,7 +17,7 @@ from sfn_cache.asl.loader import load_text
 from sfn_cache.asl.model import parse, walk
 from sfn_cache.cli import cli
 from sfn_cache.rewrite.options import WrapOptions
-from sfn_cache.rewrite.select import cache_operation
+from sfn_cache.rewrite.recognise import cache_operation
 from sfn_cache.rewrite.wrap import wrap_definition
 
 MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")

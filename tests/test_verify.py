@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from sfn_cache.cli import cli
 from sfn_cache.local.engine import function_arn
-from sfn_cache.rewrite import variables
+from sfn_cache.rewrite.forms import variables
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "ml_pipeline.asl.json"

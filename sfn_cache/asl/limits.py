@@ -33,7 +33,7 @@ def check_document(document: Any, source: str) -> None:
     The error names the innermost state (a key directly under a ``States`` object) and the field path
     below it, so a NaN deep in Parameters reads ``FILE: state 'Train': Parameters.rate: ...``.
     """
-    stack: list[tuple[Any, int, str | None, tuple]] = [(document, 0, None, ())]
+    stack: list[tuple[Any, int, str | None, tuple[Any, ...]]] = [(document, 0, None, ())]
     while stack:
         value, depth, state, path = stack.pop()
         if depth > MAX_DEPTH:
@@ -61,7 +61,7 @@ def check_document(document: Any, source: str) -> None:
                 stack.append((inner, depth + 1, state, (f"[{index}]", path)))
 
 
-def _unwind(path: tuple) -> list[str]:
+def _unwind(path: tuple[Any, ...]) -> list[str]:
     parts: list[str] = []
     while path:
         part, path = path
@@ -88,8 +88,8 @@ def _problem(value: Any) -> str | None:
         return None
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            return (f"{'NaN' if math.isnan(value) else 'Infinity'} is not a JSON number (NaN, Infinity and numbers too large for a double "
-                    f"are refused: Step Functions rejects them)")
+            return (f"{'NaN' if math.isnan(value) else 'Infinity'} is not a JSON number (NaN, Infinity and "
+                    f"numbers too large for a double are refused: Step Functions rejects them)")
         return None
     return f"a {type(value).__name__} value has no JSON form (quote it as a string)"
 

@@ -22,27 +22,28 @@ class Scope:
     """One StartAt/States object; ``path`` names it for messages (``top``, ``Fan.branch[1]``)."""
 
     path: str
-    body: dict
+    body: dict[str, Any]
     query_language: str
     children: list["Scope"] = field(default_factory=list)
 
     @property
-    def states(self) -> dict:
-        return self.body["States"]
+    def states(self) -> dict[str, Any]:
+        states: dict[str, Any] = self.body["States"]  # parse checked it is an object
+        return states
 
 
 @dataclass(frozen=True)
 class StateRef:
     name: str
-    state: dict
+    state: dict[str, Any]
     scope: Scope
 
     @property
     def query_language(self) -> str:
-        return self.state.get("QueryLanguage", self.scope.query_language)
+        return str(self.state.get("QueryLanguage", self.scope.query_language))
 
 
-def transitions(state: dict) -> Iterator[tuple[str, str]]:
+def transitions(state: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """Every (field, target) a state can move to: Next, Default, Choices[i].Next, Catch[i].Next."""
     if isinstance(state.get("Next"), str):
         yield "Next", state["Next"]
@@ -56,7 +57,7 @@ def transitions(state: dict) -> Iterator[tuple[str, str]]:
             yield f"Catch[{i}].Next", catcher["Next"]
 
 
-def redirect(state: dict, targets: dict[str, str], keep: str | None = None) -> None:
+def redirect(state: dict[str, Any], targets: dict[str, str], keep: str | None = None) -> None:
     """Point every transition of ``state`` whose target is a key of ``targets`` (other than ``keep``)
     at its value.
 
@@ -71,7 +72,7 @@ def redirect(state: dict, targets: dict[str, str], keep: str | None = None) -> N
                 holder[key] = targets[target]
 
 
-def nested_scope_bodies(name: str, state: dict) -> Iterator[tuple[str, Any]]:
+def nested_scope_bodies(name: str, state: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The (path suffix, body) of each scope directly inside a Parallel or Map state."""
     if state.get("Type") == "Parallel":
         for i, branch in enumerate(state.get("Branches") or []):
@@ -127,19 +128,19 @@ def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
 QUERY_LANGUAGES = ("JSONPath", "JSONata")
 
 
-def _query_language(body: dict, default: str, source: str, state: str | None) -> str:
+def _query_language(body: dict[str, Any], default: str, source: str, state: str | None) -> str:
     language = body.get("QueryLanguage", default)
     if language not in QUERY_LANGUAGES:
         raise SfnCacheError(f"QueryLanguage must be \"JSONPath\" or \"JSONata\", got {_json_type(language)}"
                             + (f" {language!r}" if isinstance(language, str) else ""), file=source, state=state)
-    return language
+    return str(language)
 
 
 _LIST_FIELDS = ("Choices", "Catch", "Retry", "Branches")
 _NAME_FIELDS = ("Next", "Default")
 
 
-def _check_shape(name: str, state: dict, source: str) -> None:
+def _check_shape(name: str, state: dict[str, Any], source: str) -> None:
     """The fields the rewriter follows must have ASL's shape: lists of objects and state names."""
     for key in _LIST_FIELDS:
         value = state.get(key)
@@ -173,3 +174,34 @@ def all_scopes(scope: Scope) -> Iterator[Scope]:
     yield scope
     for child in scope.children:
         yield from all_scopes(child)
+
+
+def map_owner(scope: Scope, child: Scope) -> StateRef | None:
+    """The Map state of ``scope`` whose ItemProcessor (or Iterator) is ``child``; None for a Parallel
+    branch."""
+    for name, state in scope.states.items():
+        if state.get("Type") == "Map" and any(child.body is state.get(key) for key in ("ItemProcessor", "Iterator")):
+            return StateRef(name, state, scope)
+    return None
+
+
+def is_distributed(map_state: dict[str, Any]) -> bool:
+    """True for a distributed Map, whose iterations are child executions."""
+    config = (map_state.get("ItemProcessor") or {}).get("ProcessorConfig")
+    return isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED"
+
+
+def distributed_scopes(top: Scope) -> set[int]:
+    """``id()`` of every scope body inside a distributed Map (its iterations are child executions: they
+    cannot read the parent's variables and have their own history)."""
+    found: set[int] = set()
+
+    def visit(scope: Scope, inside: bool) -> None:
+        if inside:
+            found.add(id(scope.body))
+        for child in scope.children:
+            owner = map_owner(scope, child)
+            visit(child, inside or (owner is not None and is_distributed(owner.state)))
+
+    visit(top, False)
+    return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sfn_cache.asl.model import MAX_NAME_LENGTH, Scope, all_scopes, transitions, walk
 from sfn_cache.errors import SfnCacheError
 
@@ -33,7 +35,7 @@ def validate(top: Scope, source: str) -> list[str]:
     return warnings
 
 
-def _check_transitions(name: str, state: dict, scope: Scope, source: str) -> None:
+def _check_transitions(name: str, state: dict[str, Any], scope: Scope, source: str) -> None:
     for field_name, target in transitions(state):
         if target not in scope.states:
             raise SfnCacheError(f"{field_name} names a state that does not exist here: {target!r}",

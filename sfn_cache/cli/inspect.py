@@ -9,14 +9,15 @@ import click
 from sfn_cache import pipeline
 from sfn_cache.asl.emit import atomic_write
 from sfn_cache.asl.model import parse
-from sfn_cache.asl.quotas import map_history_warnings
+from sfn_cache.rewrite.quotas import map_history_warnings
 from sfn_cache.cli.graph import to_dot, to_mermaid
 from sfn_cache.cli.selection import SELECTION_PARAMS, config_line, options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options.selectors import check_selectors
 from sfn_cache.pipeline import Machine
 from sfn_cache.rewrite.options import WrapOptions
-from sfn_cache.rewrite.select import TaskReport, generated_states
+from sfn_cache.rewrite.recognise import generated_states
+from sfn_cache.rewrite.report import Action, TaskReport
 from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
 
 COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force",
@@ -55,7 +56,7 @@ def explain_command(definition: str, as_json: bool, **params) -> None:
         rows, warnings = [], []
         for name, machine in machines:
             if isinstance(machine, SfnCacheError):
-                rows += _rows(name, [TaskReport(state="", scope="", action="refused", reason=str(machine))])
+                rows += _rows(name, [TaskReport(state="", scope="", action=Action.REFUSED, reason=str(machine))])
             else:
                 reports = plan_definition(machine, options, source, checked=True)  # _definitions loaded it
                 rows += _rows(name, reports)

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import sfn_cache
 from sfn_cache.errors import SfnCacheError
 
 REQUIREMENT = "disdat==1.2.0"
@@ -176,7 +175,7 @@ def trim(site: Path) -> None:
 
 def add_runtime_code(site: Path) -> None:
     """The handler's modules only: ``sfn_cache/__init__.py`` and ``sfn_cache/runtime``."""
-    source = Path(sfn_cache.__file__).parent
+    source = Path(__file__).parent.parent  # the sfn_cache package (deploy/ is inside it)
     package = site / "sfn_cache"
     (package / "runtime").mkdir(parents=True)
     shutil.copyfile(source / "__init__.py", package / "__init__.py")

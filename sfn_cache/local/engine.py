@@ -287,9 +287,13 @@ def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool
     cache_out_T/cache_hit_T the path is re-rooted under $.input."""
     if (wrapped.status, wrapped.error, wrapped.output) != (original.status, "States.Runtime", original.output):
         return False
-    named = re.sub(r"state 'cache_(?:pull|out|hit)_([^']*)'", r"state '\1'", wrapped.cause or "")
-    named = re.sub(r'"Name": "cache_(?:pull|out|hit)_([^"]*)"', r'"Name": "\1"', named)  # the context it quotes
-    if re.search(r"state 'cache_(?:out|hit)_", wrapped.cause or "") and named != original.cause:
+    from sfn_cache.rewrite.naming import PREFIXES
+
+    evaluating = PREFIXES.pattern((PREFIXES.pull, PREFIXES.out, PREFIXES.hit))
+    restoring = PREFIXES.pattern((PREFIXES.out, PREFIXES.hit))
+    named = re.sub(f"state '{evaluating}([^']*)'", r"state '\1'", wrapped.cause or "")
+    named = re.sub(f'"Name": "{evaluating}([^"]*)"', r'"Name": "\1"', named)  # the context it quotes
+    if re.search(f"state '{restoring}", wrapped.cause or "") and named != original.cause:
         named = re.sub(r"'\$\.input([.\[][^']*)?'", lambda m: "'$" + (m.group(1) or "") + "'", named)
         named = named.replace("$['input.", "$['")  # the same path as the interpreter repeats it
     return named == original.cause

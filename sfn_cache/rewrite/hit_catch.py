@@ -14,6 +14,7 @@ ResultPath, Output and Assign see what T's would. Cost: one more state entered o
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from sfn_cache.rewrite.naming import GENERATED_COMMENT
 
@@ -22,13 +23,14 @@ RESULT_PROCESSING_ERRORS = ("States.ResultPathMatchFailure", "States.IntrinsicFa
 _MATCHING = frozenset(RESULT_PROCESSING_ERRORS + ("States.ALL", "States.TaskFailed"))
 
 
-def catches_result_errors(task: dict) -> bool:
+def catches_result_errors(task: dict[str, Any]) -> bool:
     """True when one of T's catchers could handle an error of T's result processing."""
     return any(isinstance(catcher, dict) and _MATCHING & set(catcher.get("ErrorEquals") or [])
                for catcher in task.get("Catch") or [])
 
 
-def catching_hit(name: str, branch_name: str, apply: dict, task: dict, catch: list, language: str) -> dict:
+def catching_hit(name: str, branch_name: str, apply: dict[str, Any], task: dict[str, Any],
+                 catch: list[dict[str, Any]], language: str) -> dict[str, Any]:
     """A Parallel whose one branch is ``apply`` (a Pass, without Next/End), with T's Retry and ``catch``.
 
     JSONPath: the branch's output is the state output (``OutputPath: $[0]``). JSONata: the caller puts

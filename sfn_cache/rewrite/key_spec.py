@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.runtime.keys import code_kind, names_account_and_region
@@ -57,7 +57,7 @@ def guarded(root: str, steps: list[str | int]) -> str:
     return "{% (" + "; ".join(lines) + '; $ok ? {"v": $v} : {}) %}'
 
 
-def input_root(task: dict, root: str) -> tuple[str, list[str | int]]:
+def input_root(task: dict[str, Any], root: str) -> tuple[str, list[str | int]]:
     """Where a JSONPath task's ``$`` is, seen from a JSONata state whose ``$states.input`` is ``root``."""
     if "InputPath" not in task:
         return root, []
@@ -66,13 +66,13 @@ def input_root(task: dict, root: str) -> tuple[str, list[str | int]]:
     return root, path_steps(task["InputPath"])
 
 
-def key_path_input(task: dict, key_paths: tuple[str, ...], root: str) -> dict:
+def key_path_input(task: dict[str, Any], key_paths: tuple[str, ...], root: str) -> dict[str, Any]:
     """The ``input`` of a key-path pull: each path's guarded value, keyed by the path."""
     base, prefix = input_root(task, root)
     return {path: guarded(base, prefix + path_steps(path)) for path in key_paths}
 
 
-def _jsonata_ref(path: str, task: dict, root: str) -> str:
+def _jsonata_ref(path: str, task: dict[str, Any], root: str) -> str:
     """A JSONPath reference of a JSONPath task as JSONata read by the pull (context or input)."""
     try:
         if path.startswith("$$."):
@@ -93,7 +93,7 @@ def _as_written(value: Any) -> Any:
     return value
 
 
-def _not_plain(path: str):
+def _not_plain(path: str) -> NoReturn:
     raise SfnCacheError(f"with --key-path, {path!r} must be a plain path: it names the task's target or "
                         "credentials, which stay in the key")
 
@@ -113,7 +113,7 @@ def _static(value: Any, language: str) -> Any:
 _DYNAMIC = object()
 
 
-def target_part(task: dict, language: str, root: str) -> Any | None:
+def target_part(task: dict[str, Any], language: str, root: str) -> Any | None:
     """The parameters kept in a key-path key: every static one, plus the dynamic ones naming the target."""
     parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
     if isinstance(parameters, str):  # JSONata Arguments as one expression: all of it names the target
@@ -129,7 +129,7 @@ def target_part(task: dict, language: str, root: str) -> Any | None:
     return kept or None
 
 
-def credentials_part(task: dict, language: str, jsonata_pull: bool, root: str) -> Any | None:
+def credentials_part(task: dict[str, Any], language: str, jsonata_pull: bool, root: str) -> Any | None:
     """The task's Credentials, to be evaluated by the pull as the task evaluates them.
 
     ``RoleArn`` is written ``role_arn``: ASL parsers treat ``RoleArn`` as a keyword wherever it
@@ -149,7 +149,7 @@ def credentials_part(task: dict, language: str, jsonata_pull: bool, root: str) -
     return part
 
 
-def code_keyed(task: dict, language: str, key_code: str | None) -> str | None:
+def code_keyed(task: dict[str, Any], language: str, key_code: str | None) -> str | None:
     """Which code identity the pull asks the caching Lambda to resolve for this task, or None.
 
     Unset (the default) keys Lambda targets only: their CodeSha256 is one cheap call and a redeploy
@@ -162,7 +162,7 @@ def code_keyed(task: dict, language: str, key_code: str | None) -> str | None:
     return kind if key_code == "auto" or kind == "lambda" else None
 
 
-def _named_targets(task: dict, language: str) -> dict:
+def _named_targets(task: dict[str, Any], language: str) -> dict[str, Any]:
     """The parameters naming the target, statically or not (their values are only known at run time).
     JSONata Arguments written as one expression may name any of them."""
     parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")
@@ -176,7 +176,7 @@ _CODE_PART = {"lambda": "code: Lambda CodeSha256 and Version", "glue": "code: Gl
               "ecs": "code: ECS task definition revision", "batch": "code: Batch job definition revision"}
 
 
-def describe_key(task: dict, language: str, key_paths: tuple[str, ...], key_code: str | None, key_s3: str,
+def describe_key(task: dict[str, Any], language: str, key_paths: tuple[str, ...], key_code: str | None, key_s3: str,
                  context: str | None) -> list[str]:
     """Every part of the task's key, in words (``sfn-cache explain``; docs/protocol.md says why)."""
     parameters = task.get("Parameters" if language == "JSONPath" else "Arguments")

@@ -4,13 +4,52 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Set
+from dataclasses import dataclass
 
 from sfn_cache.asl.model import MAX_NAME_LENGTH
 
-VARIABLE_PREFIX = "sfncache_"
-PUSH_EXPRESSION_START = re.compile(r"\{% \(\$p ?:= ?\$" + VARIABLE_PREFIX)  # how a push expression begins
-# (written without spaces since protocol 4; a protocol-3 machine's ``$p := $`` is still recognised,
-# so that a re-wrap can refuse it for its protocol)
+
+@dataclass(frozen=True)
+class Prefixes:
+    """The start of every name wrap generates: a state's is followed by its task's name, a variable's by a
+    digest. One list, so that writing a name and recognising it (re-wrap, explain, graph) cannot drift."""
+
+    pull: str = "cache_pull_"
+    choice: str = "use_cache_"
+    hit: str = "cache_hit_"
+    push: str = "cache_push_"
+    assign: str = "cache_assign_"
+    apply: str = "cache_apply_"
+    done: str = "cache_done_"
+    wait: str = "cache_wait_"
+    wrap: str = "cache_wrap_"  # the classic form's own states
+    out: str = "cache_out_"
+    miss: str = "cache_miss_"
+    check: str = "cache_check_"
+    catch: str = "cache_catch{}_"  # one per catcher of the task: its index
+    force: str = "cache_"  # + "force": the force reader, once per machine
+    variable: str = "sfncache_"
+
+    def catcher(self, index: int) -> str:
+        return self.catch.format(index)
+
+    @property
+    def task_states(self) -> tuple[str, ...]:
+        """The prefixes of the states generated around one task (``catch`` with ``{}`` for its index)."""
+        return (self.pull, self.push, self.hit, self.apply, self.assign, self.done, self.wait, self.wrap,
+                self.out, self.miss, self.check, self.catch, self.choice)
+
+    def pattern(self, prefixes: tuple[str, ...]) -> str:
+        """A regular expression alternation matching any of ``prefixes`` (a catch index as digits)."""
+        return "(?:" + "|".join(re.escape(p).replace(re.escape("{}"), r"\d+") for p in prefixes) + ")"
+
+
+PREFIXES = Prefixes()
+VARIABLE_PREFIX = PREFIXES.variable
+# how a push expression begins; the optional spaces let a re-wrap recognise an older protocol's push
+# (``$p := $``), so that it can refuse the machine for its protocol
+PUSH_EXPRESSION_START = re.compile(r"\{% \(\$p ?:= ?\$" + VARIABLE_PREFIX)
 FORCE_VARIABLE = VARIABLE_PREFIX + "force"  # the execution input's sfn_cache.force, read once (force.py)
 GENERATED_COMMENT = "sfn-cache: "  # starts the Comment of every state the rewriters add
 
@@ -26,7 +65,7 @@ class NameAllocator:
     base is appended, so the same definition always gets the same names.
     """
 
-    def __init__(self, taken: set[str], variables: set[str] = frozenset()):
+    def __init__(self, taken: Set[str], variables: Set[str] = frozenset()) -> None:
         self.taken = set(taken)
         self.variables: set[str] = set(variables)  # those a previous wrap gave its tasks (a re-wrap adds more)
 
@@ -43,7 +82,6 @@ class NameAllocator:
                 counter += 1
         self.taken.add(candidate)
         return candidate
-
 
     def variable(self, state_name: str) -> str:
         """A workflow variable name for one task: ``sfncache_<digest>``, unique in this wrap.

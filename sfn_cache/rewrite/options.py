@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_LAMBDA_ARN = "${SfnCacheFunctionArn}"
-PATTERNS = ("variables", "classic")  # the cached forms (rewrite.variables, rewrite.classic)
+PATTERNS = ("variables", "classic")  # the cached forms (rewrite/forms/)
 
 
 @dataclass(frozen=True)

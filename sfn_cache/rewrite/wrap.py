@@ -7,48 +7,56 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sfn_cache.asl.limits import check_document
-from sfn_cache.asl.model import Scope, all_scopes, parse, redirect, walk
+from sfn_cache.asl.model import Scope, all_scopes, distributed_scopes, parse, redirect, walk
 from sfn_cache.asl.validate import validate
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.rewrite.classic import rewrite_task_classic
-from sfn_cache.rewrite.force import distributed_scopes, has_force_reader, insert_force_reader, is_force_reader
-from sfn_cache.rewrite.naming import FORCE_VARIABLE, GENERATED_COMMENT, VARIABLE_PREFIX, NameAllocator
-from sfn_cache.rewrite.options import PATTERNS, WrapOptions
-from sfn_cache.rewrite.select import TaskReport, already_wrapped_tasks, cache_operation, cache_payload, plan_task
-from sfn_cache.rewrite.variables import rewrite_task
-from sfn_cache.runtime.protocol import PROTOCOL
+from sfn_cache.rewrite.force import insert_force_reader
+from sfn_cache.rewrite.forms import form_for
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, NameAllocator
+from sfn_cache.rewrite.options import PATTERNS, StateOptions, WrapOptions
+from sfn_cache.rewrite.recognise import (
+    already_wrapped_tasks,
+    cache_operation,
+    cache_variables,
+    check_reserved_variables,
+    generated_states,
+    has_force_reader,
+    refuse_other_protocols,
+)
+from sfn_cache.rewrite.report import Action, TaskReport
+from sfn_cache.rewrite.select import plan_task
 
 __all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
 
 
 @dataclass
 class WrapResult:
-    definition: dict
+    definition: dict[str, Any]
     tasks: list[TaskReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any(task.action == "wrapped" for task in self.tasks)
+        return any(task.action == Action.WRAPPED for task in self.tasks)
 
 
-def wrapped_json(definition: dict, compact: bool = False) -> str:
+def wrapped_json(definition: dict[str, Any], compact: bool = False) -> str:
     """A (wrapped) definition as written: the states sfn-cache generated one per line, the user's
     states indented as ``json.dumps(indent=2)`` writes them (emit.dump_json); ``compact``: no whitespace."""
     from sfn_cache.asl.emit import dump_json
-    from sfn_cache.rewrite.select import generated_states
 
     return dump_json(definition, compact, () if compact else generated_states(parse(definition)))
 
 
-def state_names(definition: dict, source: str = "<definition>") -> set[str]:
+def state_names(definition: dict[str, Any], source: str = "<definition>") -> set[str]:
     """Every state name in every scope (for checking that per-state rules match something)."""
     return {ref.name for ref in walk(parse(definition, source))}
 
 
-def plan_definition(definition: dict, options: WrapOptions, source: str = "<definition>",
+def plan_definition(definition: dict[str, Any], options: WrapOptions, source: str = "<definition>",
                     checked: bool = False) -> list[TaskReport]:
     """What ``wrap_definition`` would do to each Task state, without rewriting anything. ``checked``:
     the caller's loader already ran check_document (a second pass is a third of ``explain``'s time)."""
@@ -57,14 +65,14 @@ def plan_definition(definition: dict, options: WrapOptions, source: str = "<defi
     return _plan(copy.deepcopy(definition), options, source)[1]
 
 
-def wrap_definition(definition: dict, options: WrapOptions, source: str = "<definition>") -> WrapResult:
+def wrap_definition(definition: dict[str, Any], options: WrapOptions, source: str = "<definition>") -> WrapResult:
     """Return the cached form of ``definition`` (the input is not modified)."""
     if options.pattern not in PATTERNS:
         raise SfnCacheError(f"unknown pattern {options.pattern!r} (choose from {', '.join(PATTERNS)})")
     check_document(definition, source)  # plain JSON within the limits: API callers skip the loader
     document = copy.deepcopy(definition)
     top, reports, plans, warnings = _plan(document, options, source)
-    names = NameAllocator({ref.name for ref in walk(top)}, _cache_variables(top))
+    names = NameAllocator({ref.name for ref in walk(top)}, cache_variables(top))
     by_name = {report.state: report for report in reports}
     reads_force = options.runtime_force and options.pattern == "variables"
     distributed = distributed_scopes(top)
@@ -75,7 +83,7 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
         forced_at_run_time |= scope_force and rewritten
     if forced_at_run_time and not has_force_reader(top):
         insert_force_reader(top, names, options.comments)
-    if any(report.action == "wrapped" for report in reports):
+    if any(report.action == Action.WRAPPED for report in reports):
         validate(parse(document, source), source)
     _refuse_when_nothing_cacheable(reports, source)
     if not reports:  # nothing to cache is not an error (a CI step may wrap every file); say so
@@ -83,40 +91,41 @@ def wrap_definition(definition: dict, options: WrapOptions, source: str = "<defi
     return WrapResult(definition=document, tasks=reports, warnings=warnings)
 
 
-def _plan(document: dict, options: WrapOptions, source: str):
+def _plan(document: dict[str, Any], options: WrapOptions, source: str
+          ) -> tuple[Scope, list[TaskReport], dict[str, StateOptions], list[str]]:
     top = parse(document, source)
     warnings = validate(top, source)
-    _refuse_other_protocols(top, source)  # first: an older file's generated states are not this protocol's
-    _check_reserved_variables(top, source)
+    refuse_other_protocols(top, source)  # first: an older file's generated states are not this protocol's
+    check_reserved_variables(top, source)
     wrapped = already_wrapped_tasks(top)
     reports: list[TaskReport] = []
-    plans: dict[str, object] = {}
+    plans: dict[str, StateOptions] = {}
     for ref in walk(top):
         if ref.state["Type"] != "Task" or cache_operation(ref.state):
             continue
         report, opts, task_warnings = plan_task(ref, options, wrapped, source)
         reports.append(report)
         warnings.extend(task_warnings)
-        if report.action == "wrapped":
+        if report.action == Action.WRAPPED:
             plans[ref.name] = opts
-        elif report.action == "refused":
+        elif report.action == Action.REFUSED:
             warnings.append(f"{source}: state '{ref.name}': not cached: {report.reason}")
     return top, reports, plans, warnings
 
 
-def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameAllocator,
+def _rewrite_scope(scope: Scope, plans: dict[str, StateOptions], options: WrapOptions, names: NameAllocator,
                    by_name: dict[str, TaskReport]) -> bool:
     """Replace each planned task of this scope by its cached form, keeping document order; returns
     whether any task was rewritten. Linear in the scope's size: each state's transitions are looked
     up once in ``entries``."""
-    new_states: dict = {}
+    rewrite = form_for(options.pattern)
+    new_states: dict[str, dict[str, Any]] = {}
     entries: dict[str, str] = {}
     gates: dict[str, str] = {}
     for name, state in scope.states.items():
         if name not in plans:
             new_states[name] = state
             continue
-        rewrite = rewrite_task_classic if options.pattern == "classic" else rewrite_task
         form = rewrite(name, state, plans[name], options, names, scope.query_language)
         if not options.comments:
             _drop_generated_comments(form.states, name)
@@ -134,7 +143,7 @@ def _rewrite_scope(scope: Scope, plans: dict, options: WrapOptions, names: NameA
     return True
 
 
-def _drop_generated_comments(states: dict, task: str) -> None:
+def _drop_generated_comments(states: dict[str, dict[str, Any]], task: str) -> None:
     """The generated states' Comments cost about a tenth of a cached task's bytes: only on --comments."""
     for state_name, state in states.items():
         if state_name != task and str(state.get("Comment", "")).startswith(GENERATED_COMMENT):
@@ -143,54 +152,8 @@ def _drop_generated_comments(states: dict, task: str) -> None:
                 _drop_generated_comments(branch["States"], task)
 
 
-def _cache_variables(top: Scope) -> set[str]:
-    """The task variables (``sfncache_<digest>``) a previous wrap assigned, so that a re-wrap that
-    caches more tasks never hands one of them out again."""
-    names = {key.removesuffix(".$").removesuffix("_result") for ref in walk(top) for _, key in _assigned(ref.state)}
-    return {name for name in names if name.startswith(VARIABLE_PREFIX) and name != FORCE_VARIABLE}
-
-
-def _assigned(state: dict):
-    """(where, variable) for every Assign entry of a state, its Catchers and its Choice rules (variables
-    set in either are the state machine's variables too); ``where`` is "" for the state's own."""
-    owners = [("", state)] + [(f"Catch[{i}] ", c) for i, c in enumerate(state.get("Catch") or [])] + [
-        (f"Choices[{i}] ", c) for i, c in enumerate(state.get("Choices") or [])]
-    for where, owner in owners:
-        assign = owner.get("Assign") if isinstance(owner, dict) else None
-        for key in (assign if isinstance(assign, dict) else {}):
-            yield where, key
-
-
-def _refuse_other_protocols(top: Scope, source: str) -> None:
-    """A cache state another sfn-cache wrote speaks another protocol: re-wrapping around it would give a
-    machine no one Lambda serves (its states fail open forever, or the others do). Wrap the source again."""
-    for ref in walk(top):
-        payload = cache_payload(ref.state)
-        if payload is not None and payload.get("protocol") != PROTOCOL:
-            raise SfnCacheError(f"written by an sfn-cache of cache protocol {payload.get('protocol')}; this one "
-                                f"writes protocol {PROTOCOL}, and no caching Lambda serves both: wrap the "
-                                f"unwrapped definition again", file=source, state=ref.name)
-
-
-def _check_reserved_variables(top: Scope, source: str) -> None:
-    """Refuse user variables named with the reserved prefix: in a state's Assign, and in the Assign of
-    its Catchers and Choice rules (variables set there are the same variables)."""
-    for ref in walk(top):
-        if cache_operation(ref.state) or is_force_reader(ref.state):
-            continue
-        for where, key in _assigned(ref.state):
-            if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):
-                raise SfnCacheError(f"{where}variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
-                                    "which sfn-cache reserves", file=source, state=ref.name)
-
-
-def _is_generated_result_entry(state: dict, key: str) -> bool:
-    """True for the Assign entry a previous wrap added to a user task (re-wrapping is a no-op)."""
-    return key.endswith(("_result.$", "_result")) and state.get("Type") == "Task"
-
-
 def _refuse_when_nothing_cacheable(reports: list[TaskReport], source: str) -> None:
     actions = {report.action for report in reports}
-    if "refused" in actions and not actions & {"wrapped", "already wrapped"}:
-        first = next(r for r in reports if r.action == "refused")
+    if Action.REFUSED in actions and not actions & {Action.WRAPPED, Action.ALREADY_WRAPPED}:
+        first = next(r for r in reports if r.action == Action.REFUSED)
         raise SfnCacheError(f"no task can be cached: {first.reason}", file=source, state=first.state)

@@ -8,7 +8,9 @@ naming the size and how to get under it, or a warning when the output is near th
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from sfn_cache.asl.model import all_scopes, distributed_scopes, map_owner, parse, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
 from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS
@@ -49,19 +51,15 @@ CACHED_MISS_EXTRA_EVENTS = 12  # pull (5) + choice (2) + push (5)
 CACHED_HIT_EXTRA_EVENTS = 4  # pull (5) + choice (2) + hit Pass (2) - the task's own 5
 
 
-def map_history_warnings(definition: dict, cached: set[str], source: str) -> list[str]:
+def map_history_warnings(definition: dict[str, Any], cached: set[str], source: str) -> list[str]:
     """For each inline Map holding cached tasks: the item count at which, every item a cache miss, one
     execution reaches the 25,000-event history quota (each state counted once per item: an estimate)."""
-    from sfn_cache.asl.model import all_scopes, parse, walk
-    from sfn_cache.rewrite.force import distributed_scopes
-
     top = parse(definition, source)
     distributed = distributed_scopes(top)
     warnings = []
     for scope in all_scopes(top):
         for child in scope.children:
-            owner = next((name for name, state in scope.states.items() if state.get("Type") == "Map" and any(
-                child.body is state.get(key) for key in ("ItemProcessor", "Iterator"))), None)
+            owner = map_owner(scope, child)
             if owner is None or id(child.body) in distributed:
                 continue
             refs = list(walk(child))
@@ -72,7 +70,7 @@ def map_history_warnings(definition: dict, cached: set[str], source: str) -> lis
                                               for ref in refs)
             per_item_wrapped = per_item + tasks * CACHED_MISS_EXTRA_EVENTS
             warnings.append(
-                f"{source}: state '{owner}': inline Map with {tasks} cached task(s): on a cache miss each item "
+                f"{source}: state '{owner.name}': inline Map with {tasks} cached task(s): on a cache miss each item "
                 f"records about {per_item_wrapped} history events instead of {per_item}, so one execution reaches "
                 f"the {HISTORY_QUOTA_EVENTS:,}-event quota at about {HISTORY_QUOTA_EVENTS // per_item_wrapped:,} "
                 f"items (originally {HISTORY_QUOTA_EVENTS // per_item:,}); a distributed Map gives each item its "

@@ -20,9 +20,10 @@ allows it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from sfn_cache.asl.dialects import jsonata_tokens
+from sfn_cache.asl.expressions import jsonata_tokens
 
 SAME_ON_A_HIT = ("Execution", "StateMachine", "Map")
 AFTER_THE_TASK = {"JSONPath": ("ResultSelector", "OutputPath", "Assign"), "JSONata": ("Output", "Assign")}
@@ -31,7 +32,7 @@ _JSONPATH_CONTEXT = re.compile(r"\$\$((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _JSONATA_CONTEXT = re.compile(r"\$states((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
-def differing_context_reads(state: dict, language: str, pattern: str = "variables") -> list[str]:
+def differing_context_reads(state: dict[str, Any], language: str, pattern: str = "variables") -> list[str]:
     """The context fields that ``state`` reads after its task runs and that differ in a hit state.
 
     Each is named as written (``$$.State.Name``, ``$states.context.State.RetryCount``); a read of the
@@ -47,7 +48,7 @@ def differing_context_reads(state: dict, language: str, pattern: str = "variable
     return sorted(set(found), key=found.index)
 
 
-def _expressions(value: Any, language: str, top: bool = False):
+def _expressions(value: Any, language: str, top: bool = False) -> Iterator[str]:
     """The strings of ``value`` that Step Functions evaluates (paths and intrinsics, or {% %})."""
     if isinstance(value, str):
         if (language == "JSONata" and "{%" in value) or (language == "JSONPath" and top):

@@ -1,0 +1,57 @@
+"""What both cached forms build alike: the shape of a cached form, the cache states' Retry, the
+follower's Wait."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
+from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.payloads import POLLS_PER_LEASE, lease_seconds
+
+# Fail-open (the default): one retrier for every task error. The handler answers its own failures
+# (a protocol or configuration mismatch, S3 access denied: a miss without a key, or "not stored"),
+# so what still fails the state is the Lambda service's or runtime's (throttling, a 500, a crash,
+# out of memory), worth retrying. ASL's defaults: 3 retries from 1 s, backoff 2.0. States.Timeout
+# is not retried. --fail-closed: the handler raises its failures, so the retrier names only the
+# Lambda service's transient errors and throttling, as AWS's best practice lists them.
+LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+]
+
+
+@dataclass(frozen=True)
+class CachedForm:
+    """The states that replace one task, in the order they are written."""
+
+    states: dict[str, dict[str, Any]]
+    entry: str  # where references to the task now point
+    gate: tuple[str, ...]  # the generated states whose links to the task itself must stay
+
+
+def cache_retry(options: WrapOptions, evaluates_arguments: bool = False) -> list[dict[str, Any]]:
+    """The Retry of a cache_pull or cache_push state. ``evaluates_arguments``: a JSONata pull copying
+    T's Arguments or reading key paths, which fails with States.QueryEvaluationError where T would:
+    AWS's States.TaskFailed matches every error but States.Timeout, so that one goes to the Catch
+    unretried (a push reads only variables and cannot fail so)."""
+    if options.fail_closed:
+        return [{"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS)}]
+    return ([{"ErrorEquals": ["States.QueryEvaluationError"], "MaxAttempts": 0}] if evaluates_arguments else []) + [
+        {"ErrorEquals": ["States.TaskFailed"]}]
+
+
+def follower_wait(name: str, task: dict[str, Any], options: WrapOptions, names: NameAllocator,
+                  pull_name: str) -> dict[str, dict[str, Any]]:
+    """``--concurrent wait``: the Wait state a follower loops through before pulling again (none
+    otherwise). The loop is bounded: the Lambda answers "wait" only while a live lease exists."""
+    if options.concurrent != "wait":
+        return {}
+    seconds = max(1, min(300, lease_seconds(task) // POLLS_PER_LEASE))
+    return {names.allocate(PREFIXES.wait, name): {
+        "Type": "Wait", "Comment": f"{GENERATED_COMMENT}another execution is computing '{name}'",
+        "Seconds": seconds, "Next": pull_name}}

@@ -1,0 +1,249 @@
+"""The default cached form, with workflow variables (docs/architecture.md has the picture).
+
+    cache_pull_T  Task -> caching Lambda; key = T's effective input; output = T's input unchanged;
+                  the answer {hit, key, data|material} goes into variable V
+    use_cache_T   Choice on $V.hit: true -> cache_hit_T, else -> T
+    T             the user's task as written + one Assign entry R = its raw result; Next -> cache_push_T
+    cache_push_T  Task -> caching Lambda; stores $R under $V.key; output unchanged; -> T's Next/End
+    cache_hit_T   Pass: InputPath $V.data (the raw result), Parameters = T's ResultSelector, then T's
+                  own ResultPath / OutputPath / Assign against the current input -> T's Next/End
+
+JSONata tasks get the same shape (Arguments/Output/Assign instead of the paths; the hit Pass evaluates
+T's Output and Assign with $states.result read from $V.data). ASL evaluates a JSONPath task's Assign on
+the raw result, before ResultSelector, so the raw result is what one Assign entry can capture; the hit
+state re-applies ResultSelector. When T has both ResultSelector and Assign, the hit path needs one more
+Pass (cache_assign_T) so that T's Assign still sees the raw result.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sfn_cache.asl.expressions import replace_states_result
+from sfn_cache.rewrite.dialects import DIALECTS, Dialect, Jsonata
+from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, follower_wait
+from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
+from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
+from sfn_cache.rewrite.options import StateOptions, WrapOptions
+from sfn_cache.rewrite.payloads import pull_failed, pull_payload, push_arguments
+from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS
+
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Task:
+    """The task being rewritten, and what its language and fields decide about its cached form."""
+
+    name: str
+    original: State  # a deep copy: the steps below copy from it again, never change it
+    language: str
+    scope_language: str
+    dialect: type[Dialect]
+    pull_dialect: type[Dialect]  # JSONata whenever key paths are read: a missing one must not fail the pull
+    catching: bool  # the hit is a Parallel that hands result-processing errors to T's Catch
+    jsonpath_assign: bool
+    exit_fields: State  # T's Next, or End
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The generated states' names and the task's variable, allocated in this order."""
+
+    pull: str
+    choice: str
+    push: str
+    hit: str
+    var: str
+    assign: str | None  # T's Assign from the raw result, before a hit Pass that applies ResultSelector
+    apply: str | None  # the branch of a catching hit
+    assign_after: str | None  # T's Assign after a catching hit (a branch's variables are local)
+    done: str | None  # where the machine ends when T ended it and storing its result failed
+
+
+def rewrite_task(name: str, task: State, opts: StateOptions, options: WrapOptions,
+                 names: NameAllocator, scope_language: str) -> CachedForm:
+    """Return the cached form of ``task`` (a deep copy; the input dict is not changed)."""
+    t = _read_task(name, task, opts, scope_language)
+    n = _allocate_names(t, options, names)
+    pull = _pull_state(t, n, opts, options)
+    choice = _choice_state(t, n)
+    wait = follower_wait(name, t.original, options, names, n.pull)
+    if wait:
+        choice["Choices"].append({**t.dialect.is_hit(n.var, "wait"), "Next": next(iter(wait))})
+    user_task, result = _user_task(t, n)
+    push = _push_state(t, n, opts, options, result)
+    hit = _hit_state(t, n)
+
+    states = {n.pull: pull, n.choice: choice, **wait}
+    if n.assign:
+        states[n.assign] = _assign_pass(t, n.var, {"Next": n.hit})
+    states[name] = user_task
+    states[n.push] = push
+    states[n.hit] = hit
+    if n.assign_after:
+        states[n.assign_after] = _assign_pass(t, n.var, t.exit_fields)
+    if n.done:
+        states[n.done] = {"Type": "Succeed",
+                          "Comment": f"{GENERATED_COMMENT}end after '{name}' when storing its result failed"}
+    _mark_query_languages(t, states, pull, push)
+    return CachedForm(states=states, entry=n.pull, gate=(n.pull, n.choice))
+
+
+def _read_task(name: str, task: State, opts: StateOptions, scope_language: str) -> _Task:
+    original = copy.deepcopy(task)
+    language = original.get("QueryLanguage", scope_language)
+    dialect = DIALECTS[language]
+    return _Task(name=name, original=original, language=language, scope_language=scope_language,
+                 dialect=dialect, pull_dialect=Jsonata if opts.key_paths else dialect,
+                 catching=catches_result_errors(original),
+                 jsonpath_assign=dialect is not Jsonata and "Assign" in original,
+                 exit_fields={"Next": original["Next"]} if "Next" in original else {"End": True})
+
+
+def _allocate_names(t: _Task, options: WrapOptions, names: NameAllocator) -> _Names:
+    name = t.name
+    pull, choice = names.allocate(PREFIXES.pull, name), names.allocate(PREFIXES.choice, name)
+    push, hit = names.allocate(PREFIXES.push, name), names.allocate(PREFIXES.hit, name)
+    var = names.variable(name)
+    assign_then_select = t.jsonpath_assign and "ResultSelector" in t.original and not t.catching
+    assign = names.allocate(PREFIXES.assign, name) if assign_then_select else None
+    apply = names.allocate(PREFIXES.apply, name) if t.catching else None
+    assign_after = names.allocate(PREFIXES.assign, name) if t.catching and t.jsonpath_assign else None
+    done = names.allocate(PREFIXES.done, name) if ("End" in t.exit_fields and not options.fail_closed) else None
+    return _Names(pull=pull, choice=choice, push=push, hit=hit, var=var, assign=assign, apply=apply,
+                  assign_after=assign_after, done=done)
+
+
+def _pull_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions) -> State:
+    """cache_pull_T: asks the Lambda, keeps T's input as its output, the answer in the task's variable."""
+    dialect = t.pull_dialect
+    pull: State = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}look up the cached result of '{t.name}'",
+                   "Resource": options.lambda_arn, **dialect.pull_fields(t.original),
+                   dialect.payload_field: pull_payload(t.name, t.original, opts, options, dialect, t.language)}
+    dialect.keep_input(pull)
+    pull["Assign"] = dialect.capture(n.var)
+    pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
+    pull["Retry"] = cache_retry(options, dialect is Jsonata)
+    if not options.fail_closed:  # a failed pull is a miss: run T
+        catcher: State = {"ErrorEquals": ["States.ALL"]}
+        dialect.keep_input(catcher)
+        catcher["Assign"] = {n.var: pull_failed(options)}
+        catcher["Next"] = t.name
+        pull["Catch"] = [catcher]
+    pull["Next"] = n.choice
+    return pull
+
+
+def _choice_state(t: _Task, n: _Names) -> State:
+    return {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{t.name}' on a cache hit",
+            "Choices": [{**t.dialect.is_hit(n.var), "Next": n.assign or n.hit}], "Default": t.name}
+
+
+def _user_task(t: _Task, n: _Names) -> tuple[State, str]:
+    """T as written, going on to the push and keeping its raw result; returns it and where the push
+    reads that result."""
+    user_task = copy.deepcopy(t.original)
+    user_task.pop("End", None)
+    if output_is_result(t.original, t.language):  # the push reads T's output: no variable needed
+        result = "$states.input"
+    else:
+        user_task["Assign"] = {**t.original.get("Assign", {}), **t.dialect.capture(n.var + "_result")}
+        result = "$" + n.var + "_result"
+    user_task["Next"] = n.push
+    return user_task, result
+
+
+def _push_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions, result: str) -> State:
+    """cache_push_T: stores T's result (always JSONata: it reads only variables) and goes on as T did."""
+    push: State = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{t.name}'",
+                   "Resource": options.lambda_arn,
+                   "Arguments": push_arguments(t.name, opts, options, n.var, result)}
+    Jsonata.keep_input(push)
+    push["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
+    push["Retry"] = cache_retry(options)
+    if not options.fail_closed:  # a failed push loses only the cache entry
+        catcher: State = {"ErrorEquals": ["States.ALL"]}
+        Jsonata.keep_input(catcher)
+        catcher["Next"] = t.exit_fields.get("Next", n.done)
+        push["Catch"] = [catcher]
+    push.update(t.exit_fields)
+    return push
+
+
+def _hit_state(t: _Task, n: _Names) -> State:
+    """cache_hit_T: T's result processing applied to the cached result (a Parallel when T's Catch could
+    handle its errors)."""
+    if t.dialect is Jsonata:
+        hit = _jsonata_hit(t.name, t.original, n.var)
+    else:
+        hit = _jsonpath_hit(t.name, t.original, n.var, assign_elsewhere=n.assign is not None or t.catching)
+    if n.apply is not None:
+        hit = _catching(t.name, n.apply, hit, t.original, t.language, t.scope_language)
+    hit.update({"Next": n.assign_after} if n.assign_after else t.exit_fields)
+    return hit
+
+
+def _assign_pass(t: _Task, var: str, next_fields: State) -> State:
+    """T's JSONPath Assign evaluated on the cached raw result, as T evaluates it on its raw result."""
+    return {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{t.name}' Assign from the cached raw result",
+            "InputPath": f"${var}.data", "ResultPath": None,
+            "Assign": copy.deepcopy(t.original["Assign"]), **next_fields}
+
+
+def _mark_query_languages(t: _Task, states: dict[str, State], pull: State, push: State) -> None:
+    """A generated state whose language is not its scope's says which it is (T keeps its own)."""
+    for state_name, state in states.items():
+        state_language = Jsonata.name if state is push else t.pull_dialect.name if state is pull else t.language
+        if state_name != t.name and state_language != t.scope_language:
+            state["QueryLanguage"] = state_language
+
+
+def output_is_result(task: State, language: str) -> bool:
+    """True when T's state output is its raw result (no ResultSelector, ResultPath or OutputPath; in
+    JSONata, no Output), so that the push can take T's output instead of a copy in a variable."""
+    if language == "JSONata":
+        return "Output" not in task
+    return ("ResultSelector" not in task and task.get("ResultPath", "$") == "$"
+            and task.get("OutputPath", "$") == "$")
+
+
+def _jsonpath_hit(name: str, original: State, var: str, assign_elsewhere: bool) -> State:
+    hit: State = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' from the cache",
+                  "InputPath": f"${var}.data"}
+    if "ResultSelector" in original:
+        hit["Parameters"] = copy.deepcopy(original["ResultSelector"])
+    for key in ("ResultPath", "OutputPath"):
+        if key in original:
+            hit[key] = copy.deepcopy(original[key])
+    if "Assign" in original and not assign_elsewhere:
+        hit["Assign"] = copy.deepcopy(original["Assign"])
+    return hit
+
+
+def _jsonata_hit(name: str, original: State, var: str) -> State:
+    cached_result = f"${var}.data"
+    hit: State = {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{name}' from the cache",
+                  "Output": replace_states_result(original.get("Output", "{% $states.result %}"), cached_result)}
+    if "Assign" in original:
+        hit["Assign"] = replace_states_result(original["Assign"], cached_result)
+    return hit
+
+
+def _catching(name: str, apply_name: str, hit: State, original: State, language: str,
+              scope_language: str) -> State:
+    """``hit`` (a Pass) as a Parallel that gives its errors to T's Catch (sfn_cache/rewrite/hit_catch.py)."""
+    if language == "JSONPath":
+        apply = hit
+    else:  # Output and Assign stay on the Parallel: its own Catch handles their errors, as T's does
+        apply = {"Type": "Pass", "Comment": hit["Comment"], "Output": None}
+    if scope_language != language:
+        apply["QueryLanguage"] = language
+    state = catching_hit(name, apply_name, apply, original, copy.deepcopy(original["Catch"]), language)
+    if language != "JSONPath":
+        state = {**{k: v for k, v in state.items() if k not in ("Retry", "Catch")},
+                 **{k: hit[k] for k in ("Output", "Assign") if k in hit},
+                 **{k: state[k] for k in ("Retry", "Catch") if k in state}}
+    return state
