@@ -5,7 +5,7 @@ PyYAML (the CLI's start-up time, benchmarks/cli_startup.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -23,8 +23,8 @@ class _StrictLoader(yaml.SafeLoader):
         _check_expansion(node)
         return node
 
-    def construct_mapping(self, node, deep=False):
-        seen = set()
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise yaml.constructor.ConstructorError(
@@ -38,20 +38,20 @@ class _StrictLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
 
-    def construct_yaml_int(self, node):
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         if len(str(node.value).lstrip("+-").replace("_", "")) > MAX_INT_DIGITS:
             raise yaml.constructor.ConstructorError(
                 None, None, f"an integer of more than {MAX_INT_DIGITS} digits (the limit)", node.start_mark)
-        return super().construct_yaml_int(node)
+        return cast(int, super().construct_yaml_int(node))
 
-    def construct_as_text(self, node):
+    def construct_as_text(self, node: ScalarNode) -> str:
         """Dates and times stay the text they are written as: JSON has no date type, and
         CloudFormation reads ``AWSTemplateFormatVersion: 2010-09-09`` as that string."""
-        return self.construct_scalar(node)
+        return cast(str, self.construct_scalar(node))
 
-    def construct_no_json_form(self, node):
+    def construct_no_json_form(self, node: Node) -> Any:
         kind = node.tag.rsplit(":", 1)[-1]
         raise yaml.constructor.ConstructorError(
             None, None, f"a YAML !!{kind} value has no JSON form", node.start_mark)
@@ -97,13 +97,13 @@ def _check_expansion(root: Node | None) -> None:
 
 def _children(node: Node) -> list[Node]:
     if isinstance(node, SequenceNode):
-        return node.value
+        return list(node.value)
     if isinstance(node, MappingNode):
         return [part for pair in node.value for part in pair]
     return []
 
 
-def _construct_cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+def _construct_cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
     name = "Ref" if suffix == "Ref" else ("Condition" if suffix == "Condition" else f"Fn::{suffix}")
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)

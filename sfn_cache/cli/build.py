@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -14,18 +13,37 @@ import click
 
 from sfn_cache import __version__
 from sfn_cache.asl.emit import atomic_write, dump_json
-from sfn_cache.deploy.deploy_files import PLACEHOLDER_BUCKET, iam_policy, key_part_statements, operator_policy, sam_template
+from sfn_cache.deploy.deploy_files import (
+    PLACEHOLDER_BUCKET,
+    iam_policy,
+    key_part_statements,
+    operator_policy,
+    sam_template,
+)
+from sfn_cache.deploy.lambda_package import (
+    ARCHES,
+    PYTHONS,
+    UNZIPPED_LIMIT,
+    ZIPPED_LIMIT,
+    Distribution,
+    Target,
+    check_limits,
+    default_target,
+    mib,
+    packages_for,
+    sha256_of,
+    stage,
+    write_zip,
+)
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.deploy.lambda_package import (ARCHES, PYTHONS, UNZIPPED_LIMIT, ZIPPED_LIMIT, Distribution,
-                                      Target, check_limits, default_target, mib, packages_for, sha256_of,
-                                      stage, write_zip)
 from sfn_cache.runtime.config import CacheConfigError, parse_s3_url
 from sfn_cache.runtime.protocol import HANDLER
 
 
 @click.command("build-lambda")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the zip(s), manifest.json, iam-policy.json, iam-policy-operator.json and template.yaml.")
+              help="Directory for the zip(s), manifest.json, iam-policy.json, iam-policy-operator.json and "
+                   "template.yaml.")
 @click.option("--python", "python", type=click.Choice(PYTHONS), default=default_target().python, show_default=True,
               help="Lambda Python runtime to build for.")
 @click.option("--arch", type=click.Choice(sorted(ARCHES)), default=default_target().arch, show_default=True,

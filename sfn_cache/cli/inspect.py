@@ -9,13 +9,13 @@ import click
 from sfn_cache import pipeline
 from sfn_cache.asl.emit import atomic_write
 from sfn_cache.asl.model import parse
-from sfn_cache.rewrite.quotas import map_history_warnings
 from sfn_cache.cli.graph import to_dot, to_mermaid
 from sfn_cache.cli.selection import SELECTION_PARAMS, config_line, options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options.selectors import check_selectors
 from sfn_cache.pipeline import Machine
 from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.quotas import map_history_warnings
 from sfn_cache.rewrite.recognise import generated_states
 from sfn_cache.rewrite.report import Action, TaskReport
 from sfn_cache.rewrite.wrap import plan_definition, wrap_definition

@@ -197,7 +197,7 @@ class LiveLines:
     def __init__(self, wrapped: dict):
         self.lock = threading.Lock()
         from sfn_cache.asl.model import parse, walk
-        from sfn_cache.rewrite.recognise import cache_operation, cache_payload, generated_states
+        from sfn_cache.rewrite.recognise import cache_payload, generated_states
 
         top = parse(wrapped)
         self.generated = generated_states(top)

@@ -18,5 +18,6 @@ def require() -> None:
         import jsonata  # noqa: F401
         import moto.stepfunctions.parser  # noqa: F401
     except ImportError as exc:
-        raise SfnCacheError(f"the local Step Functions interpreter is not installed ({(exc.name or 'moto').split('.')[0]} is missing); "
+        missing = (exc.name or "moto").split(".")[0]
+        raise SfnCacheError(f"the local Step Functions interpreter is not installed ({missing} is missing); "
                             f"run: {INSTALL_HINT}") from None

@@ -96,8 +96,8 @@ def install_seams(patcher: Any, engine: Engine) -> None:
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
@@ -127,7 +127,8 @@ def install_seams(patcher: Any, engine: Engine) -> None:
     patcher.setattr(ErrorEqualsDecl, "_eval_body", aws_error_equals)
 
     lambda_from_error = StateTaskLambda._from_error
-    reported_by_lambda = (TimeoutError, FailureEventException, ClientError, lambda_eval_utils.LambdaFunctionErrorException)
+    reported_by_lambda = (TimeoutError, FailureEventException, ClientError,
+                          lambda_eval_utils.LambdaFunctionErrorException)
 
     def aws_from_error(self, env, ex):
         if isinstance(ex, reported_by_lambda):
@@ -194,17 +195,18 @@ def install_aws_error_seams(patcher) -> None:
       States.Runtime whatever the Parallel's Catch says).
     The cause of a ResultPathMatchFailure names the path (AWS's exact words are not documented).
     """
+    from jsonata.jexception import JException
     from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent, FailureEventException)
+        FailureEvent,
+        FailureEventException,
+    )
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
     from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
-    from jsonata.jexception import JException
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     apply_result_path = ResultPath._eval_body

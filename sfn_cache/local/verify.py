@@ -12,8 +12,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sfn_cache.local.engine import BACKSTOP_SECONDS, CACHE_FUNCTION, MAX_HISTORY_EVENTS, Engine, ExecutionBlocked, ExecutionOverrun, \
-    Outcome, same_failure_in_generated_state
+from sfn_cache.local.engine import (
+    BACKSTOP_SECONDS,
+    CACHE_FUNCTION,
+    MAX_HISTORY_EVENTS,
+    Engine,
+    ExecutionBlocked,
+    ExecutionOverrun,
+    Outcome,
+    same_failure_in_generated_state,
+)
 from sfn_cache.local.seams import UNCATCHABLE_BY_ALL
 from sfn_cache.local.session import empty_cache
 from sfn_cache.runtime.protocol import PAYLOAD_QUOTA_BYTES as MAX_PAYLOAD_BYTES
