@@ -7,11 +7,9 @@ fit under Step Functions' 1 MB definition quota (from the bytes of 300 and 301 t
 linear). Checks that every Task was wrapped (status printed). ``--source`` runs the sfn_cache of
 other source trees side by side (e.g. a checkout of main: before/after).
 
-Goal (issue 13): halve the bytes a cached task adds as written. The issue's "about 3.4 KB" is what
-the code it measured (7cb23e7) adds for one Lambda task, 3,398 bytes by this script; for the
-example it added 4,435. So at most 1,699 bytes per task for one task and 2,217 for the example;
-exit 1 when missed. (Until protocol 4 the goal read 1,700 for the example, which set the one-task
-figure against the example's six levels of nesting.)
+Goal: at most half the bytes the cached form once added (7cb23e7: 3,398 bytes for one Lambda task,
+4,435 for the example), so at most 1,699 bytes per task for one task and 2,217 for the example;
+exit 1 when missed (CHANGES.md has the history of these figures).
 
     python benchmarks/cached_bytes.py [--source before=DIR --source after=.]
 """

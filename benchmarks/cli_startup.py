@@ -8,7 +8,7 @@ checked on CPU time: on a loaded machine a longer process is preempted more, so 
 with the neighbours' load, not with the command's work. Also lists which heavy modules each command imports,
 from ``-X importtime``, and wraps a small definition to show that ``wrap`` imports no boto3.
 
-Goals (issue 13), checked, exit 1 when one is missed: both ``--help`` within 3x of ``python -c pass``
+Goals, checked, exit 1 when one is missed: both ``--help`` within 3x of ``python -c pass``
 (CPU time);
 no boto3, botocore, disdat, pandas, ruamel, yaml or jsonpath_ng import for either ``--help``; no
 boto3, botocore, disdat or pandas import for ``wrap`` of a definition.

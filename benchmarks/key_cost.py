@@ -1,4 +1,4 @@
-"""AWS requests each cache-key part costs, per hit and per miss (issue 10).
+"""AWS requests each cache-key part costs, per hit and per miss.
 
 Runs the real handler in-process against moto (S3, Lambda, Glue, ECS, Batch) and counts every AWS
 API call it makes, by service and operation, at botocore's single dispatch point. A miss is a pull

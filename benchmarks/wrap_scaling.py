@@ -19,7 +19,7 @@ the quota after doing all the work. So each command runs with those two constant
 (``DEFINITION_QUOTA_BYTES``, ``MAX_STATES``, set before the command starts; the checks still run):
 the output is written and the I/O floor has a file to read.
 
-Goals (issue 13), checked, exit 1 when one is missed: CPU time within 5x of the I/O floor's (CPU, not
+Goals, checked, exit 1 when one is missed: CPU time within 5x of the I/O floor's (CPU, not
 wall: on a shared machine wall time measures the neighbours; both are printed), peak RSS within 3x of
 the I/O floor's, and no super-linear growth (CPU exponent <= 1.15; the wall exponent is printed).
 

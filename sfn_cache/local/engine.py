@@ -281,7 +281,7 @@ def _function_error(error: str, message: str) -> dict:
 
 def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool:
     """True when both failed with the same uncatchable States.Runtime and the same cause text, except
-    for the known differences the README lists: the wrapped machine's cause names the generated state
+    for the known differences docs/cached-form.md lists: the wrapped machine's cause names the generated state
     that evaluated the failing path (cache_pull_T reads T's InputPath/Parameters first; cache_hit_T,
     and the classic pattern's cache_out_T, apply T's OutputPath), and in the classic pattern's
     cache_out_T/cache_hit_T the path is re-rooted under $.input."""

@@ -139,7 +139,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("concurrent", "--concurrent", "concurrent", "value", default="run", show_default=True,
            choices=CONCURRENT,
            help="On a miss another execution is already computing: 'run' the task anyway, or "
-                "'wait' for its result (a bounded Wait + re-pull loop; README: Cache runtime).",
+                "'wait' for its result (a bounded Wait + re-pull loop; docs/runtime.md).",
            field="concurrent", config_key="concurrent"),
     Option("fail_closed", "--fail-closed", "fail_closed", "flag", default=False,
            help="Fail the execution when the cache fails (default: run uncached).",

@@ -1,7 +1,7 @@
 """disdat bundles in the S3 context: every stored result is one, a versioned data product.
 
 disdat is imported here and only here, lazily: importing it costs about half a second (pandas), and
-a hit on an inlined result never needs it. disdat 1.2 facts this module works around (design.md):
+a hit on an inlined result never needs it. disdat 1.2 facts this module works around (measured):
 ``push`` of an uncommitted bundle silently does nothing and ``push`` hides S3 errors, so every push
 is committed first and verified by listing every one of its objects back from S3; lists and dicts do not
 round-trip as literals, so the result is stored as one JSON string; names containing ``.`` are
@@ -39,7 +39,7 @@ _BOUND: dict[tuple[str, str], str] = {}  # (context, local root) -> the remote i
 def _no_head_bucket() -> Iterator[None]:
     """disdat checks the bucket with HeadBucket when it binds a remote; AWS authorises that as an
     unconditioned s3:ListBucket, which would force the IAM policy to let the role list the whole
-    bucket (issue 12 point 13). The runtime's first GET or PUT finds a missing bucket anyway."""
+    bucket. The runtime's first GET or PUT finds a missing bucket anyway."""
     from disdat.utility import aws_s3
 
     original = aws_s3.s3_bucket_exists
@@ -94,7 +94,7 @@ def _local_files(local_dir: str) -> dict[str, int]:
 
 def _verify_uploaded(s3: Any, config: CacheConfig, uuid: str, expected: dict[str, int]) -> None:
     """Every file of the bundle is on S3 with its size (one LIST): disdat uploads in directory order
-    and hides failures, so the frame alone proves nothing about the data (issue 12 point 1)."""
+    and hides failures, so the frame alone proves nothing about the data."""
     try:
         listed = s3.list_objects_v2(Bucket=config.bucket, Prefix=objects_prefix(config, uuid))
         remote = {item["Key"].rsplit("/", 1)[-1]: item["Size"] for item in listed.get("Contents", [])}
@@ -135,7 +135,7 @@ def read_bundle(config: CacheConfig, uuid: str, key: str | None = None) -> str:
     """The JSON string stored in bundle ``uuid``, pulled from S3 (bundles are never kept locally).
 
     With ``key``, the bundle's own tag and processing name must name that key: an index entry that
-    points at another key's bundle is refused, not served (issue 12 point 2). ``uuid`` must be a
+    points at another key's bundle is refused, not served. ``uuid`` must be a
     plain uuid: disdat joins it into local paths it deletes, and ``None`` would pull every bundle.
     """
     if not isinstance(uuid, str) or not UUID.match(uuid):

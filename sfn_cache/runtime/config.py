@@ -16,7 +16,7 @@ class CacheConfigError(ValueError):
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # IAM reads these in a policy ARN as wildcards or policy variables: a prefix holding them would
-# grant more than the cache (issue 12 point 14), so they are refused wherever a cache URL is read.
+# grant more than the cache, so they are refused wherever a cache URL is read.
 _POLICY_SPECIAL = ("*", "?", "${")
 
 

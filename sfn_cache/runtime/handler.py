@@ -4,7 +4,7 @@ The contract is docs/protocol.md. This module imports only the standard library 
 the Lambda runtime provides); disdat is imported lazily, only when a bundle is written or when a
 hit's result is too large to sit inline in the key index.
 
-A failure is answered, not raised (fail-open, the default, since protocol 5): a pull that fails
+A failure is answered, not raised (fail-open, the default): a pull that fails
 answers a miss without a key and a push that fails answers "not stored", logged and counted once.
 So whatever the Lambda service or runtime raises (throttling, a crash, an out-of-memory) is
 transient, and the wrapped machine's one retrier (``States.TaskFailed``) retries only that. With

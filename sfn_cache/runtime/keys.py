@@ -63,7 +63,7 @@ def execution_scope(state_machine: Any) -> dict[str, Any]:
 def state_machine_of(execution: Any) -> str | None:
     """The state machine ARN in an execution ARN (standard, express, or a distributed Map's child run:
     ``<name>/<map run>``), unqualified; None when ``execution`` is not one. Wrapped machines send only
-    the execution (protocol 4): same account and region, so the same key ``scope``."""
+    the execution: same account and region, so the same key ``scope``."""
     match = _EXECUTION_ARN.match(execution) if isinstance(execution, str) else None
     return f"{match.group(1)}:stateMachine:{match.group(2)}" if match else None
 

@@ -27,7 +27,7 @@ from typing import Any, TypedDict, TypeGuard
 
 # -- versions ------------------------------------------------------------------------------------
 PROTOCOL = 5  # the events' shape and error contract: a machine and a Lambda of different protocols refuse each other
-KEY_FORMAT = 3  # the key material's spelling: unchanged since protocol 3, so entries stored then still hit
+KEY_FORMAT = 3  # the key material's spelling: separate from PROTOCOL, so older entries still hit
 ANSWERS_FAILURES_SINCE = 5  # the first protocol whose machines retry every task error (a failure is answered)
 
 # -- quotas of Step Functions ----------------------------------------------------------------------
