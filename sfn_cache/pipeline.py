@@ -1,4 +1,4 @@
-"""The one place that loads a file (a definition or a template), wraps it and renders what to write.
+"""The one place that loads a file (a definition or a template), wraps it and writes the result.
 
 The commands (wrap, explain, graph, verify, run) keep only their click layer and call this module.
 It imports the rewriter and the template package inside the functions that use them, so that a
@@ -7,6 +7,7 @@ command's ``--help`` costs little more than click, and a JSON definition never i
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,3 +138,40 @@ def check_targets(writes: dict[Path | None, str]) -> None:
     for path in writes:
         if path is not None:
             check_output_path(path)
+
+
+def current_text(path: Path) -> str | None:
+    """What is at ``path`` now; None when nothing is."""
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def stale(writes: dict[Path | None, str]) -> list[Path]:
+    """``--check``: the files to write that are missing or differ from what is there."""
+    return [path for path, text in writes.items() if path is not None and current_text(path) != text]
+
+
+def diffs(writes: dict[Path | None, str], input_path: Path | None) -> list[str]:
+    """Unified diffs of each file to be written against what is there now; the output without a path
+    (stdout) is compared with the input file."""
+    found = []
+    for path, text in sorted(writes.items(), key=lambda item: str(item[0])):
+        compare_to = path if path is not None else input_path
+        before = current_text(compare_to) if compare_to else None
+        if before == text:
+            continue
+        name = str(compare_to) if compare_to else "<stdout>"
+        found.append("".join(difflib.unified_diff((before or "").splitlines(keepends=True),
+                                                  text.splitlines(keepends=True),
+                                                  fromfile=name if before is not None else "/dev/null",
+                                                  tofile=str(path) if path else name)))
+    return found
+
+
+def write(writes: dict[Path | None, str], output: str) -> None:
+    """Write every file atomically, the output last: a wrapped DefinitionUri copy exists before the
+    template that names it. With an output path, every entry has a path."""
+    from sfn_cache.asl.emit import atomic_write
+
+    files = [(path, text) for path, text in writes.items() if path is not None]
+    for path, text in sorted(files, key=lambda item: str(item[0]) == output):
+        atomic_write(path, text)

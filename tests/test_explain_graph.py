@@ -1,6 +1,6 @@
 """``sfn-cache explain`` and ``sfn-cache graph``: rows and pictures checked against the definition itself.
 
-Expected nodes and edges are computed here from the raw dicts, never by calling ``sfn_cache.cli.graph``.
+Expected nodes and edges are computed here from the raw dicts, never by calling ``sfn_cache.asl.graph``.
 """
 
 from __future__ import annotations

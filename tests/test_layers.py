@@ -50,7 +50,9 @@ def imports(module: str, source: str, is_package: bool, known: set[str]) -> list
     package = module if is_package else module.rpartition(".")[0]
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call) and _dynamic_import(node):  # importlib.import_module("x"), __import__("x")
+            found.append((node.lineno, node.args[0].value))
+        elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -65,9 +67,19 @@ def imports(module: str, source: str, is_package: bool, known: set[str]) -> list
     return sorted(found)
 
 
+def _dynamic_import(call: ast.Call) -> bool:
+    """A call that imports the module its literal first argument names."""
+    function = call.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+    return (name in ("import_module", "__import__") and bool(call.args)
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str))
+
+
 def _why(module: str, target: str, sealed: tuple[str, ...] | None) -> str | None:
     """Why ``module`` may not import ``target``; None when it may."""
     top = target.split(".")[0]
+    if top == "click" and not (module == "sfn_cache.cli" or module.startswith("sfn_cache.cli.")):
+        return "click belongs to sfn_cache.cli alone: the layers below it are used without a command line"
     if top != "sfn_cache":
         if sealed is not None and top not in sys.stdlib_module_names and top not in RUNTIME_LIBRARIES:
             return f"the runtime ships only the standard library and {', '.join(sorted(RUNTIME_LIBRARIES))}"
@@ -145,6 +157,11 @@ def test_the_check_passes_a_well_layered_package():
      "sfn_cache.runtime.leak:1 imports sfn_cache.errors (sealed"),
     ("sfn_cache.runtime.heavy", "def f():\n    import yaml\n", "sfn_cache.runtime.heavy:2 imports yaml (the runtime"),
     ("sfn_cache.newpackage.thing", "", "sfn_cache.newpackage.thing: in no layer"),
+    ("sfn_cache.asl.dynamic", "import importlib\ndef f():\n    importlib.import_module('sfn_cache.cli.wrap')\n",
+     "sfn_cache.asl.dynamic:3 imports sfn_cache.cli.wrap (layer 8"),
+    ("sfn_cache.asl.dunder", "def f():\n    __import__('sfn_cache.api')\n",
+     "sfn_cache.asl.dunder:2 imports sfn_cache.api (layer 7"),
+    ("sfn_cache.admin.prompt", "import click\n", "sfn_cache.admin.prompt:1 imports click (click belongs"),
 ])
 def test_the_check_reports_a_violation(module, source, expected):
     found = violations({**FAKE, module: (source, False)})

@@ -11,6 +11,7 @@ import click
 from click.core import ParameterSource
 
 from sfn_cache.admin import inventory
+from sfn_cache.cli.selection import config_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options.precedence import layered
 from sfn_cache.options.project_config import find_config, load_config
@@ -21,13 +22,6 @@ bucket_option = click.option("--bucket", envvar="SFN_CACHE_BUCKET", metavar="s3:
 context_option = click.option("--context", envvar="SFN_CACHE_CONTEXT",
                               help="disdat context (default: $SFN_CACHE_CONTEXT).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def config_options(command):
-    """``--config``/``--no-config``: the cache named by the project configuration, as ``wrap`` uses it."""
-    command = click.option("--no-config", is_flag=True, help="Ignore any project configuration file.")(command)
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-                        help="Project configuration (default: the nearest one, as for wrap).")(command)
 
 
 def cache_location(bucket: str | None, context: str | None, config_path: str | None,

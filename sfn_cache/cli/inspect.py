@@ -8,8 +8,8 @@ import click
 
 from sfn_cache import pipeline
 from sfn_cache.asl.emit import atomic_write
+from sfn_cache.asl.graph import to_dot, to_mermaid
 from sfn_cache.asl.model import parse
-from sfn_cache.cli.graph import to_dot, to_mermaid
 from sfn_cache.cli.selection import SELECTION_PARAMS, config_line, options_from_command_line, selection_options
 from sfn_cache.errors import SfnCacheError, exit_with
 from sfn_cache.options.selectors import check_selectors

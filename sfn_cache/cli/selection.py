@@ -42,15 +42,26 @@ def click_option(option: Option) -> Callable[[F], F]:
     return click.option(option.flag, option.param, **settings)
 
 
-# the command's own options that come with the selection ones, after them
-COMMAND_OPTIONS = (
-    click.option("--resource", metavar="LOGICAL_ID", help="In a template: only this state machine."),
+# which project configuration applies: every command that reads one (wrap's family and the cache's)
+CONFIG_OPTIONS = (
     click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
                  help="Project configuration (default: the nearest sfn-cache.yaml or pyproject.toml "
                       "[tool.sfn-cache] from the current directory up)."),
     click.option("--no-config", is_flag=True, help="Ignore any project configuration file."),
 )
+# the command's own options that come with the selection ones, after them
+COMMAND_OPTIONS = (
+    click.option("--resource", metavar="LOGICAL_ID", help="In a template: only this state machine."),
+    *CONFIG_OPTIONS,
+)
 SELECTION_PARAMS = tuple(option.param for option in SELECTED) + ("config_path", "no_config")
+
+
+def config_options(command: F) -> F:
+    """``--config``/``--no-config``, as the cache commands take them."""
+    for decorator in reversed(CONFIG_OPTIONS):
+        command = decorator(command)
+    return command
 
 
 def selection_options(command: F) -> F:

@@ -122,8 +122,7 @@ def compare(engine: Any, name: str, original: dict, wrapped: dict, case: tuple[s
 def table(verdicts) -> list[str]:
     """One row per machine and input, then what differs or does not fit."""
     from sfn_cache.local.verify import MAX_DEFINITION_BYTES
-    from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS as MAX_HISTORY_EVENTS
-    from sfn_cache.runtime.protocol import PAYLOAD_QUOTA_BYTES as MAX_PAYLOAD_BYTES
+    from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS, PAYLOAD_QUOTA_BYTES
 
     header = ("MACHINE", "INPUT", "VERDICT", "ORIGINAL/MISS/HIT", "TRANSITIONS", "EVENTS",
               "CACHE CALLS", "TASKS SAVED", "LARGEST PAYLOAD", "DEFINITION")
@@ -136,10 +135,10 @@ def table(verdicts) -> list[str]:
             "identical" if verdict.ok else "DIFFERENT" if verdict.difference else "PROBLEM",
             "/".join(run.status.split(" ")[0] for run in three),
             "/".join(str(run.transitions) for run in three),
-            f"{'/'.join(str(run.events) for run in three)} of {MAX_HISTORY_EVENTS}",
+            f"{'/'.join(str(run.events) for run in three)} of {HISTORY_QUOTA_EVENTS}",
             f"{runs['miss'].cache_calls}/{runs['hit'].cache_calls}",
             str(verdict.calls_saved),
-            f"{max(run.largest_payload for run in three) / 1024:.1f} of {MAX_PAYLOAD_BYTES // 1024} KiB",
+            f"{max(run.largest_payload for run in three) / 1024:.1f} of {PAYLOAD_QUOTA_BYTES // 1024} KiB",
             f"{verdict.wrapped_definition_bytes / 1024:.1f} of {MAX_DEFINITION_BYTES // 1024} KiB"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]

@@ -6,7 +6,6 @@ The loading, wrapping and emitting modules are imported inside the functions tha
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -101,7 +100,9 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
 
 def check_written(writes: dict[Path | None, str], output: str | None) -> None:
     """``--check``: exit 1 when a file to write is missing or differs from what is there."""
-    stale = [str(path) for path, text in writes.items() if path is not None and current_text(path) != text]
+    from sfn_cache import pipeline
+
+    stale = pipeline.stale(writes)
     for path in stale:
         click.echo(f"{path}: out of date; run sfn-cache wrap again", err=True)
     if stale:
@@ -118,36 +119,23 @@ def preview(writes: dict[Path | None, str]) -> None:
 
 
 def write_all(writes: dict[Path | None, str], output: str, verbose: bool) -> None:
-    """Every file, the output last (a wrapped DefinitionUri copy exists before the template naming it)."""
-    from sfn_cache.asl.emit import atomic_write
+    """Every file, or one line and exit 2 (nothing half written: each write is atomic)."""
+    from sfn_cache import pipeline
 
-    files = [(path, text) for path, text in writes.items() if path is not None]  # with -o, every one has a path
-    for path, text in sorted(files, key=lambda item: str(item[0]) == output):
-        try:
-            atomic_write(path, text)
-        except SfnCacheError as exc:
-            exit_with(exc, verbose)
+    try:
+        pipeline.write(writes, output)
+    except SfnCacheError as exc:
+        exit_with(exc, verbose)
 
 
-def current_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.exists() else None
+def print_diffs(writes: dict[Path | None, str], input_path: Path | None) -> bool:
+    """Print what would change; True when anything would."""
+    from sfn_cache import pipeline
 
-
-def print_diffs(writes: dict, input_path: Path | None) -> bool:
-    """Unified diffs of each file to be written against what is there now (stdout output: the input)."""
-    changed = False
-    for path, text in sorted(writes.items(), key=lambda item: str(item[0])):
-        compare_to = path if path is not None else input_path
-        before = current_text(compare_to) if compare_to else None
-        if before == text:
-            continue
-        changed = True
-        name = str(compare_to) if compare_to else "<stdout>"
-        click.echo("".join(difflib.unified_diff((before or "").splitlines(keepends=True),
-                                                text.splitlines(keepends=True),
-                                                fromfile=name if before is not None else "/dev/null",
-                                                tofile=str(path) if path else name)), nl=False)
-    return changed
+    found = pipeline.diffs(writes, input_path)
+    for diff in found:
+        click.echo(diff, nl=False)
+    return bool(found)
 
 
 def template_messages(result: TemplateResult[WrapResult], verbose: bool) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any, Callable, cast
 
 import boto3
 
-from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS as MAX_HISTORY_EVENTS  # AWS fails an execution there
+from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS  # AWS fails an execution there
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -183,7 +183,7 @@ class Engine:
                 listener("CacheAnswer", {"request": payload, "answer": result})
         return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
 
-    def run(self, definition: dict, execution_input: Any = None, *, max_events: int = MAX_HISTORY_EVENTS,
+    def run(self, definition: dict, execution_input: Any = None, *, max_events: int = HISTORY_QUOTA_EVENTS,
             backstop: float = BACKSTOP_SECONDS, execution_name: str = "run") -> Outcome:
         """Deploy ``definition`` as *the* state machine (same name and ARN every time, as a user
         redeploys a wrapped machine in place) and run one execution, by default always under the same

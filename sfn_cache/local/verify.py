@@ -15,7 +15,6 @@ from typing import Any
 from sfn_cache.local.engine import (
     BACKSTOP_SECONDS,
     CACHE_FUNCTION,
-    MAX_HISTORY_EVENTS,
     Engine,
     ExecutionBlocked,
     ExecutionOverrun,
@@ -24,7 +23,7 @@ from sfn_cache.local.engine import (
 )
 from sfn_cache.local.seams import UNCATCHABLE_BY_ALL
 from sfn_cache.local.session import empty_cache
-from sfn_cache.runtime.protocol import PAYLOAD_QUOTA_BYTES as MAX_PAYLOAD_BYTES
+from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS, PAYLOAD_QUOTA_BYTES
 
 MAX_DEFINITION_BYTES = 1024 * 1024
 PAYLOAD_FIELDS = ("input", "output", "parameters")
@@ -108,7 +107,7 @@ def outcome_difference(original: Outcome, other: Outcome) -> str | None:
 
 
 def measure(engine: Engine, label: str, definition: dict, execution_input: Any,
-            backstop: float = BACKSTOP_SECONDS, max_events: int = MAX_HISTORY_EVENTS) -> Run:
+            backstop: float = BACKSTOP_SECONDS, max_events: int = HISTORY_QUOTA_EVENTS) -> Run:
     """Run once and read the costs from the execution's history, as AWS bills and limits them, and
     from the Lambda seam (the history does not show what a Lambda task was sent)."""
     before = engine.calls.copy()
@@ -118,9 +117,9 @@ def measure(engine: Engine, label: str, definition: dict, execution_input: Any,
     except ExecutionBlocked as blocked:
         outcome, status = None, f"STOPPED: {blocked}"
     except ExecutionOverrun as overrun:
-        limit = ("AWS fails an execution at" if max_events == MAX_HISTORY_EVENTS
+        limit = ("AWS fails an execution at" if max_events == HISTORY_QUOTA_EVENTS
                  else "stopped at this run's event budget; AWS's quota is")
-        outcome, status = None, f"STOPPED: {overrun}; {limit} {MAX_HISTORY_EVENTS} events"
+        outcome, status = None, f"STOPPED: {overrun}; {limit} {HISTORY_QUOTA_EVENTS} events"
     history = engine.history()
     calls = {name: engine.calls[name] - before[name] for name in engine.calls}
     run = Run(label=label, status=status, outcome=outcome, events=len(history),
@@ -141,7 +140,7 @@ def measure(engine: Engine, label: str, definition: dict, execution_input: Any,
 
 
 def verify(engine: Engine, machine: str, definition: dict, wrapped: dict, execution_input: Any,
-           input_label: str, backstop: float = BACKSTOP_SECONDS, max_events: int = MAX_HISTORY_EVENTS) -> Verdict:
+           input_label: str, backstop: float = BACKSTOP_SECONDS, max_events: int = HISTORY_QUOTA_EVENTS) -> Verdict:
     """Original twice, wrapped on an empty cache, wrapped again; compare and check the quotas.
     ``max_events`` below AWS's quota is a budget (the corpus test's), reported as such."""
     runs = [measure(engine, "original", definition, execution_input, backstop, max_events),
@@ -174,8 +173,8 @@ def _quota_problems(run: Run, verdict: Verdict) -> None:
     """What AWS would refuse although moto ran it."""
     if run.outcome is None:
         verdict.problems.append(f"{run.label}: {run.status}")
-    if run.largest_payload > MAX_PAYLOAD_BYTES:
+    if run.largest_payload > PAYLOAD_QUOTA_BYTES:
         verdict.problems.append(f"{run.label}: a payload of {run.largest_payload} bytes, over AWS's "
-                                f"{MAX_PAYLOAD_BYTES} (States.DataLimitExceeded)")
+                                f"{PAYLOAD_QUOTA_BYTES} (States.DataLimitExceeded)")
     for caught in run.uncatchable_caught:
         verdict.problems.append(f"{run.label}: {caught} was handled; on AWS it fails the execution")

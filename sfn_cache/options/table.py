@@ -156,7 +156,3 @@ OPTIONS: tuple[Option, ...] = (
 BY_NAME = {option.name: option for option in OPTIONS}
 SELECTED = tuple(option for option in OPTIONS if option.commands == SELECTION)  # the shared set, in order
 
-
-def offered_by(command: str) -> tuple[Option, ...]:
-    """The options ``command`` offers, in table order."""
-    return tuple(option for option in OPTIONS if command in option.commands)

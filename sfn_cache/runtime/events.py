@@ -18,7 +18,6 @@ from sfn_cache.runtime.keys import state_machine_of
 from sfn_cache.runtime.protocol import PROTOCOL, SAFE_KEY
 
 CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-ANY = object()  # a required field that may hold any JSON value (input, result)
 
 
 class CacheEventError(ValueError):

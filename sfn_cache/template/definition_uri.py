@@ -18,6 +18,12 @@ from sfn_cache.template.document import Template
 SOURCE_MARKER = ("SfnCache", "DefinitionSource")  # Metadata.SfnCache.DefinitionSource: the unwrapped file
 
 
+def is_local_uri(uri: Any) -> bool:
+    """A DefinitionUri naming a file beside the template (SAM's ``s3://`` URIs and ``{Bucket, Key}``
+    objects are already uploaded): the one rule both reading and wrapping a template apply."""
+    return isinstance(uri, str) and not uri.startswith("s3://")
+
+
 def cached_file_name(path: Path) -> Path:
     """``sm.asl.json`` -> ``sm.cached.asl.json``; a ``.cached.`` file is its own cached copy."""
     if ".cached." in path.name:

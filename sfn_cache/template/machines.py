@@ -8,7 +8,7 @@ from typing import Any
 from sfn_cache.asl.loader import load_text, read_source
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.template.definition_string import read_definition_string
-from sfn_cache.template.definition_uri import definition_source, local_definition_path, template_dir
+from sfn_cache.template.definition_uri import definition_source, is_local_uri, local_definition_path, template_dir
 from sfn_cache.template.document import read_template, state_machines
 from sfn_cache.template.nodes import plain
 
@@ -35,7 +35,7 @@ def _definition(resource: Any, where: str, source: str) -> dict[str, Any]:
         definition = properties["Definition"]
     elif "DefinitionString" in properties:
         definition = read_definition_string(properties["DefinitionString"], where).definition
-    elif isinstance(properties.get("DefinitionUri"), str) and not properties["DefinitionUri"].startswith("s3:"):
+    elif is_local_uri(properties.get("DefinitionUri")):
         directory = template_dir(source)
         path = local_definition_path(definition_source(plain(resource), directory), directory, where)
         definition = load_text(read_source(str(path)), str(path))

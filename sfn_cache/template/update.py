@@ -26,6 +26,7 @@ from sfn_cache.template.definition_uri import (
     cached_file_name,
     definition_source,
     inside,
+    is_local_uri,
     local_definition_path,
     mark_source,
     template_dir,
@@ -144,7 +145,7 @@ def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: s
 def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewriter: Rewriter[W], where: str,
                          mode: str, output: str | None, result: TemplateResult[W], resource: Any) -> W:
     uri = plain(properties["DefinitionUri"])
-    if not isinstance(uri, str) or uri.startswith("s3://"):
+    if not is_local_uri(uri):
         raise SfnCacheError(f"{where}: DefinitionUri {json.dumps(uri)} is not a local file "
                             f"(wrap the definition before uploading it)")
     directory = template_dir(template.source)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sfn_cache.rewrite.forms import classic, variables
 from sfn_cache.rewrite.forms.common import CachedForm
 from sfn_cache.rewrite.naming import NameAllocator
-from sfn_cache.rewrite.options import StateOptions, WrapOptions
+from sfn_cache.rewrite.options import PATTERNS, StateOptions, WrapOptions
 
 
 class RewriteTask(Protocol):
@@ -19,7 +19,7 @@ class RewriteTask(Protocol):
                  names: NameAllocator, scope_language: str) -> CachedForm: ...
 
 
-FORMS: dict[str, RewriteTask] = {"variables": variables.rewrite_task, "classic": classic.rewrite_task}
+FORMS: dict[str, RewriteTask] = dict(zip(PATTERNS, (variables.rewrite_task, classic.rewrite_task), strict=True))
 
 
 def form_for(pattern: str) -> RewriteTask:

@@ -10,6 +10,7 @@ document order, so any state name (spaces, quotes, unicode) is safe and the outp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sfn_cache.asl.model import Scope, nested_scope_bodies, parse, transitions
 
@@ -48,7 +49,7 @@ class Picture:
     clusters: int = 0
 
 
-def build_picture(definition: dict) -> Picture:
+def build_picture(definition: dict[str, Any]) -> Picture:
     """Nodes, edges and subgraphs of ``definition`` (its shape is checked by ``model.parse``)."""
     picture = Picture()
     _add_scope(picture, parse(definition), picture.root, top=True)
@@ -95,7 +96,7 @@ def _edge_style(field_name: str) -> tuple[str, str]:
     return "", "next"
 
 
-def to_mermaid(definition: dict, marks: dict[str, str] | None = None) -> str:
+def to_mermaid(definition: dict[str, Any], marks: dict[str, str] | None = None) -> str:
     """A ``flowchart TD`` that GitHub renders; ``marks`` maps state names to a style in STYLES."""
     picture = build_picture(definition)
     lines = ["flowchart TD", f'  {START}(("Start"))', f'  {STOP}(("End"))']
@@ -140,7 +141,7 @@ def _mermaid_text(text: str) -> str:
     return "".join(_MERMAID_ENTITIES.get(char, char) for char in text)
 
 
-def to_dot(definition: dict, marks: dict[str, str] | None = None) -> str:
+def to_dot(definition: dict[str, Any], marks: dict[str, str] | None = None) -> str:
     """A Graphviz digraph with the same nodes, edges, clusters and marks as the Mermaid picture."""
     picture = build_picture(definition)
     style_of = {node: style for style, nodes in _marked(picture, marks).items() for node in nodes}
