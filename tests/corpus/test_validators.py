@@ -46,7 +46,7 @@ def asl_validator() -> str | None:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # xdist interleaves other modules: keep it for the whole run
 def corpus_wraps(tmp_path_factory) -> dict[str, dict[str, Path]]:
     """{corpus file: {"original" | "variables" | "classic": JSON file}} for every definition that wraps."""
     if not FILES:
@@ -110,7 +110,7 @@ def regressions(problems: dict[Path, list[str]], wraps: dict, allowed=lambda pat
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # xdist interleaves other modules: keep it for the whole run
 def asl_validator_problems(corpus_wraps) -> dict[Path, list[str]]:
     """asl-validator's problems with every original and wrap, in one run of the validator."""
     binary = asl_validator()
@@ -120,7 +120,7 @@ def asl_validator_problems(corpus_wraps) -> dict[Path, list[str]]:
     return run_asl_validator(binary, files)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # xdist interleaves other modules: keep it for the whole run
 def statelint_problems(corpus_wraps) -> dict[Path, list[str]]:
     """statelint's problems with every original and wrap, in one run."""
     files = [f for files in corpus_wraps.values() for f in files.values()]

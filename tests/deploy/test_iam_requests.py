@@ -148,7 +148,7 @@ def test_runtime_requests_are_exactly_what_the_function_policy_grants(aws, reque
     assert "HeadBucket" not in operations, "disdat's bucket check is skipped (issue 12 point 13)"
     assert any("ACL" in params for _, op, params in requests if op == "PutObject"), \
         "disdat uploads with a canned ACL: the test must see it to check s3:PutObjectAcl"
-    policy = iam_policy(CACHE_URL, key_code=False)  # key-part reads: tests/test_keys.py checks them alike
+    policy = iam_policy(CACHE_URL, key_code=False)  # key-part reads: tests/runtime/test_key_parts.py checks them alike
     used = check_against(policy, requests)
     assert granted_actions(policy) == used, f"granted but never needed: {granted_actions(policy) - used}"
     # ListBucket is granted StringLikeIfExists (HeadBucket names no prefix), so a listing without a

@@ -22,13 +22,13 @@ BIN = Path(sys.executable).parent
 # Commands the README shows that this test does not run, and why (each is tested elsewhere).
 NOT_RUN = {
     "sfn-cache wrap FILE": "a synopsis, not a command",
-    "sfn-cache build-lambda": "builds with pip from the package registry: tests/test_build_lambda.py (slow)",
-    "sfn-cache ls --bucket s3://ml-cache/prod": "names a real bucket: tests/test_cli_cache.py",
-    "sfn-cache ls --bundle model": "names a real bucket: tests/test_cli_cache.py",
-    "sfn-cache show 3f9a2c": "names a real bucket: tests/test_cli_cache.py",
-    "sfn-cache rm --": "names a real bucket: tests/test_cli_cache.py",
-    "sfn-cache stats": "reads a real bucket: tests/test_cli_observe.py",
-    "sfn-cache doctor": "checks a real bucket: tests/test_cli_observe.py",
+    "sfn-cache build-lambda": "builds with pip from the package registry: tests/deploy/test_build_lambda.py (slow)",
+    "sfn-cache ls --bucket s3://ml-cache/prod": "names a real bucket: tests/cli/test_cache_commands.py",
+    "sfn-cache ls --bundle model": "names a real bucket: tests/cli/test_cache_commands.py",
+    "sfn-cache show 3f9a2c": "names a real bucket: tests/cli/test_cache_commands.py",
+    "sfn-cache rm --": "names a real bucket: tests/cli/test_cache_commands.py",
+    "sfn-cache stats": "reads a real bucket: tests/cli/test_stats_doctor.py",
+    "sfn-cache doctor": "checks a real bucket: tests/cli/test_stats_doctor.py",
     "sfn-cache verify FILE": "a synopsis, not a command",
     "sfn-cache run FILE": "a synopsis, not a command",
 }

@@ -6,7 +6,7 @@ ResultSelector/Assign) and States.QueryEvaluationError (a JSONata Output/Assign)
 own error: its Catch handles it. The cached form applies that processing in a generated state, which
 must hand those errors to the same Catcher with the same error, cause, ResultPath and Assign.
 
-The harness makes moto raise these errors as AWS does (tests/harness.py, install_aws_error_seams).
+The harness makes moto raise these errors as AWS does (sfn_cache/local/seams.py, install_aws_error_seams).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def malformed_events() -> list[tuple[str, object, str]]:
         for index, value in enumerate(values):
             cases.append((f"push-{name}-{index}", push_event(**{name: value}), name))
     # a forged key is no error since protocol 2: its pull kept no material, so the push stores
-    # nothing (tests/test_runtime.py::test_push_without_key_stores_nothing_and_a_forged_key_is_refused)
+    # nothing (tests/runtime/test_handler.py::test_push_without_key_stores_nothing_and_a_forged_key_is_refused)
     for index, url in enumerate(OVERRIDES):
         cases.append((f"pull-bucket-override-{index}", pull_event(bucket=url), "bucket"))
         cases.append((f"push-bucket-override-{index}", push_event(bucket=url), "bucket"))

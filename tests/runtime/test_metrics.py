@@ -184,7 +184,7 @@ def test_a_malformed_event_or_a_refused_bucket_is_counted_too(aws, capsys, event
 
 
 def test_a_malformed_ttl_in_the_environment_is_counted_as_a_failed_lookup(aws, capsys, monkeypatch):
-    """Not a failed cold start any more (tests/test_store.py): each pull answers it, and counts it."""
+    """Not a failed cold start any more (tests/runtime/test_store.py): each pull answers it, and counts it."""
     monkeypatch.setenv("SFN_CACHE_TTL", "a fortnight")
     assert "SFN_CACHE_TTL='a fortnight' is not a duration" in lambda_handler(pull())["failed"]
     assert metric_values(parse_emf(capsys.readouterr().out)) == [{"LookupFailures": 1}]

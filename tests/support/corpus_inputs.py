@@ -98,8 +98,20 @@ def _timestamp(later: bool) -> str:
     return "9999-12-31T00:00:00Z" if later else "0001-01-01T00:00:00Z"
 
 
+CONDITION = re.compile(r"\$states\.input((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|(-?\d+(?:\.\d+)?))")
+
+
 def matching(rule: dict, want: bool) -> list[tuple[Path, Any]]:
     """Assignments (path, value) that make ``rule`` evaluate to ``want``; ABSENT leaves a path out."""
+    if isinstance(rule.get("Condition"), str):  # JSONata: only the common ``$states.input.a.b = 'value'``
+        found = CONDITION.search(rule["Condition"])
+        if not found:
+            return []
+        text = found.group(2) if found.group(2) is not None else found.group(3)
+        value: Any = text if text is not None else float(found.group(4)) if "." in found.group(4) \
+            else int(found.group(4))
+        return [(steps(found.group(1)), value if want else _value("StringEquals" if text is not None
+                                                                   else "NumericEquals", value, False))]
     if "And" in rule or "Or" in rule:
         parts = rule.get("And") or rule.get("Or") or []
         every = ("And" in rule) == want  # And made true / Or made false: every part; else one part
@@ -199,7 +211,31 @@ def choice_answers(definition: dict) -> dict[Path, Any]:
                 pairs = [pair for rule in rules for pair in matching(rule, False)]
             for path, value in pairs:
                 answers.setdefault(path, value)
-    return answers
+    return _through_mappings(definition, answers)
+
+
+def _through_mappings(definition: dict, answers: dict[Path, Any]) -> dict[Path, Any]:
+    """A Choice often tests a field that a ResultSelector or Parameters built (``"status.$": "$.Job.Status"``):
+    the answer is also given to the path that field was read from."""
+    sources: dict[str, list[Path]] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name.endswith(".$") and isinstance(value, str) and JSONPATH.fullmatch(value):
+                    sources.setdefault(name[:-2], []).append(steps(value[1:]))
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(definition)
+    out = dict(answers)
+    for path, value in answers.items():
+        if path and isinstance(path[-1], str):
+            for source in sources.get(path[-1], []):
+                out.setdefault(source, value)
+    return out
 
 
 # --- the shape ---------------------------------------------------------------------------------------
