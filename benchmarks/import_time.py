@@ -2,7 +2,7 @@
 
 Each run is a fresh interpreter (``sys.executable``, like a cold Lambda) with an empty local disdat
 root. It imports ``sfn_cache.runtime.handler`` and handles one event against ``moto.server`` on
-127.0.0.1, the way tests/test_cli_cache.py reaches it (AWS_ENDPOINT_URL and fake credentials).
+127.0.0.1, the way tests/cli/test_cache_commands.py reaches it (AWS_ENDPOINT_URL and fake credentials).
 Medians of seven runs. A hit on a result inlined in the key index must not import disdat or pandas.
 If it does, the script exits non-zero.
 

@@ -16,16 +16,18 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+sys.path[:0] = [str(ROOT)]
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from harness import (CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, EXAMPLE_INPUT, REGION, Engine,  # noqa: E402
-                     example_service, example_task, install_aws_paths, install_corpus_seams, install_seams)
+from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, Engine  # noqa: E402
+from sfn_cache.local.seams import install_aws_paths, install_seams  # noqa: E402
+from sfn_cache.local.seams import install_service_seams as install_corpus_seams  # noqa: E402
 from sfn_cache.rewrite.options import WrapOptions  # noqa: E402
 from sfn_cache.rewrite.wrap import wrap_definition  # noqa: E402
 from sfn_cache.runtime.handler import lambda_handler  # noqa: E402
+from tests.support.example import EXAMPLE_INPUT, example_service, example_task  # noqa: E402
 
 class Patch:
     """The harness seams want pytest's monkeypatch; this is the same, undone at exit."""
