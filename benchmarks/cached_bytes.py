@@ -81,7 +81,8 @@ def main() -> int:
         for label in tools:
             fits = []
             for form, index in (("as written", 0), ("minified", 1)):
-                last, step = sizes["chain 300", label][index], sizes["chain 301", label][index] - sizes["chain 300", label][index]
+                last, step = (sizes["chain 300", label][index],
+                              sizes["chain 301", label][index] - sizes["chain 300", label][index])
                 fits.append(f"{300 + (QUOTA - last) // step:,} {form} ({last:,} bytes for 300)")
             print(f"Lambda tasks in a flat chain under the 1 MB quota, {label}: " + ", ".join(fits))
     return goal_status(missed)

@@ -88,14 +88,16 @@ def main() -> int:
         imports = {f"{label} {case}": heavy_imports(probe + argv) for label, (_, probe) in tools.items()
                    for case, argv in cases.items()}
     floor_wall, floor_cpu = best[floor_label]
-    print(f"CLI start-up: {', '.join(f'{label} = {timed[-2] if sources else timed[0]}' for label, (timed, _) in tools.items())}; "
+    print(f"CLI start-up: "
+          f"{', '.join(f'{label} = {timed[-2] if sources else timed[0]}' for label, (timed, _) in tools.items())}; "
           f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; best of {RUNS} runs, interleaved")
     print(f"{'command':<32} | {'wall ms':>7} {'cpu ms':>6} | {'wall x':>6} {'cpu x':>5} | heavy imports   "
           f"(x = ratio to {floor_label})")
     missed = []
     for label, (wall, cpu) in best.items():
         heavy = imports.get(label)
-        print(f"{label:<32} | {wall * 1000:>7.1f} {cpu * 1000:>6.1f} | {wall / floor_wall:>6.1f} {cpu / floor_cpu:>5.1f} | "
+        print(f"{label:<32} | {wall * 1000:>7.1f} {cpu * 1000:>6.1f} | "
+              f"{wall / floor_wall:>6.1f} {cpu / floor_cpu:>5.1f} | "
               f"{'-' if heavy is None else ', '.join(heavy) or 'none'}")
         if label.endswith("--help"):
             if cpu / floor_cpu > MAX_RATIO:

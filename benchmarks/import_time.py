@@ -21,8 +21,8 @@ import tempfile
 import time
 
 import boto3
-
 from source_tree import compile_package
+
 from sfn_cache.runtime.protocol import PROTOCOL  # the events' shape of this tree's handler
 
 RUNS = 7

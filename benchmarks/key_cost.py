@@ -30,6 +30,7 @@ from typing import Any
 import boto3
 import botocore.client
 from moto import mock_aws
+
 from sfn_cache.runtime.protocol import PROTOCOL  # the events' shape of this tree's handler
 
 BUCKET = "bench-keys"

@@ -33,6 +33,7 @@ from typing import Any, Callable
 import boto3
 import botocore.client
 from moto import mock_aws
+
 from sfn_cache.runtime.protocol import PROTOCOL  # the events' shape of this tree's handler
 
 BUCKET, BUNDLE = "bench-cache", "features"
@@ -106,7 +107,8 @@ def fill(s3, context: str, template: str, count: int) -> None:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=objects)
     have = {item["Key"][len(objects):].split("/")[0] for page in pages for item in page.get("Contents", [])}
     sources = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{objects}{template}/")["Contents"]]
-    index = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{context}/sfn-cache/index/")["Contents"]]
+    index = [item["Key"]
+             for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{context}/sfn-cache/index/")["Contents"]]
     entries = [json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) for key in index]
     entry_key, entry = next((k, e) for k, e in zip(index, entries) if e["uuid"] == template)
     for n in range(len(have), count):

@@ -29,6 +29,7 @@ from sfn_cache.rewrite.wrap import wrap_definition  # noqa: E402
 from sfn_cache.runtime.handler import lambda_handler  # noqa: E402
 from tests.support.example import EXAMPLE_INPUT, example_service, example_task  # noqa: E402
 
+
 class Patch:
     """The harness seams want pytest's monkeypatch; this is the same, undone at exit."""
 

@@ -47,7 +47,8 @@ from source_tree import compile_package, goal_status, parse_sources
 # Run sfn-cache with the definition quota lifted (see above); trees from before the layout move had quotas.py flat.
 LIFT_QUOTA = ("import importlib\n"
               "for name, constant in (('sfn_cache.rewrite.quotas', 'DEFINITION_QUOTA_BYTES'), ('sfn_cache.quotas', "
-              "'DEFINITION_QUOTA_BYTES'), ('sfn_cache.asl.model', 'MAX_STATES'), ('sfn_cache.asl.limits', 'MAX_STATES'), "
+              "'DEFINITION_QUOTA_BYTES'), ('sfn_cache.asl.model', 'MAX_STATES'), "
+              "('sfn_cache.asl.limits', 'MAX_STATES'), "
               "('sfn_cache.model', 'MAX_STATES'), ('sfn_cache.limits', 'MAX_STATES')):\n"
               "    try:\n"
               "        setattr(importlib.import_module(name), constant, 1 << 40)\n"
@@ -184,14 +185,17 @@ def main() -> int:
                     argv = tools[label] + [part.format(file=source, out=out) for part in COMMANDS[command]]
                     got = measure(argv, runs, args.timeout)
                     if got is None:
-                        print(f"{shape:8} {command:8} {label:9} {size:>6} | > {args.timeout:.0f} s (timed out)", flush=True)
+                        print(f"{shape:8} {command:8} {label:9} {size:>6} | > {args.timeout:.0f} s (timed out)",
+                              flush=True)
                         missed.append(f"{shape} {command} {label} {size}: timed out")
                         walls[command, label].append((size, None))
                         continue
                     io = floor if command != "wrap" else measure(
-                        [sys.executable, "-c", IO_FLOOR, str(source), str(out), str(Path(tmp, "io"))], runs, args.timeout)
+                        [sys.executable, "-c", IO_FLOOR, str(source), str(out), str(Path(tmp, "io"))],
+                        runs, args.timeout)
                     ratio, cpu_ratio, rss_ratio = (got[field] / io[field] for field in ("wall", "cpu", "rss"))
-                    print(f"{shape:8} {command:8} {label:9} {size:>6} | {got['wall']:>6.2f} {got['cpu']:>6.2f} {got['rss']:>7.0f} | "
+                    print(f"{shape:8} {command:8} {label:9} {size:>6} | "
+                          f"{got['wall']:>6.2f} {got['cpu']:>6.2f} {got['rss']:>7.0f} | "
                           f"{floor['wall']:>8.2f} | {io['wall']:>9.2f} {io['cpu']:>6.2f} {io['rss']:>6.0f} MiB | "
                           f"{ratio:>6.1f} {cpu_ratio:>5.1f} {rss_ratio:>5.1f}", flush=True)
                     walls[command, label].append((size, got["wall"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
@@ -39,7 +38,8 @@ def test_cache_step_wraps_one_state_and_leaves_the_input_alone():
     assert EXAMPLE == before
     assert list(pulls(result)) == ["cache_pull_TrainModel"]
     payload = pulls(result)["cache_pull_TrainModel"]
-    assert (payload["bundle"], payload["force"], payload["bucket"], payload["context"]) == ("model", True, "s3://bucket/prefix", "ctx")
+    assert (payload["bundle"], payload["force"], payload["bucket"], payload["context"]) == (
+        "model", True, "s3://bucket/prefix", "ctx")
 
 
 def test_cache_step_can_be_chained():

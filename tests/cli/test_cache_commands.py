@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,9 +11,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sfn_cache.local.world import fresh_aws_clients
 from sfn_cache.runtime.handler import lambda_handler
-from tests.support.cli import CACHE_CLI_BUCKET as BUCKET, sfn_cache_in as sfn_cache  # noqa: F401
+from tests.support.cli import CACHE_CLI_BUCKET as BUCKET  # noqa: F401
+from tests.support.cli import sfn_cache_in as sfn_cache
 
 
 def store(bundle: str, state: str, value, x: int = 1) -> str:
@@ -38,7 +37,8 @@ def test_ls_show_rm(cache_env, monkeypatch):
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert sorted((r["bundle"], r["state"], r["stored"]) for r in rows) == [
-        ("features", "Prepare", "bundle"), ("features", "Prepare", "inline+bundle"), ("model", "Train", "inline+bundle")]
+        ("features", "Prepare", "bundle"), ("features", "Prepare", "inline+bundle"),
+        ("model", "Train", "inline+bundle")]
     table = sfn_cache(cache_env, "ls", "--bundle", "model")
     assert "Train" in table.stdout and model_key[:12] in table.stdout and "Prepare" not in table.stdout
 

@@ -11,7 +11,6 @@ import pytest
 from tests.support.cli import one_line_refusal, sfn_cache
 from tests.support.paths import EXAMPLE
 
-
 PYPROJECT = '[project]\nname = "x"\n\n[tool.sfn-cache]\nexclude = ["Notify*"]\n'
 
 
@@ -45,7 +44,7 @@ def test_a_broken_pyproject_that_is_not_ours_is_ignored(tmp_path):
 def test_a_broken_pyproject_with_our_table_is_an_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.sfn-cache]\nttl = \n")
     line = one_line_refusal(sfn_cache("wrap", EXAMPLE, cwd=tmp_path))
-    assert line.startswith(f"error: pyproject.toml: invalid TOML")
+    assert line.startswith("error: pyproject.toml: invalid TOML")
 
 
 @pytest.mark.parametrize("text", ['exclude = ["Notify*"]\n', '[tool.sfn-cache]\nexclude = ["Notify*"]\n'])

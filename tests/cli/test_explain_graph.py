@@ -246,7 +246,8 @@ def test_explain_names_the_configuration_rule(tmp_path, monkeypatch):
     assert rows["Notify ✉"]["reason"] == "excluded by states.Notify* in sfn-cache.yaml"
 
 
-@pytest.mark.parametrize("text", ['{"StartAt": ', '{"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": true}}}'])
+@pytest.mark.parametrize("text", [
+    '{"StartAt": ', '{"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": true}}}'])
 def test_explain_bad_input_is_one_line_exit_2(tmp_path, text):
     path = tmp_path / "bad.json"
     path.write_text(text)

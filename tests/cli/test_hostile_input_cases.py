@@ -295,7 +295,8 @@ def test_output_onto_a_fifo_is_refused(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     code, _, stderr = run("wrap", source, "--no-config", "-o", fifo)
-    assert code == 2 and stderr == f"error: {fifo}: is a FIFO, not a regular file: sfn-cache writes only regular files\n"
+    assert code == 2 and stderr == (
+        f"error: {fifo}: is a FIFO, not a regular file: sfn-cache writes only regular files\n")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     link = tmp_path / "to-fifo"
     link.symlink_to(fifo)

@@ -23,8 +23,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests.support.hostile_inputs import Case, all_cases
 from sfn_cache.cli import cli
+from tests.support.hostile_inputs import Case, all_cases
 
 CASE_BOUND_SECONDS = 30  # the stated bound for any one input (the slowest honest case takes ~2 s)
 SAMPLE_EVERY = 20
@@ -104,7 +104,8 @@ def allowed_changes(case: Case, root: Path, args: list[str]) -> tuple[set[str], 
 def check_files(before: dict, after: dict, case: Case, root: Path, args: list[str], code: int) -> None:
     may_change, new_dir = allowed_changes(case, root, args)
     if code == 2:
-        assert after == before, f"{case.name}: a refused input changed files: {set(after.items()) ^ set(before.items())}"
+        assert after == before, (
+            f"{case.name}: a refused input changed files: {set(after.items()) ^ set(before.items())}")
         return
     for path, entry in before.items():
         if path not in may_change:

@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sfn_cache.asl.model import parse, walk
-from sfn_cache.cli import cli
 from sfn_cache.rewrite.recognise import cache_payload
 from tests.support.cli import wrap_outcome
 
@@ -92,7 +90,8 @@ def test_no_config_ignores_the_file(project):
 
 
 def test_yaml_config_is_preferred_in_the_same_directory(project):
-    (project / "pipelines" / "sfn-cache.yaml").write_text("bucket: s3://from-yaml\nstates:\n  Prep*:\n    exclude: true\n")
+    (project / "pipelines" / "sfn-cache.yaml").write_text(
+        "bucket: s3://from-yaml\nstates:\n  Prep*:\n    exclude: true\n")
     result, wrapped = wrap()
     assert result.exit_code == 0, result.stderr
     found = payloads(wrapped)

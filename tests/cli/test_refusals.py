@@ -4,20 +4,10 @@ line with the details behind --verbose."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from sfn_cache import Caching, PipelineCaching
-from sfn_cache.errors import SfnCacheError
 from tests.support.cli import one_line_refusal, sfn_cache
 from tests.support.paths import EXAMPLE
-
 
 # --- typos in selectors ------------------------------------------------------------------------
 
@@ -101,7 +91,8 @@ def test_click_usage_errors_are_one_line_with_the_usage_behind_verbose(tmp_path,
      "bad.asl.yaml:4: invalid YAML: expected ',' or '}', but got ':'"),
     ("template.yaml", "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n   Properties: x\n",
      "template.yaml:4: invalid YAML: expected <block end>, but found '<block mapping start>'"),
-    ("tabs.yaml", "StartAt: A\n\tStates: {}\n", "tabs.yaml:2: invalid YAML: found character '\\t' that cannot start any token"),
+    ("tabs.yaml", "StartAt: A\n\tStates: {}\n",
+     "tabs.yaml:2: invalid YAML: found character '\\t' that cannot start any token"),
 ])
 def test_yaml_errors_are_one_line_with_details_behind_verbose(tmp_path, name, text, expected):
     (tmp_path / name).write_text(text)
@@ -115,6 +106,6 @@ def test_yaml_errors_are_one_line_with_details_behind_verbose(tmp_path, name, te
 def test_a_yaml_error_in_the_configuration_is_one_line(tmp_path):
     (tmp_path / "sfn-cache.yaml").write_text("exclude: [Notify*\nttl: 1h\n")
     line = one_line_refusal(sfn_cache("wrap", EXAMPLE, cwd=tmp_path))
-    assert line.startswith(f"error: sfn-cache.yaml:") and "invalid YAML" in line
+    assert line.startswith("error: sfn-cache.yaml:") and "invalid YAML" in line
 
 

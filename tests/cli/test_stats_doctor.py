@@ -8,11 +8,11 @@ import time
 import zipfile
 
 import boto3
-import pytest
 
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.protocol import PROTOCOL
-from tests.support.cli import CACHE_CLI_BUCKET as BUCKET, sfn_cache_in as sfn_cache
+from tests.support.cli import CACHE_CLI_BUCKET as BUCKET
+from tests.support.cli import sfn_cache_in as sfn_cache
 
 
 def pull_event(bundle: str, x: int) -> dict:
@@ -23,7 +23,8 @@ def pull_event(bundle: str, x: int) -> dict:
 
 def store(bundle: str, x: int, result, task_seconds: float) -> str:
     miss = lambda_handler(pull_event(bundle, x))
-    lambda_handler({**pull_event(bundle, x), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": result, "pulled": time.time() - task_seconds})
+    lambda_handler({**pull_event(bundle, x), "sfn_cache": "push", "key": miss["key"], "base": miss["base"],
+                    "result": result, "pulled": time.time() - task_seconds})
     return miss["key"]
 
 
@@ -129,6 +130,7 @@ def test_doctor_checks_the_function_settings(cache_env):
 def test_stats_of_one_bundle_lists_only_that_bundles_hits(aws, requests):
     """--bundle reads one bundle's hit counts: its cost does not grow with other bundles' hits."""
     from click.testing import CliRunner
+
     from sfn_cache.cli import cli
 
     store("model", 1, {"auc": 0.9}, task_seconds=10)

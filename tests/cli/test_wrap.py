@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from sfn_cache.cli import cli
 from tests.support.cli import states_of, wrap
 from tests.support.paths import EXAMPLE
 
@@ -155,10 +153,12 @@ def test_no_cacheable_task_is_refused_exit_2(tmp_path):
     ("{not json", "invalid JSON"),
     ("[1, 2]", "not an Amazon States Language definition"),
     ('{"StartAt": "A", "States": {"A": 3}}', "state 'A': state is not an object"),
-    ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}', "state 'A': Next names a state that does not exist"),
+    ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}',
+     "state 'A': Next names a state that does not exist"),
     ('{"StartAt": "B", "States": {"A": {"Type": "Pass", "End": true}}}', "StartAt names a state that does not exist"),
     ('{"States": {"A": {"Type": "Pass", "End": true}}}', "has no StartAt"),
-    ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "A": {"Type": "Pass", "End": true}}}', "duplicate key 'A'"),
+    ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "A": {"Type": "Pass", "End": true}}}',
+     "duplicate key 'A'"),
     ('{"StartAt": "A", "States": {"A": {"Type": "Teleport", "End": true}}}', "unknown Type"),
     ('StartAt: A\nStates:\n  A: [unclosed', "invalid YAML"),
 ])
@@ -226,7 +226,8 @@ def test_console_script_is_installed():
     exe = shutil.which("sfn-cache", path=str(Path(sys.executable).parent))
     assert exe, "the sfn-cache console script is installed with the package"
     proc = subprocess.run([exe, "wrap", str(EXAMPLE)], capture_output=True, text=True)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["States"]["cache_force"]["Next"] == "cache_pull_PrepareFeatures"
+    assert proc.returncode == 0 and (
+        json.loads(proc.stdout)["States"]["cache_force"]["Next"] == "cache_pull_PrepareFeatures")
 
 
 @pytest.mark.parametrize("pattern", ["variables", "classic"])

@@ -18,9 +18,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sfn_cache.cli import cli
-from sfn_cache.deploy.lambda_package import (PROVIDED_BY_RUNTIME, Target, check_limits, default_target, normalise)
 from sfn_cache.asl.loader import load_text
+from sfn_cache.cli import cli
+from sfn_cache.deploy.lambda_package import PROVIDED_BY_RUNTIME, Target, check_limits, default_target, normalise
 
 HERE = default_target()
 RUNNING = Target(f"{sys.version_info[0]}.{sys.version_info[1]}", HERE.arch)

@@ -16,11 +16,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
-from sfn_cache.local.world import fresh_aws_clients
-from sfn_cache.local.engine import REGION
-from tests.support.s3_faults import S3Requests
 from sfn_cache.deploy.deploy_files import iam_policy, operator_policy
+from sfn_cache.local.engine import REGION
+from sfn_cache.local.world import fresh_aws_clients
 from sfn_cache.runtime.handler import lambda_handler
+from tests.support.s3_faults import S3Requests
 
 PULL = {"sfn_cache": "pull", "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
         "resource": "arn:aws:lambda:us-east-1:1:function:train", "cache_version": "", "force": False,
@@ -91,7 +91,7 @@ def test_access_denied_is_an_error_on_pull_and_push(monkeypatch, tmp_path):
         lambda_handler({**PULL, "fail_closed": True})
     key_material = {"bundle": "model", "cache_version": "", "form": "raw", "input": {"x": 1},
                     "resource": PULL["resource"]}
-    from sfn_cache.runtime.keys import cache_key, canonical_json
+    from sfn_cache.runtime.keys import cache_key
 
     with pytest.raises(Exception, match="AccessDenied|not stored"):
         lambda_handler({**PULL, "sfn_cache": "push", "key": cache_key(key_material), "material": key_material,
@@ -123,8 +123,7 @@ def test_doctor_removes_its_probe_when_the_round_trip_fails(monkeypatch, tmp_pat
 def test_doctor_without_delete_permission_does_not_claim_it_cleaned_up(monkeypatch, tmp_path):
     """DeleteObjects answers 200 with a per-key AccessDenied: with only the function's policy, doctor
     must say the clean-up failed instead of "removed again", and rm must not count objects it kept."""
-    from sfn_cache.admin import inventory
-    from sfn_cache.admin import doctor
+    from sfn_cache.admin import doctor, inventory
     from sfn_cache.errors import SfnCacheError
     from sfn_cache.runtime.config import config_for
 

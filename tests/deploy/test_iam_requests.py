@@ -14,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 import json
 
-import botocore.client
 import pytest
 from click.testing import CliRunner
 
@@ -55,7 +54,8 @@ REQUIRED = {
     ("s3", "AbortMultipartUpload"): lambda p: [("s3:AbortMultipartUpload", _object(p["Bucket"], p["Key"]), {})],
     ("s3", "CopyObject"): lambda p: _upload(p) + [
         ("s3:GetObject", _object(p["CopySource"]["Bucket"], p["CopySource"]["Key"]), {})],
-    ("s3", "ListObjectsV2"): lambda p: [("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", {"s3:prefix": p.get("Prefix")})],
+    ("s3", "ListObjectsV2"): lambda p: [
+        ("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", {"s3:prefix": p.get("Prefix")})],
     ("s3", "ListObjects"): lambda p: [("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", {"s3:prefix": p.get("Prefix")})],
     ("s3", "HeadBucket"): lambda p: [("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", {"s3:prefix": None})],
     ("s3", "DeleteObject"): lambda p: [("s3:DeleteObject", _object(p["Bucket"], p["Key"]), {})],

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
 from tests.support.paths import ROOT
 
 BENCHMARKS = ROOT / "benchmarks"

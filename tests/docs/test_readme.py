@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.net import free_port
 from tests.support.cli import SAM_TEMPLATE
+from tests.support.net import free_port
 from tests.support.paths import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -14,10 +14,8 @@ import itertools
 
 import pytest
 
-from sfn_cache.errors import SfnCacheError
-from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
-from sfn_cache.rewrite.options import StateRule, WrapOptions
-from sfn_cache.rewrite.wrap import wrap_definition
+from sfn_cache.local.engine import TaskFailure, function_arn
+from sfn_cache.rewrite.options import StateRule
 from tests.support.machines import PATTERN, cached, compute, machine, run_three_ways, task  # noqa: F401
 
 

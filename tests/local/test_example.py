@@ -7,15 +7,15 @@ succeeded execution, not the failure branch.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION
-from sfn_cache.local.seams import install_aws_paths, install_service_seams as install_corpus_seams
-from tests.support.example import EXAMPLE_INPUT, example_service, example_task
+from sfn_cache.local.seams import install_aws_paths
+from sfn_cache.local.seams import install_service_seams as install_corpus_seams
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
+from tests.support.example import EXAMPLE_INPUT, example_service, example_task
 from tests.support.paths import ROOT
 
 EXAMPLE = json.loads((ROOT / "examples" / "ml_pipeline.asl.json").read_text())

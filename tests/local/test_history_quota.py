@@ -7,10 +7,10 @@ import json
 
 from click.testing import CliRunner
 
-from sfn_cache.local.engine import CACHE_ARN, function_arn
-from sfn_cache.rewrite.quotas import CACHED_HIT_EXTRA_EVENTS, CACHED_MISS_EXTRA_EVENTS, ITERATION_EVENTS, TASK_EVENTS
 from sfn_cache.cli import cli
+from sfn_cache.local.engine import CACHE_ARN, function_arn
 from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.quotas import CACHED_HIT_EXTRA_EVENTS, CACHED_MISS_EXTRA_EVENTS, ITERATION_EVENTS, TASK_EVENTS
 from sfn_cache.rewrite.wrap import wrap_definition
 
 MAP = {"StartAt": "Each", "States": {"Each": {

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
+from sfn_cache.errors import SfnCacheError
 from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION
 from sfn_cache.rewrite.context_reads import differing_context_reads
-from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import StateRule, WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
 from tests.support.machines import compute, machine, task

@@ -139,6 +139,7 @@ def test_the_push_counts_utf8_bytes_from_above(result):
     do not is never pushed. (That engine writes é as \\u00e9, whose "0e" also counts as a number: it
     counts far above; the test below bounds the count of the JSONata Step Functions runs.)"""
     import jsonata
+
     from sfn_cache.rewrite.payloads import push_size
 
     counted = jsonata.Jsonata(push_size("$r")).evaluate(None, {"r": result})
@@ -196,8 +197,8 @@ def test_what_a_push_merges_from_its_pull_stays_within_the_constant(aws):
     the push's own fields must fit in OVERHEAD, at the longest ARNs Step Functions allows (names of 80
     characters) and with the longest reason a key part can be unresolved for (a missing object whose
     key is 1,024 characters of backslashes or of CJK, each several bytes once escaped)."""
-    from sfn_cache.runtime.handler import lambda_handler
     from sfn_cache.local.engine import ACCOUNT, CACHE_BUCKET, REGION
+    from sfn_cache.runtime.handler import lambda_handler
     from sfn_cache.runtime.protocol import PROTOCOL
 
     name = "n" * 80
@@ -214,7 +215,8 @@ def test_what_a_push_merges_from_its_pull_stays_within_the_constant(aws):
             kept = lambda_handler({k: v for k, v in pull.items() if k not in ("key_s3", "input")} | {"input": {}})
             assert kept["key"], "and a miss that keys"
             failed = lambda_handler({**pull, "bucket": f"s3://{CACHE_BUCKET}/{missing_key}"})
-            assert failed["key"] is None and failed["failed"].startswith("CacheConfigError"), "a failed pull (protocol 5)"
+            assert failed["key"] is None and failed["failed"].startswith("CacheConfigError"), (
+                "a failed pull (protocol 5)")
             for merged in (answer, kept, failed):
                 push = {**merged, "sfn_cache": "push", "protocol": PROTOCOL, "state": state, "bundle": "b" * 80,
                         "ttl": 86400, "result": None, "fits": True}

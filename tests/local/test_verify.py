@@ -43,7 +43,8 @@ def test_identical_machine_exits_0_with_one_row_per_input_and_the_costs(tmp_path
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["MACHINE", "INPUT", "VERDICT"]
     assert [line.split()[1] for line in lines[1:]] == [first, second]
-    # original 2 states; with run-time force (the default) a miss adds 4 and a hit 3 (tests/local/test_transition_costs.py BUDGET)
+    # original 2 states; with run-time force (the default) a miss adds 4 and a hit 3
+    # (tests/local/test_transition_costs.py BUDGET)
     assert all(line.split()[2:5] == ["identical", "SUCCEEDED/SUCCEEDED/SUCCEEDED", "2/6/5"] for line in lines[1:])
 
 
@@ -118,7 +119,8 @@ def test_a_payload_over_the_quota_fails_verification(tmp_path):
     tasks = write(tmp_path, "tasks.py", "def small(event):\n    return {'n': len(event)}\n")
     result = verify(definition, "--tasks", tasks, "--input", write(tmp_path, "i.json", {"a": "x" * (200 * 1024)}))
     assert result.exit_code == 1, result.output
-    assert "m.json on " + str(tmp_path / "i.json") + ": original: a payload of 409618 bytes, over AWS's 262144 (States.DataLimitExceeded)" \
+    assert "m.json on " + str(tmp_path / "i.json") + (
+        ": original: a payload of 409618 bytes, over AWS's 262144 (States.DataLimitExceeded)") \
         in result.output.splitlines()
 
 

@@ -6,10 +6,8 @@ import json
 
 import boto3
 import pytest
-from click.testing import CliRunner
 
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, function_arn
-from sfn_cache.cli import cli
 from sfn_cache.rewrite.naming import PREFIXES
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.recognise import cache_payload

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
 from sfn_cache.asl.model import transitions
 from sfn_cache.rewrite.quotas import DEFINITION_QUOTA_BYTES
-from sfn_cache.cli import cli
 from tests.support.cli import wrap
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:cache"  # 52 characters

@@ -6,21 +6,14 @@ json.dumps(indent=2) writes them). Scaling is a benchmark (benchmarks/wrap_scali
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from sfn_cache.local.engine import CACHE_ARN, CACHE_FUNCTION, TaskFailure, function_arn
-from sfn_cache.local.seams import install_service_seams as install_corpus_seams
-from sfn_cache.cli import COMMANDS, cli
+from sfn_cache.local.engine import CACHE_ARN, function_arn
 from sfn_cache.rewrite.naming import GENERATED_COMMENT
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.recognise import cache_operation, cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
-from sfn_cache.runtime.handler import lambda_handler
 from tests.support.paths import ROOT
 
 DEFINITION = {"StartAt": "Work", "States": {
@@ -77,9 +70,9 @@ def test_payloads_leave_out_what_the_runtime_defaults():
 def test_generated_states_are_written_one_per_line_and_the_users_as_indent_2():
     """The layout cuts bytes only: the same JSON, the user's states' lines exactly as json.dumps(indent=2)
     writes them, every generated state (the force reader too) on a line of its own."""
+    from sfn_cache.asl.model import parse
     from sfn_cache.rewrite.recognise import generated_states
     from sfn_cache.rewrite.wrap import wrapped_json
-    from sfn_cache.asl.model import parse
 
     example = json.loads((ROOT / "examples" / "ml_pipeline.asl.json").read_text())
     wrapped = wrap_definition(example, WrapOptions(lambda_arn=CACHE_ARN)).definition

@@ -57,7 +57,8 @@ def test_miss_push_hit_inline(aws):
         "base": None, "wait": False, "execution": "arn:exec:1", "state_machine": "arn:sm"}, "what the push echoes"
     hit = lambda_handler(pull_event())
     assert hit == {"hit": True, "data": {"auc": 0.91, "uri": "s3://models/1"}}, "only what the machine needs"
-    entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
+    entry = json.loads(
+        s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
     assert entry["inline"] == {"auc": 0.91, "uri": "s3://models/1"}
     assert entry["material"] == key_material(pull_event(), "harness") and entry["uuid"] == stored["uuid"]
 
@@ -91,7 +92,8 @@ def test_large_results_are_read_from_the_disdat_bundle(aws, monkeypatch):
     result = {"rows": list(range(100))}
     answer, stored = store(result)
     config = config_for({})
-    entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config, "model", answer["key"]))["Body"].read())
+    entry = json.loads(
+        s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config, "model", answer["key"]))["Body"].read())
     assert "inline" not in entry
     assert s3().head_object(Bucket=CACHE_BUCKET, Key=frame_key(config, stored["uuid"]))
     assert json.loads(read_bundle(config, stored["uuid"])) == result
@@ -168,8 +170,8 @@ def test_corrupted_or_foreign_index_entries_are_misses(aws, caplog):
     assert lambda_handler(pull_event())["hit"] is False
     assert "unreadable index entry" in caplog.text
     s3().put_object(Bucket=CACHE_BUCKET, Key=key, Body=json.dumps(
-        {"v": 1, "key": answer["key"], "material": key_material(pull_event(input={"x": 999}), "harness"), "inline": {"v": 2},
-         "uuid": "u", "expires": None}).encode())
+        {"v": 1, "key": answer["key"], "material": key_material(pull_event(input={"x": 999}), "harness"),
+         "inline": {"v": 2}, "uuid": "u", "expires": None}).encode())
     assert lambda_handler(pull_event())["hit"] is False, "material is re-checked on every hit"
 
 
@@ -251,13 +253,16 @@ def test_concurrent_pushes_of_one_key_both_succeed(aws):
         thread.join()
     assert not errors and len({o["uuid"] for o in outcomes}) == 4
     hit = lambda_handler(pull_event())
-    entry = json.loads(s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
+    entry = json.loads(
+        s3().get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", answer["key"]))["Body"].read())
     assert entry["uuid"] in {o["uuid"] for o in outcomes}
     assert json.loads(read_bundle(config_for({}), entry["uuid"])) == hit["data"]
 
 
 def test_importing_the_handler_stays_light():
-    code = "import sys, sfn_cache.runtime.handler; print(sorted(m for m in ('click', 'yaml', 'disdat', 'pandas', 'sfn_cache.rewrite.wrap') if m in sys.modules))"
+    code = ("import sys, sfn_cache.runtime.handler; "
+            "print(sorted(m for m in ('click', 'yaml', 'disdat', 'pandas', 'sfn_cache.rewrite.wrap') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -317,7 +322,8 @@ def test_a_pull_too_late_to_lead_takes_no_lease(aws, monkeypatch):
     wait = {"concurrent": "wait", "lease": 3600}
     late = lambda_handler(pull_event(**wait))
     assert late["key"] is None and "too late to lead the key" in late["failed"]
-    assert not [o["Key"] for o in s3().list_objects_v2(Bucket=CACHE_BUCKET).get("Contents", []) if "/leases/" in o["Key"]]
+    assert not [o["Key"] for o in s3().list_objects_v2(Bucket=CACHE_BUCKET).get("Contents", [])
+                if "/leases/" in o["Key"]]
     monkeypatch.setattr(runtime, "CLAIM_WITHIN_SECONDS", 100)
     assert lambda_handler(pull_event(**wait, execution="arn:exec:2"))["wait"] is False
 

@@ -9,13 +9,11 @@ import json
 import boto3
 import pytest
 
-from sfn_cache.local.engine import ACCOUNT, CACHE_BUCKET, REGION, ROLE_ARN
-from sfn_cache.local.engine import function_zip
+from sfn_cache.local.engine import ACCOUNT, CACHE_BUCKET, REGION, ROLE_ARN, function_zip
 from sfn_cache.runtime import resolve
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import KeyIndex
-from sfn_cache.runtime.keys import key_material
 from sfn_cache.runtime.protocol import PROTOCOL
 
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:pipeline"
@@ -291,7 +289,8 @@ def test_iam_policy_grants_exactly_the_reads_the_resolvers_make(aws, monkeypatch
     monkeypatch.setattr(resolve, "_client", recording)
     s3 = boto3.client("s3")
     boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h", Code={"ZipFile": function_zip("1")})
+        FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h",
+        Code={"ZipFile": function_zip("1")})
     s3.put_object(Bucket=CACHE_BUCKET, Key="job.py", Body=b"1")
     boto3.client("glue", region_name=REGION).create_job(
         Name="etl", Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": f"s3://{CACHE_BUCKET}/job.py"})
@@ -472,7 +471,7 @@ def test_a_keyless_miss_is_counted_and_names_its_part(aws, capsys, caplog):
     caplog.set_level(logging.WARNING)
     answer = lambda_handler(pull(key_code="auto", input={"FunctionName": "missing", "Payload": {}}))
     assert answer["key"] is None
-    line = json.loads([l for l in capsys.readouterr().out.splitlines() if '"_aws"' in l][-1])
+    line = json.loads([out_line for out_line in capsys.readouterr().out.splitlines() if '"_aws"' in out_line][-1])
     assert line["Misses"] == 1 and line["Unresolved"] == 1
     assert {"Name": "Unresolved", "Unit": "Count"} in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
     assert "state 'T': key part 'code' (lambda) unresolved" in caplog.text

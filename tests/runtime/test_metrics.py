@@ -21,12 +21,12 @@ import pytest
 
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, REGION, function_arn
 from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime import metrics
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import entry_key
 from tests.support.events import pull_event
-from sfn_cache.rewrite.wrap import wrap_definition
 
 UNITS = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
          "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
@@ -105,7 +105,8 @@ def pull(**fields) -> dict:
 def test_miss_store_hit_lines_and_seconds_saved(aws, capsys):
     miss = lambda_handler(pull())
     began = time.time() - 2.5  # as if the task had run for 2.5 s after its pull
-    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"auc": 0.9}, "pulled": began})
+    lambda_handler({**pull(), "sfn_cache": "push", "key": miss["key"], "base": miss["base"], "result": {"auc": 0.9},
+                    "pulled": began})
     hit = lambda_handler(pull())
     assert hit["hit"] is True and "saved" not in hit  # the answer's shape is the protocol's
     documents = parse_emf(capsys.readouterr().out)
@@ -146,7 +147,8 @@ def test_failures_are_counted_and_a_run_of_failed_stores_is_one_error(aws, capsy
     assert "NoSuchBucket" in errors[0].getMessage() and "3 stores in a row" in errors[0].getMessage()
 
 
-def test_failed_lookups_alarm_too_and_a_pull_that_succeeds_does_not_hide_failed_stores(aws, capsys, caplog, monkeypatch):
+def test_failed_lookups_alarm_too_and_a_pull_that_succeeds_does_not_hide_failed_stores(
+        aws, capsys, caplog, monkeypatch):
     """A missing bucket fails every pull first (their pushes then have no key and fail nothing), and a
     bucket that lets pulls through but denies the bundle upload fails only pushes, between good pulls."""
     with caplog.at_level(logging.ERROR, logger="sfn_cache.runtime.metrics"):

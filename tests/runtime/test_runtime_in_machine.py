@@ -16,8 +16,8 @@ from disdat.hyperframe_pb2 import HyperFrame
 from sfn_cache.admin import inventory
 from sfn_cache.local.engine import CACHE_ARN, CACHE_BUCKET, CACHE_FUNCTION, REGION, TaskFailure, function_arn
 from sfn_cache.local.seams import install_service_seams as install_corpus_seams
-from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.forms.common import LAMBDA_TRANSIENT_ERRORS
+from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.config import config_for
 

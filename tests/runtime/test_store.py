@@ -11,7 +11,6 @@ import boto3
 import pytest
 
 from sfn_cache.local.engine import CACHE_BUCKET, REGION
-from tests.support.s3_faults import S3Requests
 from sfn_cache.runtime import handler as runtime
 from sfn_cache.runtime.bundles import BundleStoreError, objects_prefix
 from sfn_cache.runtime.config import CacheConfigError, config_for
@@ -19,6 +18,7 @@ from sfn_cache.runtime.handler import lambda_handler
 from sfn_cache.runtime.index import KeyIndex, entry_key
 from sfn_cache.runtime.keys import cache_key
 from tests.support.events import pull_event, push_event
+from tests.support.s3_faults import S3Requests
 
 LARGE = {"rows": list(range(200))}  # above the inline limit set below: served from the disdat bundle
 
@@ -38,7 +38,8 @@ def store(result, **fields):
 
 
 def entry_of(s3, key, bundle="model", event=None):
-    return json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for(event or {}), bundle, key))["Body"].read())
+    return json.loads(
+        s3.get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for(event or {}), bundle, key))["Body"].read())
 
 
 def write_entry(s3, key, entry, bundle="model"):
@@ -130,7 +131,8 @@ def test_an_entry_that_is_not_an_object_is_a_miss(s3):
 @pytest.mark.parametrize("lost", ["every object", "the data frame", "the bundle frame"])
 def test_a_lost_bundle_is_a_miss_and_is_repaired(s3, lost):
     key, uuid = store(LARGE)
-    names = [o["Key"] for o in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix=objects_prefix(config_for({}), uuid))["Contents"]]
+    names = [o["Key"]
+             for o in s3.list_objects_v2(Bucket=CACHE_BUCKET, Prefix=objects_prefix(config_for({}), uuid))["Contents"]]
     doomed = {"every object": names, "the data frame": [n for n in names if not n.endswith("_hframe.pb")],
               "the bundle frame": [n for n in names if n.endswith("_hframe.pb")]}[lost]
     for name in doomed:
@@ -204,7 +206,8 @@ def test_a_per_state_ttl_shortens_the_lambdas_default_and_never_lengthens_it(s3,
     assert lambda_handler(pull_event(ttl=7 * 86400))["hit"] is False
 
 
-@pytest.mark.parametrize("text,seconds", [("7d", 604800), ("12h", 43200), ("90m", 5400), ("3600", 3600), ("2w", 1209600)])
+@pytest.mark.parametrize("text,seconds", [
+    ("7d", 604800), ("12h", 43200), ("90m", 5400), ("3600", 3600), ("2w", 1209600)])
 def test_sfn_cache_ttl_takes_the_durations_of_wrap_ttl(text, seconds):
     assert config_for({"bucket": "s3://b"}, {"SFN_CACHE_TTL": text}).ttl == seconds
 
@@ -246,7 +249,8 @@ def test_lineage_stays_bounded_in_entries_and_requests(s3, monkeypatch):
     assert max(sizes) - min(sizes) <= 4, sizes  # constant: a reference to the log, not the list
     from disdat.hyperframe_pb2 import HyperFrame
     last = entry_of(s3, answer["key"])
-    frame = s3.get_object(Bucket=CACHE_BUCKET, Key=objects_prefix(config_for({}), last["uuid"]) + f"{last['uuid']}_hframe.pb")
+    frame = s3.get_object(Bucket=CACHE_BUCKET,
+                          Key=objects_prefix(config_for({}), last["uuid"]) + f"{last['uuid']}_hframe.pb")
     deps = HyperFrame.FromString(frame["Body"].read()).lineage.depends_on
     assert len(deps) == 5
 

@@ -16,10 +16,10 @@ import itertools
 
 import pytest
 
-from tests.support.s3_faults import FAULTS, S3Requests
 from sfn_cache.local.engine import CACHE_BUCKET
 from sfn_cache.runtime.handler import lambda_handler
 from tests.support.events import pull_event, push_event
+from tests.support.s3_faults import FAULTS, S3Requests
 
 LARGE = {"rows": list(range(200))}
 SMALL = {"auc": 0.9}

@@ -20,12 +20,12 @@ import boto3
 import pytest
 from moto.s3.responses import S3Response
 
-from tests.support.net import free_port
 from sfn_cache.local.engine import CACHE_BUCKET, REGION, ROLE_ARN, function_arn
 from sfn_cache.runtime import leases
 from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import lambda_handler
 from tests.support.events import pull_event, push_event
+from tests.support.net import free_port
 
 WAIT = {"concurrent": "wait", "lease": 600}
 
@@ -131,9 +131,9 @@ def test_a_follower_runs_when_the_leaders_execution_has_ended(aws):
 
 def test_followers_in_a_machine_wait_for_the_leaders_result(make_engine):
     """Two executions of one wrapped machine miss the same key at once: the task runs once."""
+    from sfn_cache.local.engine import CACHE_ARN
     from sfn_cache.rewrite.options import WrapOptions
     from sfn_cache.rewrite.wrap import wrap_definition
-    from sfn_cache.local.engine import CACHE_ARN
 
     calls = []
 

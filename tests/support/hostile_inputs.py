@@ -126,7 +126,8 @@ def yaml_types() -> list[Case]:
     params = {
         "date": "d: 2020-01-01", "datetime": "d: 2001-12-14t21:59:43.10-05:00", "binary": "b: !!binary aGVsbG8=",
         "set": "s: !!set {a: null}", "omap": "o: !!omap [{a: 1}]", "nan": "n: .nan", "inf": "n: -.inf",
-        "overflow": "n: 1.0e+999", "overflow-string": "n: 1e999", "long-int": "n: " + "9" * 5000, "int-key": "1: x", "null-key": "null: x",
+        "overflow": "n: 1.0e+999", "overflow-string": "n: 1e999", "long-int": "n: " + "9" * 5000, "int-key": "1: x",
+        "null-key": "null: x",
         "bool-key": "true: x", "list-key": "? [a, b]\n      : x", "map-key": "? {a: 1}\n      : x",
         "float-key": "1.5: x", "date-key": "2020-01-01: x", "merge": "<<: {a: 1}", "python-tag": "p: !!python/none ''",
         "tab": "t: \"a\\tb\"", "surrogate": "u: \"\\ud800\"", "nul": "u: \"\\0\"",
@@ -143,7 +144,8 @@ def yaml_types() -> list[Case]:
         cases.append(Case(f"yaml:{name}", "traceback", {"in/machine.asl.yaml": text.encode()},
                           target="in/machine.asl.yaml", output="out/wrapped.yaml"))
     for levels, width in ((9, 9), (12, 10), (6, 30), (3, 2000)):
-        cases.append(Case(f"bomb:definition:{levels}x{width}", "hang", {"in/machine.asl.yaml": _laughs(levels, width, False)},
+        cases.append(Case(f"bomb:definition:{levels}x{width}", "hang",
+                          {"in/machine.asl.yaml": _laughs(levels, width, False)},
                           target="in/machine.asl.yaml", output="out/wrapped.yaml"))
         cases.append(Case(f"bomb:template:{levels}x{width}", "hang", {"in/template.yaml": _laughs(levels, width, True)},
                           target="in/template.yaml", output="out/template.yaml"))
@@ -153,7 +155,8 @@ def yaml_types() -> list[Case]:
                                                                            b"  " + line.encode() for line in
                                                                            quadratic.splitlines()) + b"\n")},
                       target="in/machine.asl.yaml", output="out/wrapped.yaml"))
-    cases.append(Case("bomb:recursive", "hang", {"in/machine.asl.yaml": _yaml_definition(WORK_YAML) + b"Comment: &r [*r]\n"},
+    cases.append(Case("bomb:recursive", "hang",
+                      {"in/machine.asl.yaml": _yaml_definition(WORK_YAML) + b"Comment: &r [*r]\n"},
                       target="in/machine.asl.yaml", output="out/wrapped.yaml"))
     return cases
 
@@ -172,7 +175,8 @@ def numbers_and_strings() -> list[Case]:
         text = base.replace('"x.$": "$.x"', raw)
         cases.append(Case(f"string:{name}", "traceback", {"in/machine.asl.json": text.encode()}))
     for name, new in (("newline", "Pre\npare"), ("nul", "Pre\x00pare"), ("tab", "Pre\tpare"),
-                      ("surrogate", "Pre\ud800pare"), ("long", "P" * 81), ("unicode", "Prépare ✓"), ("quote", "Pre'pare")):
+                      ("surrogate", "Pre\ud800pare"), ("long", "P" * 81), ("unicode", "Prépare ✓"),
+                      ("quote", "Pre'pare")):
         text = base.replace('"Prepare"', json.dumps(new))
         cases.append(Case(f"name:{name}", "message", {"in/machine.asl.json": text.encode()}))
     return cases
@@ -203,8 +207,10 @@ def encodings() -> list[Case]:
         "utf-16-le-bom": text.encode("utf-16"), "utf-16-be-bom": b"\xfe\xff" + text.encode("utf-16-be"),
         "utf-16-no-bom": text.encode("utf-16-le"), "utf-32": text.encode("utf-32"),
         "utf-8-bom": b"\xef\xbb\xbf" + text.encode(), "nul-prefix": b"\x00" + text.encode(),
-        "nul-inside": text.encode()[:50] + b"\x00" + text.encode()[50:], "latin-1": text.replace("fuzz", "f\xfczz").encode("latin-1"),
-        "random-1": bytes(rng.randrange(256) for _ in range(64)), "random-2": bytes(rng.randrange(256) for _ in range(4096)),
+        "nul-inside": text.encode()[:50] + b"\x00" + text.encode()[50:],
+        "latin-1": text.replace("fuzz", "f\xfczz").encode("latin-1"),
+        "random-1": bytes(rng.randrange(256) for _ in range(64)),
+        "random-2": bytes(rng.randrange(256) for _ in range(4096)),
         "png-header": b"\x89PNG\r\n\x1a\n" + bytes(32), "gzip": b"\x1f\x8b\x08\x00" + bytes(20),
         "empty": b"", "whitespace": b" \n\t\n", "bom-only": b"\xef\xbb\xbf", "cr-only": b"\r\r\r",
         "just-null": b"null", "just-number": b"42", "just-string": b'"x"', "array": b"[1,2]",
@@ -251,7 +257,8 @@ def templates() -> list[Case]:
         "uri-absolute-outside": "      DefinitionUri: {outside}", "uri-nul": "      DefinitionUri: \"a\\0b\"",
         "substitutions-list": DEFINITION_YAML + "      DefinitionSubstitutions: [a]",
         "substitutions-string": DEFINITION_YAML + "      DefinitionSubstitutions: x",
-        "definition-date-key": "      Definition:\n        StartAt: A\n        States:\n          2020-01-01: {Type: Pass, End: true}",
+        "definition-date-key": ("      Definition:\n        StartAt: A\n        States:\n"
+                                "          2020-01-01: {Type: Pass, End: true}"),
     }
     for name, text in properties.items():
         cases.append(Case(f"template:{name}", "traceback", {"in/template.yaml": _template(text),
@@ -263,13 +270,15 @@ def templates() -> list[Case]:
         cases.append(Case(f"template:function-properties-{index}", "traceback",
                           {"in/template.yaml": _template(DEFINITION_YAML) + extra.encode()},
                           target="in/template.yaml", output="out/template.yaml"))
-    good_uri = {"in/template.yaml": _template("      DefinitionUri: sm.asl.json"), "in/sm.asl.json": _json(base_definition())}
+    good_uri = {"in/template.yaml": _template("      DefinitionUri: sm.asl.json"),
+                "in/sm.asl.json": _json(base_definition())}
     cases.append(Case("template:uri-good-build-dir", "writes", good_uri, target="in/template.yaml",
                       output="out/build/template.yaml"))
     cases.append(Case("template:uri-good-same-dir", "writes", dict(good_uri), target="in/template.yaml",
                       output="in/template.cached.yaml"))
     cases.append(Case("template:uri-absolute-inside", "writes",
-                      {"in/template.yaml": _template("      DefinitionUri: {inside}"), "in/sm.asl.json": _json(base_definition())},
+                      {"in/template.yaml": _template("      DefinitionUri: {inside}"),
+                       "in/sm.asl.json": _json(base_definition())},
                       target="in/template.yaml", output="out/build/template.yaml"))
     return cases
 

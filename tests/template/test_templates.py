@@ -4,25 +4,17 @@ tests/corpus/test_templates.py)."""
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 import re
-import shutil
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from tests.support.cli import wrap as wrap_cli
-from tests.support.paths import CORPUS
 from sfn_cache.asl.loader import load_text
 from sfn_cache.asl.model import parse, walk
-from sfn_cache.cli import cli
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.recognise import cache_operation
 from sfn_cache.rewrite.wrap import wrap_definition
-
+from tests.support.cli import wrap as wrap_cli
 
 wrap = functools.partial(wrap_cli, "--no-config")  # a template wraps the same wherever the test runs
 
