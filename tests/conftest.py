@@ -13,14 +13,28 @@ import types
 
 import boto3
 import botocore.client
+import botocore.loaders
+import botocore.session
 import pytest
 
 from sfn_cache.local.engine import Engine
 from sfn_cache.local.seams import install_seams
 from sfn_cache.local.world import fresh_aws_clients, local_aws
+from tests.support import asl_parse_cache
 from tests.support.cli import CACHE_CLI_BUCKET
 from tests.support.corpus import MINIMUMS
 from tests.support.net import free_port
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_botocore_models():
+    """One botocore loader for the whole test process. Tests start from fresh boto3 sessions (a new
+    moto world each), and each new session would parse the service models' JSON again: 0.1 s per
+    client, several clients per test. The models are the same files; only the re-reading goes."""
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as patcher:
+        patcher.setattr(botocore.session, "create_loader", lambda *args, **kwargs: loader)
+        yield
 
 
 @pytest.fixture
@@ -48,6 +62,7 @@ def make_engine(aws, monkeypatch):
         # Retry intervals return at once (as in verify and run): what a Retry does is unchanged, only
         # the waiting (1 + 2 + 4 s per retried call by default) is skipped
         monkeypatch.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+        asl_parse_cache.install(monkeypatch)
         return engine
 
     return make

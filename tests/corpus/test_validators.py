@@ -12,6 +12,8 @@ rather than skips when a validator is missing.
 
 from __future__ import annotations
 
+import concurrent.futures
+import fcntl
 import json
 import os
 import re
@@ -30,9 +32,6 @@ from tests.support.corpus import classify, per_file
 from tests.support.paths import ROOT
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:sfn-cache"
-# asl-validator compiles its schemas for every file (0.1 s each, 500 files): under xdist one worker runs
-# this module (the command line's --dist loadgroup), so each validator runs once over the whole corpus
-pytestmark = pytest.mark.xdist_group("validators")
 STATELINT_GAPS = (re.compile(r'^Field "Assign" not allowed in '),
                   re.compile(r'^Field "run_force\.\$" of Parameters at ".*" is not a JSONPath or intrinsic function '
                              r'expression$'))
@@ -46,7 +45,7 @@ def asl_validator() -> str | None:
     return found
 
 
-@pytest.fixture(scope="session")  # xdist interleaves other modules: keep it for the whole run
+@pytest.fixture(scope="session")
 def corpus_wraps(tmp_path_factory) -> dict[str, dict[str, Path]]:
     """{corpus file: {"original" | "variables" | "classic": JSON file}} for every definition that wraps."""
     if not FILES:
@@ -110,17 +109,30 @@ def regressions(problems: dict[Path, list[str]], wraps: dict, allowed=lambda pat
     return found
 
 
-@pytest.fixture(scope="session")  # xdist interleaves other modules: keep it for the whole run
-def asl_validator_problems(corpus_wraps) -> dict[Path, list[str]]:
-    """asl-validator's problems with every original and wrap, in one run of the validator."""
+@pytest.fixture(scope="session")
+def asl_validator_problems(corpus_wraps, tmp_path_factory, worker_id) -> dict[Path, list[str]]:
+    """asl-validator's problems with every original and wrap. The validator compiles its schemas for
+    every file (0.1 s each, 500 files), so it runs once per test run: on both cores at once, by the
+    first xdist worker to get here, the others reading its answer (file names are the same in each)."""
     binary = asl_validator()
     if binary is None:
         pytest.skip("asl-validator is not installed (npm install asl-validator; .ci/run does)")
     files = [f for files in corpus_wraps.values() for f in files.values()]
-    return run_asl_validator(binary, files)
+    shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else tmp_path_factory.mktemp("asl")
+    with open(shared / "asl-validator.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        answer = shared / "asl-validator.json"
+        if not answer.exists():
+            halves = [files[::2], files[1::2]]
+            with concurrent.futures.ThreadPoolExecutor(len(halves)) as pool:
+                found = {f.name: problems for part in pool.map(lambda part: run_asl_validator(binary, part), halves)
+                         for f, problems in part.items()}
+            answer.write_text(json.dumps(found))
+        by_name = json.loads(answer.read_text())
+    return {f: by_name[f.name] for f in files}
 
 
-@pytest.fixture(scope="session")  # xdist interleaves other modules: keep it for the whole run
+@pytest.fixture(scope="session")
 def statelint_problems(corpus_wraps) -> dict[Path, list[str]]:
     """statelint's problems with every original and wrap, in one run."""
     files = [f for files in corpus_wraps.values() for f in files.values()]

@@ -25,17 +25,20 @@ from sfn_cache.local.tasks import runnable
 from sfn_cache.local.verify import verify
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.wrap import wrap_definition
+from tests.support import asl_parse_cache
 from tests.support.corpus import NOT_TEMPLATES, classify, name_of, per_file, tally
 from tests.support.corpus_inputs import ShapedTasks
 
 EVENT_BUDGET = 2_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def session():
-    """One local world per worker; ``tasks.use(definition)`` switches the answers per definition."""
+    """One local world (moto and the seams: module scope, so no other module's test runs inside it);
+    ``tasks.use(definition)`` switches the answers per definition."""
     tasks = ShapedTasks()
-    with local_session(tasks) as engine:
+    with pytest.MonkeyPatch.context() as patcher, local_session(tasks) as engine:
+        asl_parse_cache.install(patcher)
         # A run stopped while it waits for a task token leaves a thread that cannot finish its state
         # (nothing sends the token) and, stopped, can call nothing more: joining it only waits out the
         # engine's 5 s timeout, four runs a definition.
