@@ -5,21 +5,19 @@ Templates are covered by tests/corpus/test_templates.py.
 
 from __future__ import annotations
 
-import collections
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from sfn_cache.asl.loader import load_text
 from sfn_cache.asl.model import parse, transitions, walk
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.select import cache_operation, cache_payload
 from sfn_cache.rewrite.wrap import wrap_definition
 from tests.support.corpus import NOT_TEMPLATES, classify, per_file, tally
+
 
 def check_cached_form(original: dict, wrapped: dict, wrapped_tasks: set[str]) -> None:
     """Structural invariants: every wrapped task sits behind its pull, and nothing else moved."""

@@ -7,7 +7,6 @@ import difflib
 import functools
 import shutil
 
-import pytest
 from ruamel.yaml import YAML
 
 from tests.support.cli import wrap as wrap_cli
@@ -74,6 +73,6 @@ def test_an_in_place_wrap_changes_nothing_outside_the_state_machines(path, tmp_p
         tally(record_property, "minimal diffs", refused=1)
         return
     changed_outside, changed = lines_changed_outside(before, source.read_text(encoding="utf-8"))
-    tally(record_property, "minimal diffs", written=1, **{"lines changed": changed,
-                                                            "lines changed outside the state machines": changed_outside})
+    tally(record_property, "minimal diffs", written=1,
+          **{"lines changed": changed, "lines changed outside the state machines": changed_outside})
     assert changed_outside == 0

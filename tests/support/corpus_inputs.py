@@ -98,7 +98,8 @@ def _timestamp(later: bool) -> str:
     return "9999-12-31T00:00:00Z" if later else "0001-01-01T00:00:00Z"
 
 
-CONDITION = re.compile(r"\$states\.input((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|(-?\d+(?:\.\d+)?))")
+CONDITION = re.compile(r"\$states\.input((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*=\s*"
+                       r"(?:'([^']*)'|\"([^\"]*)\"|(-?\d+(?:\.\d+)?))")
 
 
 def matching(rule: dict, want: bool) -> list[tuple[Path, Any]]:
