@@ -12,8 +12,6 @@ rather than skips when a validator is missing.
 
 from __future__ import annotations
 
-import concurrent.futures
-import fcntl
 import json
 import os
 import re
@@ -84,6 +82,16 @@ def run_asl_validator(binary: str, files: list[Path]) -> dict[Path, list[str]]:
     return problems
 
 
+def run_asl_validator_in_one_process(binary: str, files: list[Path]) -> dict[Path, list[str]]:
+    """run_asl_validator's answer, from asl-validator's own validator function called for every file in
+    one node process that builds its schema compiler once (tests/support/asl_validate_many.js)."""
+    script = Path(__file__).resolve().parents[1] / "support" / "asl_validate_many.js"
+    text = subprocess.run(["node", str(script), binary, *map(str, files)], capture_output=True, text=True).stdout
+    verdicts = dict(re.findall(r'State machine definition "(.+?)" is (valid|invalid)', text))
+    return {f: [] if verdicts.get(str(f)) == "valid" else [f"asl-validator: {verdicts.get(str(f)) or 'crashed'}"]
+            for f in files}
+
+
 def run_statelint(files: list[Path]) -> dict[Path, list[str]]:
     text = subprocess.run([sys.executable, "-m", "statelint", *map(str, files)], capture_output=True,
                           text=True).stdout
@@ -110,26 +118,12 @@ def regressions(problems: dict[Path, list[str]], wraps: dict, allowed=lambda pat
 
 
 @pytest.fixture(scope="session")
-def asl_validator_problems(corpus_wraps, tmp_path_factory, worker_id) -> dict[Path, list[str]]:
-    """asl-validator's problems with every original and wrap. The validator compiles its schemas for
-    every file (0.1 s each, 500 files), so it runs once per test run: on both cores at once, by the
-    first xdist worker to get here, the others reading its answer (file names are the same in each)."""
+def asl_validator_problems(corpus_wraps) -> dict[Path, list[str]]:
+    """asl-validator's problems with every original and wrap (3 s: its schemas compiled once)."""
     binary = asl_validator()
     if binary is None:
         pytest.skip("asl-validator is not installed (npm install asl-validator; .ci/run does)")
-    files = [f for files in corpus_wraps.values() for f in files.values()]
-    shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else tmp_path_factory.mktemp("asl")
-    with open(shared / "asl-validator.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        answer = shared / "asl-validator.json"
-        if not answer.exists():
-            halves = [files[::2], files[1::2]]
-            with concurrent.futures.ThreadPoolExecutor(len(halves)) as pool:
-                found = {f.name: problems for part in pool.map(lambda part: run_asl_validator(binary, part), halves)
-                         for f, problems in part.items()}
-            answer.write_text(json.dumps(found))
-        by_name = json.loads(answer.read_text())
-    return {f: by_name[f.name] for f in files}
+    return run_asl_validator_in_one_process(binary, [f for files in corpus_wraps.values() for f in files.values()])
 
 
 @pytest.fixture(scope="session")
@@ -177,3 +171,5 @@ def test_the_validators_catch_what_they_are_here_to_catch(tmp_path):
     binary = asl_validator()
     if binary is not None:
         assert run_asl_validator(binary, [bad])[bad]
+        both = run_asl_validator_in_one_process(binary, [bad, good, bad])  # the shared compiler, reused
+        assert both[bad] and not both[good] and not run_asl_validator(binary, [good])[good]

@@ -205,9 +205,8 @@ def choice_answers(definition: dict) -> dict[Path, Any]:
             if not options:
                 continue
             _, pick = min(options)
-            if pick < len(rules):
-                pairs = [pair for rule in rules[:pick] for pair in matching(rule, False)]
-                pairs += matching(rules[pick], True)  # the chosen rule's answer wins over the earlier ones'
+            if pick < len(rules):  # the chosen rule's answer first: it wins over the earlier rules' (setdefault)
+                pairs = matching(rules[pick], True) + [pair for rule in rules[:pick] for pair in matching(rule, False)]
             else:
                 pairs = [pair for rule in rules for pair in matching(rule, False)]
             for path, value in pairs:
@@ -291,13 +290,14 @@ def shape(definition: dict) -> dict:
     item = _without_arrays(tree)
     for path in sorted(arrays, key=len):
         _put(tree, path, [copy.deepcopy(item)], overwrite=True)
-    for path, value in answers.items():
-        for i in range(len(path)):
-            if isinstance(path[i], str):
-                if value is ABSENT:
-                    _drop(tree, path[i:])
-                else:
-                    _put(tree, path[i:], value, overwrite=True)
+    for whole in (False, True):  # an answer's own path wins over another answer's suffix ("Status")
+        for path, value in answers.items():
+            for i in ([0] if whole else range(1, len(path))):
+                if isinstance(path[i], str):
+                    if value is ABSENT:
+                        _drop(tree, path[i:])
+                    else:
+                        _put(tree, path[i:], value, overwrite=True)
     return tree
 
 
