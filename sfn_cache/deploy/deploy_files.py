@@ -8,7 +8,7 @@ ListObjects naming no prefix, or another team's, is denied. disdat uploads every
 bundle object with the canned ACL ``bucket-owner-full-control``; AWS authorises a PutObject that
 carries ACL headers as ``s3:PutObject`` *and* ``s3:PutObjectAcl``, so the function gets
 ``s3:PutObjectAcl`` for exactly that one canned ACL (which buckets with ACLs disabled, Object
-Ownership "bucket owner enforced", also accept). tests/test_iam_requests.py records every request the
+Ownership "bucket owner enforced", also accept). tests/deploy/test_iam_requests.py records every request the
 runtime and the inspection commands make and checks each against these policies.
 With ``--key-code auto`` (the default of wrap) the function's policy also allows the four read
 calls that name a target's code; with ``--key-s3-bucket`` the HEAD/list reads of ``--key-s3 etag``

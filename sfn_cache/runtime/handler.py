@@ -130,7 +130,7 @@ def answer_reason(error: Exception | str) -> str:
     """Why a key part is unresolved (or a call failed), for the answer: the start of the message (the
     whole one is logged) in printable ASCII, so at most 6 JSON bytes per character. The push merges the
     pull's answer beside the result, within the 2 KiB the size guard leaves; an S3 key or a
-    botocore message in full has no bound (tests/test_payload_quota.py measures the worst case)."""
+    botocore message in full has no bound (tests/local/test_payload_quota.py measures the worst case)."""
     text = str(error).encode("ascii", "backslashreplace").decode("ascii")
     return "".join(c if c.isprintable() else "?" for c in text)[:REASON_CHARS]
 

@@ -15,7 +15,7 @@ The three timeouts must stay in this order::
 - A pull leads a key (``--concurrent wait``) only well before its state times out: a pull still
   running after its state timed out would lead a key whose push never comes (the machine ran the
   task without a key), and the followers would wait out the lease.
-tests/test_protocol.py checks the order.
+tests/runtime/test_protocol.py checks the order.
 """
 
 from __future__ import annotations
