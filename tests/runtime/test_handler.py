@@ -20,22 +20,7 @@ from sfn_cache.runtime.config import config_for
 from sfn_cache.runtime.handler import CacheEventError, lambda_handler
 from sfn_cache.runtime.index import entry_key, material_key
 from sfn_cache.runtime.keys import cache_key, canonical_json, key_material
-
-
-def pull_event(**fields):
-    event = {"sfn_cache": "pull", "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
-             "resource": "arn:aws:lambda:us-east-1:123456789012:function:train", "cache_version": "",
-             "force": False, "input": {"x": 1}, "execution": "arn:exec:1", "state_machine": "arn:sm"}
-    event.update(fields)
-    return event
-
-
-def push_event(answer, result, **fields):
-    event = {"sfn_cache": "push", "protocol": 5, "state": "Train", "bundle": "model", "ttl": None,
-             "key": answer["key"], "base": answer.get("base"), "result": result,
-             "execution": "arn:exec:1", "state_machine": "arn:sm"}
-    event.update(fields)
-    return event
+from tests.support.events import pull_event, push_event
 
 
 def store(result, **fields):
