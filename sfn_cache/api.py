@@ -52,10 +52,10 @@ class Caching:
         return self._wrap(definition, only_this)
 
     def _wrap(self, definition: dict, options: WrapOptions) -> dict:
-        result = wrap_definition(definition, options)
-        exclude = BY_NAME["exclude"].flag  # the command line's error, word for word
+        exclude = BY_NAME["exclude"].flag  # the command line's error, word for word, and before any work
         check_matches([(f"{exclude} {glob}", glob, None) for glob in options.exclude], [(definition, "<definition>")],
                       "<definition>")
+        result = wrap_definition(definition, options)
         if self.verbose:
             for warning in result.warnings:
                 print(f"warning: {warning}")
