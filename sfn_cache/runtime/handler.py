@@ -143,7 +143,7 @@ def entry_limit(config: CacheConfig, material: dict[str, Any]) -> int:
 def hit_answer_bytes(result: Any) -> int:
     """The size of the hit answer that would carry ``result``, as the Lambda runtime serialises it
     (default separators: an over-estimate of the compact form, so the check errs on the safe side)."""
-    return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8"))
+    return len(json.dumps({"hit": True, "data": result}, ensure_ascii=False).encode("utf-8", "backslashreplace"))
 
 
 def pull(event: dict[str, Any], config: CacheConfig, s3: Any, started: float | None = None) -> dict[str, Any]:
@@ -287,7 +287,7 @@ def _store(event: dict[str, Any], config: CacheConfig, s3: Any, key: str, receiv
         return unchanged
     from sfn_cache.runtime.bundles import processing_name, write_bundle
 
-    result_json = json.dumps(event["result"], ensure_ascii=False, separators=(",", ":"))
+    result_json = json_bytes(event["result"]).decode("utf-8")  # a lone surrogate stays its JSON escape
     execution = event.get("execution")
     tags = {
         "sfn_cache_key": key,

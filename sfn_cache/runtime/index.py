@@ -84,6 +84,8 @@ class KeyIndex:
         except ClientError as error:
             if error_code(error) in ("NoSuchKey", "404"):
                 return Lookup(None, None)
+            if error_code(error) in ("InvalidRange", "416"):  # S3's answer to a range on a 0-byte object
+                return self._broken(bundle, key, "empty")
             raise
         etag = answer.get("ETag")
         total = int(str(answer.get("ContentRange", "")).rpartition("/")[2] or answer.get("ContentLength", 0))
@@ -100,6 +102,17 @@ class KeyIndex:
             LOG.warning("sfn-cache: malformed index entry for %s/%s: treated as a miss", bundle, key)
             return Lookup(None, etag)
         return Lookup(entry, etag)
+
+    def _broken(self, bundle: str, key: str, why: str) -> Lookup:
+        """A miss whose ETag lets the next push replace the broken object (repair)."""
+        LOG.warning("sfn-cache: %s index entry for %s/%s: treated as a miss", why, bundle, key)
+        try:
+            head = self.s3.head_object(Bucket=self.config.bucket, Key=entry_key(self.config, bundle, key))
+        except ClientError as error:
+            if error_code(error) in ("NoSuchKey", "404"):  # removed since the GET
+                return Lookup(None, None)
+            raise
+        return Lookup(None, head.get("ETag"))
 
     def put(self, entry: IndexEntry, base: str | None) -> bool:
         """Write ``entry`` if the index still holds what the pull saw (``base``: its ETag, or None for

@@ -96,6 +96,8 @@ def well_formed(entry: Any, key: str) -> TypeGuard[IndexEntry]:
     if any(not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool)
            for name, kind in _FIELD_TYPES.items()):
         return False
+    if not math.isfinite(entry["created"]):  # json reads NaN and 1e999: no TTL comparison would reject them
+        return False
     return bool(UUID.match(entry["uuid"]))
 
 

@@ -9,6 +9,7 @@ import sys
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from sfn_cache.local.engine import CACHE_BUCKET, REGION
 from sfn_cache.runtime import handler as runtime
@@ -111,12 +112,48 @@ def test_a_huge_index_object_is_a_bounded_read_and_a_miss(s3, monkeypatch):
 @pytest.mark.parametrize("change", [
     {"material": "text"}, {"material": None}, {"created": "yesterday"}, {"created": True}, {"uuid": 12},
     {"size": "big"}, {"bundle": ["model"]}, {"v": "2"}, {"key": None},
+    # issue 27: Python's json reads NaN and 1e999 (infinity); a NaN or infinite creation time would pass
+    # every TTL comparison (NaN compares false) and be served forever
+    {"created": float("nan")}, {"created": float("inf")}, {"created": float("-inf")},
 ])
 def test_wrongly_typed_entries_are_misses_with_their_key(s3, change):
     key, _ = store({"v": 1})
     write_entry(s3, key, {**entry_of(s3, key), **change})
     assert_miss_with_key(lambda_handler(pull_event()), key)
     assert_repaired({"v": 2})
+
+
+def test_an_entry_whose_created_is_nan_is_a_miss_when_no_ttl_applies(s3):
+    key, _ = store({"v": 1})
+    write_entry(s3, key, {**entry_of(s3, key), "created": float("nan")})  # json.dumps writes NaN
+    assert lambda_handler(pull_event(ttl=None))["hit"] is False
+
+
+def test_an_empty_index_object_is_a_miss_and_is_repaired(s3):
+    """S3 answers a ranged GET of a 0-byte object with 416 InvalidRange (moto does too, checked in this test);
+    the bounded read must take that as a broken entry, not fail every pull, and the next push replaces it."""
+    key, _ = store({"v": 1})
+    s3.put_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", key), Body=b"")
+    with pytest.raises(ClientError, match="InvalidRange"):
+        s3.get_object(Bucket=CACHE_BUCKET, Key=entry_key(config_for({}), "model", key), Range="bytes=0-100")
+    assert_miss_with_key(lambda_handler(pull_event()), key)
+    assert_repaired({"v": 2})
+
+
+@pytest.mark.parametrize("result", [{"text": "\ud800"}, {"\udfff": ["a\ud83d"]}, "\udc00" * 100],
+                         ids=["high", "low-in-key-and-list", "many"])
+def test_a_result_holding_a_lone_surrogate_is_stored_and_served_unchanged(s3, result):
+    """A lone surrogate is a legal JSON escape (Step Functions passes it through); UTF-8 cannot encode it.
+    Both the inline entry and the disdat bundle must keep it, as the escape it came in."""
+    store(result)
+    assert lambda_handler(pull_event())["data"] == result
+
+
+def test_a_large_result_holding_a_lone_surrogate_is_served_from_its_bundle(s3):
+    result = {"rows": list(range(200)), "name": "\ud800"}
+    store(result)
+    hit = lambda_handler(pull_event())
+    assert hit["hit"] is True and hit["data"] == result
 
 
 def test_an_entry_that_is_not_an_object_is_a_miss(s3):
