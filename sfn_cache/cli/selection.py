@@ -123,7 +123,8 @@ def fix_command(name: str, file: str, target: list[str]) -> str:
         value = context.params[param.name]
         flag = next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
         if param.is_flag:
-            words += [flag] if value == param.flag_value else []
+            on = param.flag_value if isinstance(param.flag_value, bool) else True  # click 8.2+: UNSET for True
+            words += [flag] if value == on else []
         elif param.multiple:
             for item in value:
                 words += [flag, str(item)]
