@@ -4,8 +4,9 @@ A file named on the command line is always an input (a wrong one is an error nam
 directory (walked in sorted order, skipping hidden folders and ``node_modules``) the inputs are the
 ``*.asl.json``/``*.asl.yaml``/``*.asl.yml`` files and the ``*.json``/``*.yaml``/``*.yml``/``*.template``
 files that read as a state machine definition (a ``States`` table) or a CloudFormation/SAM template;
-the other JSON/YAML files are skipped and counted in the summary. A glob (quoted, so the shell leaves it alone; ``**`` crosses
-folders) expands like the shell would, sorted; one that matches nothing is an error.
+the other JSON/YAML files are skipped and counted in the summary. A glob (quoted, so the shell leaves
+it alone; ``**`` crosses folders) expands like the shell would, sorted; one that matches nothing is
+an error.
 """
 
 from __future__ import annotations
