@@ -15,7 +15,6 @@ from sfn_cache import pipeline
 from sfn_cache.asl.emit import atomic_write
 from sfn_cache.asl.graph import to_dot, to_mermaid
 from sfn_cache.asl.model import parse
-from sfn_cache.cli.exit_codes import epilog
 from sfn_cache.cli.findings import FORMATS, Finding, render, state_line
 from sfn_cache.cli.paths import expand
 from sfn_cache.cli.selection import (
@@ -57,7 +56,7 @@ def _rows(resource: str | None, reports: list[TaskReport]) -> list[dict]:
     return rows
 
 
-@click.command("explain", epilog=epilog())
+@click.command("explain")
 @click.argument("definitions", metavar="FILE...", nargs=-1, required=True)
 @selection_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (as --output-format json).")
@@ -202,7 +201,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-@click.command("graph", epilog=epilog())
+@click.command("graph")
 @click.argument("definition", metavar="FILE")
 @selection_options
 @click.option("--wrapped", is_flag=True, help="Draw the wrapped machine, injected states marked.")

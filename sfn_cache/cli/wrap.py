@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sfn_cache.cli.exit_codes import epilog
 from sfn_cache.cli.findings import FORMAT_HELP, FORMATS, Finding, first_difference, render
 from sfn_cache.cli.paths import Inputs, expand
 from sfn_cache.cli.selection import click_option, config_line, fix_command, options_for, read_config, selection_options
@@ -45,7 +44,7 @@ def report_lines(result: WrapResult) -> list[str]:
     return lines
 
 
-@click.command("wrap", epilog=epilog("--check or --diff: a file would change (the fix command is printed)"))
+@click.command("wrap")
 @click.argument("definitions", metavar="FILE...", nargs=-1, required=True)
 @click.option("-o", "--output", help="Write here (one FILE only): a regular file or a new path (default: stdout).")
 @click.option("-i", "--in-place", is_flag=True,
