@@ -191,7 +191,8 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
     if errors:
         for error in errors:
             click.echo(f"error: {error}", err=True)
-        click.echo(f"{plural(len(errors), 'file')} refused, nothing written", err=True)
+        if len(errors) > 1:  # one error is its own line; several end with their count
+            click.echo(f"{len(errors)} errors, nothing written", err=True)
         sys.exit(2)
     if run.verbose:
         click.echo(config_line(config), err=True)
