@@ -62,7 +62,7 @@ def _walk(folder: Path, inputs: Inputs) -> None:
     for root, folders, names in os.walk(folder):
         folders[:] = sorted(name for name in folders if not name.startswith(".") and name not in SKIPPED_FOLDERS)
         for name in sorted(names):
-            path = os.path.join(root, name)
+            path = os.path.normpath(os.path.join(root, name))  # "." walks to "template.yaml", not "./template.yaml"
             if name.endswith(ASL_SUFFIXES) or (name.endswith(CANDIDATE_SUFFIXES) and _is_machine_or_template(path)):
                 inputs.files.append(path)
             elif name.endswith(CANDIDATE_SUFFIXES) and not name.startswith("."):

@@ -194,8 +194,11 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
         if len(errors) > 1:  # one error is its own line; several end with their count
             click.echo(f"{len(errors)} errors, nothing written", err=True)
         sys.exit(2)
+    results, left = leave_to_templates(results)
     if run.verbose:
         click.echo(config_line(config), err=True)
+        for path in left:
+            click.echo(f"note: {path} is a template's DefinitionUri file: left to the template", err=True)
         click.echo("\n".join(f"note: skipped {path} (neither a state machine definition nor a template)"
                              for path in inputs.skipped), err=True, nl=bool(inputs.skipped))
     findings: list[Finding] = []
@@ -225,10 +228,30 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
         summary = f"{plural(len(results), 'file')}: {changed} would change, {unchanged} unchanged"
     else:
         summary = f"{plural(len(results), 'file')}: {changed} wrapped, {unchanged} unchanged"
+    if left:
+        summary += f"; {len(left)} DefinitionUri " + ("file" if len(left) == 1 else "files") + " left to a template"
     if inputs.skipped:
         summary += f"; {len(inputs.skipped)} skipped (neither a state machine definition nor a template)"
     click.echo(summary, err=True)
     sys.exit(1 if changed and (check or show_diff) else 0)
+
+
+def leave_to_templates(results: list[tuple[str, Output]]) -> tuple[list[tuple[str, Output]], list[str]]:
+    """(the results to report or write, the definition files left out): a template of the run wraps its
+    DefinitionUri source into a ``.cached`` copy (or in place), so neither file is wrapped on its own
+    as well: the source would be rewritten, and the old copy written over the template's new one."""
+    from sfn_cache.template.definition_uri import cached_file_name
+
+    owned = {Path(target).resolve() for path, result in results if result.template is not None
+             for target in result.writes if target is not None and str(target) != path}
+    kept, left = [], []
+    for path, result in results:
+        resolved = Path(path).resolve()
+        if result.template is None and (resolved in owned or cached_file_name(resolved) in owned):
+            left.append(path)
+        else:
+            kept.append((path, result))
+    return kept, left
 
 
 def plural(count: int, noun: str) -> str:

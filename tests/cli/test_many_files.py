@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.support.cli import one_line_refusal, sfn_cache
+from tests.support.cli import SAM_TEMPLATE, one_line_refusal, sfn_cache
 from tests.support.paths import EXAMPLE
 
 # a machine without the example's NotifyFailure state
@@ -186,3 +186,26 @@ def test_explain_many_files_and_its_findings(project):
     annotations = [line for line in github.stdout.splitlines() if "not-cached" in line]
     assert annotations == ["::warning file=machines/sub/cb.json,line=4,title=sfn-cache not-cached::state 'Ask': "
                            "not cached: callback task (.waitForTaskToken): its result comes from outside the task"]
+
+
+def test_a_sam_project_folder_leaves_the_definition_uri_files_to_the_template(tmp_path):
+    """The template wraps statemachine/pipeline.asl.json into pipeline.cached.asl.json: wrapped on their
+    own as well, the source would be rewritten and the old copy written over the template's new one."""
+    (tmp_path / "statemachine").mkdir()
+    shutil.copy(EXAMPLE, tmp_path / "statemachine" / "pipeline.asl.json")
+    (tmp_path / "template.yaml").write_text(SAM_TEMPLATE)
+    check = sfn_cache("wrap", ".", "--check", "--no-config", cwd=tmp_path)
+    assert check.returncode == 1
+    assert check.stderr.splitlines()[-3:] == [
+        "template.yaml: out of date; run: sfn-cache wrap template.yaml --in-place --no-config",
+        "statemachine/pipeline.cached.asl.json: missing; run: sfn-cache wrap template.yaml --in-place --no-config",
+        "1 file checked: 1 out of date, 0 up to date; 1 DefinitionUri file left to a template"]
+    assert sfn_cache("wrap", ".", "--in-place", "--no-config", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "statemachine" / "pipeline.asl.json").read_bytes() == EXAMPLE.read_bytes()
+    alone = sfn_cache("wrap", "statemachine/pipeline.asl.json", "-o", "alone.json", "--no-config", cwd=tmp_path)
+    assert alone.returncode == 0
+    assert (tmp_path / "statemachine" / "pipeline.cached.asl.json").read_text() == (tmp_path / "alone.json").read_text()
+    (tmp_path / "alone.json").unlink()
+    again = sfn_cache("wrap", ".", "--check", "--no-config", cwd=tmp_path)
+    assert again.returncode == 0 and again.stderr.splitlines()[-1] == \
+        "1 file checked: 0 out of date, 1 up to date; 2 DefinitionUri files left to a template"
