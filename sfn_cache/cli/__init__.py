@@ -17,7 +17,7 @@ from sfn_cache import __version__
 # name -> (module, attribute, the summary `sfn-cache --help` lists; tests check it is the command's own)
 COMMANDS = {
     "wrap": ("sfn_cache.cli.wrap", "wrap_command",
-             "Rewrite every selected Task state of FILE into its cached form."),
+             "Rewrite every selected Task state of each FILE into its cached form."),
     "explain": ("sfn_cache.cli.inspect", "explain_command",
                 "Show what wrap will do to every Task state of FILE (a definition or a template) and why."),
     "graph": ("sfn_cache.cli.inspect", "graph_command",
