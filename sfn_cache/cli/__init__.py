@@ -6,6 +6,7 @@ The group loads a command's module only when that command runs (or shows its own
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
@@ -16,7 +17,7 @@ from sfn_cache import __version__
 # name -> (module, attribute, the summary `sfn-cache --help` lists; tests check it is the command's own)
 COMMANDS = {
     "wrap": ("sfn_cache.cli.wrap", "wrap_command",
-             "Rewrite every selected Task state of FILE into its cached form."),
+             "Rewrite every selected Task state of each FILE into its cached form."),
     "explain": ("sfn_cache.cli.inspect", "explain_command",
                 "Show what wrap will do to every Task state of FILE (a definition or a template) and why."),
     "graph": ("sfn_cache.cli.inspect", "graph_command",
@@ -79,7 +80,22 @@ class LazyGroup(OneLineErrors):
         if name not in COMMANDS:
             return None
         module, attribute, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attribute)
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        if command.epilog is None:  # every command's --help ends with its exit codes
+            from sfn_cache.cli.exit_codes import epilog
+
+            command.epilog = epilog(name)
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        """A mistyped command gets the nearest one: ``No such command 'wrapp'. Did you mean wrap?``"""
+        name = click.utils.make_str(args[0])
+        if self.get_command(ctx, name) is None and not ctx.resilient_parsing and not name.startswith("-"):
+            near = difflib.get_close_matches(name, sorted(COMMANDS), n=1, cutoff=0.6)
+            if near:
+                ctx.fail(f"No such command {name!r}. Did you mean {near[0]}?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the summaries above, so that ``--help`` imports no command module."""

@@ -37,7 +37,11 @@ def cache_location(bucket: str | None, context: str | None, config_path: str | N
     def pick(name: str, value: str | None) -> str | None:
         return layered(ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE, value, settings, name)
 
-    return inventory.cache_config(pick("bucket", bucket), pick("context", context))
+    chosen = pick("bucket", bucket)
+    if not chosen:  # the runtime's own message speaks to the Lambda's settings; this is the command line
+        raise SfnCacheError("no cache bucket: give --bucket s3://BUCKET[/PREFIX], set $SFN_CACHE_BUCKET, or set "
+                            "bucket in the project configuration")
+    return inventory.cache_config(chosen, pick("context", context))
 
 
 def _age(seconds: float) -> str:
@@ -98,7 +102,8 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
         upstream = inventory.lineage_of(s3, config, entry)
     except SfnCacheError as error:
         exit_with(error)
-    document = {**entry.summary(inventory.now()), "material": entry.record.get("material"),
+    material = entry.record.get("material")
+    document = {**entry.summary(inventory.now()), **stored_formats(entry.record), "material": material,
                 "execution": entry.record.get("execution"), "result": result,
                 "lineage": upstream}
     if as_json:
@@ -106,12 +111,23 @@ def show_command(key: str, bundle: str | None, bucket: str | None, context: str 
         return
     for name in ("key", "bundle", "state", "uuid", "execution", "stored", "size"):
         click.echo(f"{name + ':':11} {document[name]}")
+    click.echo(f"{'format:':11} index entry v{document['entry_version']}, key format {document['key_format']} "
+               "(the material's \"protocol\"; the machine's protocol is not stored)")
     click.echo(f"{'age:':11} {_age(document['age_seconds'])}")
     click.echo("material:   " + json.dumps(document["material"], indent=2).replace("\n", "\n            "))
     click.echo("result:     " + json.dumps(result, indent=2).replace("\n", "\n            "))
     lineage = ", ".join(f"{item.get('processing_name')} ({item.get('uuid')})"
                         for item in document["lineage"]) or "none recorded"
     click.echo(f"lineage:    {lineage}")
+
+
+def stored_formats(record: dict) -> dict:
+    """What an entry says of its own formats: the index entry's ``v`` and the key material's
+    ``protocol``, which is the key's spelling (runtime.protocol.KEY_FORMAT), not the protocol of the
+    machine that wrote it (PROTOCOL): entries outlive a protocol change and still hit."""
+    material = record.get("material")
+    return {"entry_version": record.get("v"),
+            "key_format": material.get("protocol") if isinstance(material, dict) else None}
 
 
 @click.command("rm")
@@ -149,7 +165,8 @@ def rm_command(key: str | None, bundle: str | None, older_than: str | None, yes:
     verb = "removed" if yes else "would remove"
     for entry in targets:
         click.echo(f"{verb} {entry.bundle} {entry.key[:12]} (state {entry.state}, {_age(now - entry.created)} old)")
-    click.echo(f"{len(targets)} result(s) {verb}" + ("" if yes else "; add --yes to delete"), err=True)
+    count = f"{len(targets)} result" + ("" if len(targets) == 1 else "s")
+    click.echo(f"{count} removed" if yes else f"{count} would be removed; add --yes to delete", err=True)
 
 
 @click.command("stats")

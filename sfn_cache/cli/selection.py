@@ -73,21 +73,61 @@ def selection_options(command: F) -> F:
 
 def options_from_command_line(params: dict[str, Any]) -> tuple[WrapOptions, ProjectConfig | None]:
     """WrapOptions from the project configuration, overridden by the flags given on the command line."""
-    from sfn_cache.options.flags import FlagError, wrap_options
+    config = read_config(params)
+    return options_for(params, config), config
+
+
+def read_config(params: dict[str, Any]) -> ProjectConfig | None:
+    """The project configuration the command line asks for (``--config``, ``--no-config``) or finds."""
     from sfn_cache.options.project_config import find_config, load_config
 
-    config = None
-    if not params["no_config"]:
-        path = Path(params["config_path"]) if params["config_path"] else find_config(Path.cwd())
-        config = load_config(path) if path else None
+    if params["no_config"]:
+        return None
+    path = Path(params["config_path"]) if params["config_path"] else find_config(Path.cwd())
+    return load_config(path) if path else None
+
+
+def options_for(params: dict[str, Any], config: ProjectConfig | None) -> WrapOptions:
+    """WrapOptions from ``config`` (the whole file's, or as it applies to one file), under the flags."""
+    from sfn_cache.options.flags import FlagError, wrap_options
+
     context = click.get_current_context()
     typed = {name for name in params if context.get_parameter_source(name) == ParameterSource.COMMANDLINE}
     try:
-        return wrap_options(params, typed, config), config
+        return wrap_options(params, typed, config)
     except FlagError as error:
         raise click.BadParameter(str(error), param_hint=error.flag) from None
 
 
 def config_line(config: ProjectConfig | None) -> str:
-    """Which configuration file applied (``-v`` and ``explain`` say it)."""
+    """Which configuration file applied (``-v`` says it)."""
     return f"configuration: {config.path}" if config else "configuration: none"
+
+
+# the options that say how to report, not what to write: a fix command leaves them out
+REPORTING = {"check", "show_diff", "report_format", "verbose", "output", "in_place", "as_json"}
+
+
+def fix_command(name: str, file: str, target: list[str]) -> str:
+    """The command that writes what ``--check`` compared with: ``sfn-cache NAME FILE TARGET`` and every
+    option typed on the command line (the configuration is found again from the same folder)."""
+    import shlex
+
+    context = click.get_current_context()
+    words = ["sfn-cache", name, file, *target]
+    for param in context.command.params:
+        if not isinstance(param, click.Option) or param.name in REPORTING or param.name is None:
+            continue
+        if context.get_parameter_source(param.name) != ParameterSource.COMMANDLINE:
+            continue
+        value = context.params[param.name]
+        flag = next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
+        if param.is_flag:
+            on = param.flag_value if isinstance(param.flag_value, bool) else True  # click 8.2+: UNSET for True
+            words += [flag] if value == on else []
+        elif param.multiple:
+            for item in value:
+                words += [flag, str(item)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)

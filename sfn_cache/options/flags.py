@@ -124,5 +124,6 @@ def wrap_options(values: Mapping[str, Any], typed: Container[str], config: Proje
         given = _given(option, raw, option.param in typed)
         fields[option.field] = layered(given, value, from_config, option.config_key)
         if option.form == "globs" and config and not given:
-            origins[f"{option.field}_origin"] = f"{option.config_key} {{}} in {config.path}"
+            key = config.setting_keys.get(str(option.config_key), option.config_key)
+            origins[f"{option.field}_origin"] = f"{key} {{}} in {config.path}"
     return WrapOptions(**fields, **origins, rules=tuple(rules))

@@ -12,15 +12,26 @@ state name or glob. Unknown keys are errors naming the file and the key.
     [tool.sfn-cache.states.Train]
     bundle-name = "model"
     key-paths = ["$.dataset", "$.params"]
+
+    [tool.sfn-cache.files."machines/etl*"]     # only for the files this glob matches
+    ttl = "1d"
+    [tool.sfn-cache.files."machines/etl*".states.Load]
+    exclude = true
+
+A ``files.<GLOB>`` table takes the same keys as the top level (``states`` included) and applies to the
+files whose path relative to the configuration's folder matches GLOB (``*`` crosses folders), or, for
+a GLOB without ``/``, whose name does; its values replace the top level's, its ``states`` tables come
+after the top level's. Tables apply in the order written.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from sfn_cache.asl.loader import load_text
@@ -37,8 +48,24 @@ YAML_NAME = "sfn-cache.yaml"
 GLOBAL = {option.config_key: option for option in OPTIONS if option.config_key}
 STATE = {option.state_key: option for option in OPTIONS if option.state_key}
 GLOBAL_KEYS: dict[str, type | tuple[type, ...]] = {**{key: o.config_type for key, o in GLOBAL.items()}, "states": dict}
+SECTION_KEYS = dict(GLOBAL_KEYS)  # what a files.<GLOB> table takes: the top level's keys but files
+GLOBAL_KEYS["files"] = dict
 STATE_KEYS: dict[str, type | tuple[type, ...]] = {key: option.state_type for key, option in STATE.items()}
 CHOICES = {key: option.choices for key, option in [*GLOBAL.items(), *STATE.items()] if option.choices}
+
+
+@dataclass
+class FileSection:
+    """One ``files.<GLOB>`` table: settings and per-state rules for the files GLOB matches."""
+
+    pattern: str
+    settings: dict[str, Any]
+    rules: list[StateRule]
+
+    def matches(self, relative: str) -> bool:
+        if "/" not in self.pattern.rstrip("/"):
+            return fnmatch.fnmatchcase(PurePosixPath(relative).name, self.pattern)
+        return fnmatch.fnmatchcase(relative, self.pattern.removeprefix("./"))
 
 
 @dataclass
@@ -46,9 +73,36 @@ class ProjectConfig:
     path: Path
     settings: dict[str, Any] = field(default_factory=dict)  # global keys, validated
     rules: list[StateRule] = field(default_factory=list)
+    sections: list[FileSection] = field(default_factory=list)
+    # how selectors name a value that a files.<GLOB> table gave: config key -> "files.GLOB.key";
+    # and the key of each rule, in order (default: states.<PATTERN>)
+    setting_keys: dict[str, str] = field(default_factory=dict)
+    rule_keys: list[str] = field(default_factory=list)
 
     def error(self, message: str) -> SfnCacheError:
         return SfnCacheError(message, file=str(self.path))
+
+    def rule_key(self, index: int) -> str:
+        return self.rule_keys[index] if index < len(self.rule_keys) else f"states.{self.rules[index].pattern}"
+
+    def for_file(self, path: str) -> ProjectConfig:
+        """The configuration as it applies to ``path`` (a file name as given; ``-`` is stdin, which no
+        ``files`` table matches): the top level, then every matching ``files.<GLOB>`` table in order."""
+        applied = [section for section in self.sections if path != "-" and section.matches(self._relative(path))]
+        if not applied:
+            return self
+        config = ProjectConfig(self.path, dict(self.settings), list(self.rules),
+                               rule_keys=[self.rule_key(i) for i in range(len(self.rules))])
+        for section in applied:
+            config.settings.update(section.settings)
+            config.setting_keys.update({key: f"files.{section.pattern}.{key}" for key in section.settings})
+            config.rules += section.rules
+            config.rule_keys += [f"files.{section.pattern}.states.{rule.pattern}" for rule in section.rules]
+        return config
+
+    def _relative(self, path: str) -> str:
+        """``path`` relative to the configuration's folder, with ``/`` (the form globs are written in)."""
+        return Path(os.path.relpath(Path(path).resolve(), self.path.parent.resolve())).as_posix()
 
 
 def find_config(start: Path) -> Path | None:
@@ -107,18 +161,32 @@ def load_config(path: Path) -> ProjectConfig:
     config = ProjectConfig(path)
     if not isinstance(raw, dict):
         raise config.error("the configuration must be a table of options")
+    config.settings, config.rules = _table(config, raw, GLOBAL_KEYS, prefix)
+    for pattern, table in (raw.get("files") or {}).items():
+        where = f"{prefix}files.{pattern}"
+        if not isinstance(table, dict):
+            raise config.error(f"{where}: must be a table of options for the files the glob matches")
+        settings, rules = _table(config, table, SECTION_KEYS, where + ".")
+        config.sections.append(FileSection(str(pattern), settings, rules))
+    return config
+
+
+def _table(config: ProjectConfig, raw: dict[str, Any], allowed: dict[str, type | tuple[type, ...]],
+           prefix: str) -> tuple[dict[str, Any], list[StateRule]]:
+    """The settings and per-state rules of the top level or of a ``files.<GLOB>`` table, checked."""
     for key, value in raw.items():
-        _check(config, GLOBAL_KEYS, key, value, prefix)
-    config.settings = {key: _parsed(config, GLOBAL[key].parse, value, prefix + key)
-                       for key, value in raw.items() if key != "states"}
+        _check(config, allowed, key, value, prefix)
+    settings = {key: _parsed(config, GLOBAL[key].parse, value, prefix + key)
+                for key, value in raw.items() if key not in ("states", "files")}
+    rules = []
     for pattern, options in (raw.get("states") or {}).items():
         where = f"{prefix}states.{pattern}"
         if not isinstance(options, dict):
             raise config.error(f"{where}: must be a table of per-state options")
         for key, value in options.items():
             _check(config, STATE_KEYS, key, value, where + ".")
-        config.rules.append(_rule(config, pattern, options, where))
-    return config
+        rules.append(_rule(config, pattern, options, where))
+    return settings, rules
 
 
 def _check(config: ProjectConfig, allowed: dict[str, type | tuple[type, ...]], key: str, value: Any,

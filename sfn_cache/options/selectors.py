@@ -39,9 +39,10 @@ def selectors(values: Mapping[str, Any], config: ProjectConfig | None) -> list[S
     if config:
         for option in NAMING:
             if option.form == "globs" and not values[option.param]:
-                key = option.config_key
-                found += [(f"{key} {glob}", glob, str(config.path)) for glob in config.settings.get(str(key), ())]
-        found += [(f"states.{rule.pattern}", rule.pattern, str(config.path)) for rule in config.rules]
+                key = str(option.config_key)
+                found += [(f"{config.setting_keys.get(key, key)} {glob}", glob, str(config.path))
+                          for glob in config.settings.get(key, ())]
+        found += [(config.rule_key(index), rule.pattern, str(config.path)) for index, rule in enumerate(config.rules)]
     return found
 
 
@@ -53,18 +54,39 @@ def closest_name(pattern: str, names: set[str]) -> str | None:
 
 def check_matches(wanted: list[Selector], definitions: list[tuple[dict[str, Any], str]], what: str) -> None:
     """SfnCacheError for the first selector that matches no state of ``definitions`` (dict, source)."""
+    check_run([(wanted, definitions, what)])
+
+
+def check_run(files: list[tuple[list[Selector], list[tuple[dict[str, Any], str]], str]]) -> None:
+    """SfnCacheError for the first selector that matches no state in any file it applies to.
+
+    ``files``: for each file of a run, (the selectors that apply to it, its definitions, its name).
+    A selector shared by many files (a flag, the configuration's top level) need not match in each:
+    ``exclude = ["Notify*"]`` in a shared pyproject.toml is for the machines that have such states.
+    """
     from sfn_cache.rewrite.wrap import state_names
 
-    if not wanted:
-        return
-    names: set[str] = set()
-    for definition, source in definitions:
-        names |= state_names(definition, source)
-    for option, pattern, file in wanted:
-        if not any(StateRule(pattern=pattern).matches(name) for name in names):
-            closest = closest_name(pattern, names)
+    matched: set[Selector] = set()
+    missed: dict[Selector, list[tuple[str, str | None]]] = {}  # in the order first met
+    for wanted, definitions, what in files:
+        if not wanted:
+            continue
+        names: set[str] = set()
+        for definition, source in definitions:
+            names |= state_names(definition, source)
+        for selector in wanted:
+            if any(StateRule(pattern=selector[1]).matches(name) for name in names):
+                matched.add(selector)
+            else:
+                missed.setdefault(selector, []).append((what, closest_name(selector[1], names)))
+    for (option, pattern, file), misses in missed.items():
+        if (option, pattern, file) in matched:
+            continue
+        if len(misses) == 1:
+            what, closest = misses[0]
             hint = f" (closest state name: {closest!r})" if closest else ""
             raise SfnCacheError(f"{option}: matches no state in {what}{hint}", file=file)
+        raise SfnCacheError(f"{option}: matches no state in any of the {len(misses)} files", file=file)
 
 
 def check_selectors(values: Mapping[str, Any], config: ProjectConfig | None,

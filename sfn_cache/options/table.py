@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from sfn_cache.options.values import check_bucket, parse_ttl, version
+from sfn_cache.options.values import check_bucket, check_lambda_arn, parse_ttl, version
 from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN, PATTERNS
 from sfn_cache.runtime.choices import CONCURRENT, KEY_CODE, KEY_S3
 
@@ -79,6 +79,7 @@ def _excluded(excluded: bool) -> bool | None:
 
 OPTIONS: tuple[Option, ...] = (
     Option("lambda_arn", "--lambda-arn", "lambda_arn", "value", default=DEFAULT_LAMBDA_ARN, show_default=True,
+           parse=check_lambda_arn,
            help="ARN of the caching Lambda (the default is a DefinitionSubstitutions placeholder).",
            field="lambda_arn", config_key="lambda-arn"),
     Option("bucket", "--bucket", "bucket", "value", parse=check_bucket,
@@ -145,7 +146,8 @@ OPTIONS: tuple[Option, ...] = (
            help="Fail the execution when the cache fails (default: run uncached).",
            field="fail_closed", config_key="fail-closed", config_type=bool),
     Option("runtime_force", "--no-runtime-force", "runtime_force", "flag", default=True,
-           help="Do not pass the execution input to the cache (disables sfn_cache.force at run time).",
+           help="Ignore the execution input's sfn_cache.force (no force reader state, no run_force in the "
+                "pulls); the cache never receives the execution input either way.",
            field="runtime_force", config_key="runtime-force", config_type=bool),
     Option("comments", "--comments", "comments", "flag", default=False,
            help="Give every generated state a Comment saying what it does "

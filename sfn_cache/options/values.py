@@ -6,6 +6,8 @@ came from (``--ttl``, ``tool.sfn-cache.ttl``, ``Caching(ttl=...)``).
 
 from __future__ import annotations
 
+import re
+
 # one duration parser for wrap --ttl and the Lambda's SFN_CACHE_TTL
 from sfn_cache.runtime.config import parse_duration, parse_s3_url
 
@@ -35,3 +37,25 @@ def check_bucket(url: str) -> str:
 def version(value: str | int) -> str:
     """A cache version: any string; an int (a configuration file's ``cache-version = 3``) as its digits."""
     return str(value)
+
+
+_SUB = r"\$\{[A-Za-z0-9_.:]+\}"  # a DefinitionSubstitutions or Fn::Sub reference: ${Name}, ${Res.Arn}, ${AWS::Region}
+
+
+def _segment(body: str) -> str:
+    return rf"(?:{body}|{_SUB})+"
+
+
+_LAMBDA_ARN = re.compile(rf"arn:{_segment('[a-z-]')}:lambda:{_segment('[a-z0-9-]')}:{_segment('[0-9]')}"
+                         rf":function:{_segment('[A-Za-z0-9_-]')}(?::{_segment('[A-Za-z0-9_$-]')})?")
+
+
+def check_lambda_arn(value: str) -> str:
+    """``value`` if it is a Lambda function ARN (any part of it may be a ``${...}`` reference, as in a
+    template's ``Fn::Sub``) or one ``${...}`` placeholder for DefinitionSubstitutions. Anything else
+    would be written into every cache state, and with fail-open the cache would then silently never
+    work: ValueError instead."""
+    if _LAMBDA_ARN.fullmatch(value) or re.fullmatch(_SUB, value):
+        return value
+    raise ValueError(f"expected a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME) or a "
+                     f"${{...}} placeholder, got {value!r}")

@@ -176,6 +176,18 @@ _CODE_PART = {"lambda": "code: Lambda CodeSha256 and Version", "glue": "code: Gl
               "ecs": "code: ECS task definition revision", "batch": "code: Batch job definition revision"}
 
 
+def key_input(task: dict[str, Any], language: str, key_paths: tuple[str, ...]) -> str:
+    """What of the task's input its key reads, in the words ``wrap -v`` and ``explain`` both use."""
+    if key_paths:
+        return "key paths " + ", ".join(key_paths)
+    if language == "JSONPath" and "Parameters" in task:
+        return "Parameters"
+    if "Arguments" in task:
+        return "Arguments"
+    at = task.get("InputPath") if language == "JSONPath" else None
+    return "state input" + (f" at InputPath {at}" if isinstance(at, str) else "")
+
+
 def describe_key(task: dict[str, Any], language: str, key_paths: tuple[str, ...], key_code: str | None, key_s3: str,
                  context: str | None) -> list[str]:
     """Every part of the task's key, in words (``sfn-cache explain``; docs/protocol.md says why)."""
@@ -190,8 +202,7 @@ def describe_key(task: dict[str, Any], language: str, key_paths: tuple[str, ...]
             f", {name}" for name in TARGET_NAMES if f"{name}.$" in parameters or
             (language == "JSONata" and name in parameters and name not in static)))
     else:
-        parts.append("input: " + ("Parameters" if language == "JSONPath" and "Parameters" in task else
-                                  "Arguments" if "Arguments" in task else "state input"))
+        parts.append("input: " + key_input(task, language, key_paths))
     if "Credentials" in task:
         parts.append("credentials")
     if not names_account_and_region(task.get("Resource"), static):

@@ -8,24 +8,15 @@ otherwise, and the cache states of an already wrapped definition.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sfn_cache.asl.model import StateRef
 from sfn_cache.rewrite.context_reads import differing_context_reads
 from sfn_cache.rewrite.dialects import DIALECTS
 from sfn_cache.rewrite.forms.classic import classic_refusal
 from sfn_cache.rewrite.key_checks import check_key_paths, check_key_spec, nondeterministic_reads
-from sfn_cache.rewrite.key_spec import describe_key
+from sfn_cache.rewrite.key_spec import describe_key, key_input
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.rewrite.report import Action, TaskReport
-
-
-def key_fields(state: dict[str, Any], opts: StateOptions) -> str:
-    if opts.key_paths:
-        return "key paths: " + ", ".join(opts.key_paths)
-    if "Parameters" in state:
-        return "Parameters (effective input)"
-    return "state input" + (f" at InputPath {state['InputPath']}" if "InputPath" in state else "")
 
 
 def _refusal(ref: StateRef, pattern: str) -> str | None:
@@ -44,7 +35,8 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
     """Decide what to do with one Task state; returns its report, its options and warnings."""
     opts = options.for_state(ref.name)
     report = TaskReport(state=ref.name, scope=ref.scope.path, action=Action.WRAPPED, reason="wrapped",
-                        bundle_name=opts.bundle_name, key_fields=key_fields(ref.state, opts),
+                        bundle_name=opts.bundle_name,
+                        key_fields=key_input(ref.state, ref.query_language, opts.key_paths),
                         ttl=opts.ttl, cache_version=opts.cache_version, force=opts.force)
     warnings: list[str] = []
     if ref.name in wrapped:

@@ -70,7 +70,7 @@ def test_the_same_settings_in_the_configuration_are_refused(tmp_path, text, expe
 
 @pytest.mark.parametrize("args, expected", [
     (["wrap", "--bogus", "x"], "error: sfn-cache wrap: No such option '--bogus'"),
-    (["wrap"], "error: sfn-cache wrap: Missing argument 'FILE'."),
+    (["wrap"], "error: sfn-cache wrap: Missing argument 'FILE...'."),
     (["wrap", str(EXAMPLE), "--pattern", "fancy"], "error: sfn-cache wrap: Invalid value for '--pattern'"),
     (["wrap", str(EXAMPLE), "--ttl", "soon"], "error: sfn-cache wrap: Invalid value for --ttl: not a duration"),
     (["frobnicate"], "error: sfn-cache: No such command 'frobnicate'."),

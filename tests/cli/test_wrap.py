@@ -198,7 +198,9 @@ def test_check_mode(tmp_path):
     assert wrap(EXAMPLE, "-o", out).exit_code == 0
     assert wrap(EXAMPLE, "-o", out, "--check").exit_code == 0
     assert wrap(EXAMPLE, "-o", out, "--check", "--ttl", "1h").exit_code == 1
-    assert wrap(EXAMPLE, "--check").exit_code == 2
+    assert wrap(out, "--check").exit_code == 0, "without -o, --check compares FILE itself (black's way)"
+    assert wrap(EXAMPLE, "--check").exit_code == 1, "the example is not wrapped"
+    assert wrap("-", "--check", input=EXAMPLE.read_text()).exit_code == 2, "stdin has no file to compare with"
 
 
 def test_rewrapping_is_a_no_op(tmp_path):

@@ -52,7 +52,8 @@ def test_a_template_wrapped_in_place_rewraps_its_source_after_an_edit(project):
     source.write_text(source.read_text().replace('"prepare-features"', '"prepare-features-v2"'))
     stale = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", "--check", cwd=project)
     assert stale.returncode == 1
-    assert "statemachine/pipeline.cached.asl.json: out of date; run sfn-cache wrap again" in stale.stderr
+    assert ("statemachine/pipeline.cached.asl.json: out of date; run: "
+            "sfn-cache wrap template.yaml -o template.yaml --no-config") in stale.stderr
     rewrap = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", cwd=project)
     assert rewrap.returncode == 0, rewrap.stderr
     cached = json.loads((project / "statemachine" / "pipeline.cached.asl.json").read_text())

@@ -59,7 +59,7 @@ def test_the_entries_a_surface_leaves_out_are_these():
     (cache_step takes bundle_name)."""
     assert [o.name for o in OPTIONS if not (o.config_key or o.state_key)] == ["comments"]
     assert [o.name for o in OPTIONS if not o.api] == ["bundle_name", "key_paths"]
-    assert set(GLOBAL_KEYS) == {o.config_key for o in OPTIONS if o.config_key} | {"states"}
+    assert set(GLOBAL_KEYS) == {o.config_key for o in OPTIONS if o.config_key} | {"states", "files"}
     assert set(STATE_KEYS) == {o.state_key for o in OPTIONS if o.state_key}
     assert set(inspect.signature(Caching.__init__).parameters) == {"self", "verbose"} | {o.name for o in OPTIONS
                                                                                         if o.api}
