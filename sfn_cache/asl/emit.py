@@ -12,38 +12,90 @@ from typing import Any, Collection
 from sfn_cache.errors import SfnCacheError
 
 
-def dump_json(document: Any, compact: bool = False, one_line: Collection[str] = ()) -> str:
-    """Two-space JSON (or, compact, no whitespace at all), key order as built, UTF-8 kept, trailing newline.
+WIDTH = 120  # the longest line the default layout writes for a generated state (a scalar longer stays whole)
 
-    ``one_line`` names states (entries of the ``States`` of a scope, one with ``StartAt``, at any depth)
-    written each on one line: the states sfn-cache generated, whose indentation would otherwise be
-    about 40% of a cached task's bytes against the 1 MB definition quota (six levels deep). Everything
-    else is byte for byte ``json.dumps(indent=2)``."""
+
+def dump_json(document: Any, compact: bool = False, generated: Collection[str] = (), indent: str = "  ") -> str:
+    """A definition's JSON text, key order as built, UTF-8 kept, trailing newline.
+
+    ``compact``: no whitespace at all (the byte-minimal form, for definitions near Step Functions' 1 MB
+    quota). Otherwise every value is indented by ``indent`` (the input's own unit: json_indent), and
+    the ``generated`` states (entries of the ``States`` of a scope, one with ``StartAt``, at any depth)
+    are written to fit in WIDTH columns: an object or list that fits on its line stays on it, one that
+    does not is broken one member per line (fitted_json). So a diff of a changed option shows the short
+    lines that changed, and the generated states take a third of the lines of indenting them fully.
+    Everything else is byte for byte ``json.dumps(indent=len(indent))`` (tabs: indented by tabs)."""
     if compact:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
-    if not one_line:
+    if not generated and indent == "  ":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return _indented(document, 0, frozenset(one_line)) + "\n"
+    return _indented(document, 0, frozenset(generated), indent) + "\n"
 
 
-def _indented(value: Any, level: int, one_line: frozenset[str], states: bool = False) -> str:
-    """``json.dumps(value, indent=2)`` at ``level``, except the ``one_line`` states of a ``States`` object."""
+def json_indent(text: str) -> str:
+    """The indentation unit of a JSON text: the leading spaces or tabs of its first indented line
+    (``"  "`` when it has none, or mixes them): the user's states are written back with it."""
+    for line in text.splitlines()[1:]:
+        unit = line[:len(line) - len(line.lstrip(" \t"))]
+        if line.strip():
+            return unit if unit and len(set(unit)) == 1 and len(unit) <= 8 else "  "
+    return "  "
+
+
+def _indented(value: Any, level: int, generated: frozenset[str], indent: str, states: bool = False) -> str:
+    """``json.dumps(value, indent=indent)`` at ``level``, except the ``generated`` states of a ``States``
+    object, written by fitted_json."""
     if isinstance(value, dict) and value:
-        pad = "  " * (level + 1)
+        pad = indent * (level + 1)
         items = []
-        for key, item in value.items():
-            if states and key in one_line and isinstance(item, dict):
-                text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        last = len(value) - 1
+        for index, (key, item) in enumerate(value.items()):
+            key_text = json.dumps(_key_text(key), ensure_ascii=False)
+            if states and key in generated and isinstance(item, dict):
+                text = _fitted(item, level + 1, indent, _columns(pad) + len(key_text) + 2, int(index < last))
             else:
-                text = _indented(item, level + 1, one_line,
+                text = _indented(item, level + 1, generated, indent,
                                  key == "States" and isinstance(item, dict) and "StartAt" in value)
-            items.append(f"{pad}{json.dumps(_key_text(key), ensure_ascii=False)}: {text}")
-        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+            items.append(f"{pad}{key_text}: {text}")
+        return "{\n" + ",\n".join(items) + "\n" + indent * level + "}"
     if isinstance(value, (list, tuple)) and value:
-        pad = "  " * (level + 1)
-        return ("[\n" + ",\n".join(pad + _indented(item, level + 1, one_line) for item in value) + "\n"
-                + "  " * level + "]")
+        pad = indent * (level + 1)
+        return ("[\n" + ",\n".join(pad + _indented(item, level + 1, generated, indent) for item in value)
+                + "\n" + indent * level + "]")
     return json.dumps(value, ensure_ascii=False)
+
+
+def fitted_json(value: Any, indent: str = "  ", width: int = WIDTH) -> str:
+    """``value`` as JSON in ``width`` columns: an object or list whose one-line form (``", "`` and
+    ``": "`` separators) fits on its line stays on it, else one member per line, indented by ``indent``,
+    each member fitted in turn. Only a scalar (a long string) makes a line longer than ``width``."""
+    return _fitted(value, 0, indent, 0, 0, width)
+
+
+def _fitted(value: Any, level: int, indent: str, used: int, after: int, width: int = WIDTH) -> str:
+    """``value`` at ``level``, its line already holding ``used`` characters and to be followed by ``after``
+    (a comma)."""
+    if not isinstance(value, (dict, list, tuple)) or not value:
+        return json.dumps(value, ensure_ascii=False)
+    flat = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    if used + _columns(flat) + after <= width:
+        return flat
+    pad = indent * (level + 1)
+    last = len(value) - 1
+    if isinstance(value, dict):
+        lines = []
+        for index, (key, item) in enumerate(value.items()):
+            key_text = json.dumps(_key_text(key), ensure_ascii=False) + ": "
+            lines.append(pad + key_text + _fitted(item, level + 1, indent, _columns(pad + key_text),
+                                                  int(index < last), width))
+        return "{\n" + ",\n".join(lines) + "\n" + indent * level + "}"
+    return ("[\n" + ",\n".join(pad + _fitted(item, level + 1, indent, _columns(pad), int(index < last), width)
+                               for index, item in enumerate(value)) + "\n" + indent * level + "]")
+
+
+def _columns(text: str) -> int:
+    """Columns on screen: a tab counts as the 8 an editor or a terminal usually shows."""
+    return len(text) + 7 * text.count("\t")
 
 
 def _key_text(key: Any) -> str:

@@ -43,12 +43,13 @@ class WrapResult:
         return any(task.action == Action.WRAPPED for task in self.tasks)
 
 
-def wrapped_json(definition: dict[str, Any], compact: bool = False) -> str:
-    """A (wrapped) definition as written: the states sfn-cache generated one per line, the user's
-    states indented as ``json.dumps(indent=2)`` writes them (emit.dump_json); ``compact``: no whitespace."""
+def wrapped_json(definition: dict[str, Any], compact: bool = False, indent: str = "  ") -> str:
+    """A (wrapped) definition as written: the user's states indented by ``indent`` as ``json.dumps``
+    writes them, the states sfn-cache generated fitted in 120 columns (emit.dump_json); ``compact``:
+    no whitespace."""
     from sfn_cache.asl.emit import dump_json
 
-    return dump_json(definition, compact, () if compact else generated_states(parse(definition)))
+    return dump_json(definition, compact, () if compact else generated_states(parse(definition)), indent)
 
 
 def state_names(definition: dict[str, Any], source: str = "<definition>") -> set[str]:
