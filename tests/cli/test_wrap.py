@@ -32,7 +32,7 @@ def test_wrap_example_to_a_file(tmp_path):
 def test_default_lambda_arn_is_a_substitution_placeholder():
     result = wrap(EXAMPLE)
     assert result.exit_code == 0
-    assert '"Resource":"${SfnCacheFunctionArn}"' in result.output  # literally, for DefinitionSubstitutions
+    assert '"Resource": "${SfnCacheFunctionArn}"' in result.output  # literally, for DefinitionSubstitutions
 
 
 def test_output_is_deterministic_and_stdin_works(tmp_path):
