@@ -73,20 +73,23 @@ def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
                     invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN)
 
 
-def render(document: dict[str, Any], fmt: str, compact: bool = False, source_text: str | None = None) -> str:
-    """A wrapped definition's text: JSON as wrap writes it, or YAML. ``source_text``, the input's text,
-    gives the layout to keep: a JSON input's indentation, a YAML input's comments, anchors and style."""
-    from sfn_cache.asl.emit import dump_yaml, json_indent
+def render(document: dict[str, Any], fmt: str, compact: bool = False, loaded: Input | None = None) -> str:
+    """A wrapped definition's text: JSON as wrap writes it, or YAML. ``loaded``, the input, gives the
+    layout to keep: a JSON input's text wherever unchanged, a YAML input's comments, anchors and style."""
+    from sfn_cache.asl.emit import dump_yaml
     from sfn_cache.asl.loader import looks_like_json
     from sfn_cache.rewrite.wrap import wrapped_json
 
-    from_json = source_text is not None and looks_like_json(source_text)
+    from_json = loaded is not None and looks_like_json(loaded.text)
     if fmt == "json":
-        return wrapped_json(document, compact, json_indent(source_text) if from_json and source_text else "  ")
-    if source_text is not None and not from_json:
+        from sfn_cache.asl.json_source import JsonSource
+
+        return wrapped_json(document, compact, JsonSource(loaded.text, loaded.document) if loaded and from_json
+                            else None)
+    if loaded is not None and not from_json:
         from sfn_cache.asl.yaml_roundtrip import dump_yaml_like
 
-        return dump_yaml_like(document, source_text)
+        return dump_yaml_like(document, loaded.text)
     return dump_yaml(document)
 
 
@@ -113,7 +116,7 @@ def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: s
 
     wrapped = wrap_definition(loaded.document, options, loaded.source)
     out_format = fmt or ("json" if looks_like_json(loaded.text) else "yaml")
-    rendered = render(wrapped.definition, out_format, compact, loaded.text)
+    rendered = render(wrapped.definition, out_format, compact, loaded)
     size_warnings = check_definition_size(
         rendered if out_format == "json" else wrapped_json(wrapped.definition, compact), loaded.source,
         compact_hint=not compact) if wrapped.changed else []

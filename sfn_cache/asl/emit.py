@@ -6,16 +6,21 @@ import json
 import os
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection
 
+from sfn_cache.asl.json_source import JsonSource
+from sfn_cache.asl.json_source import ValuePath
+from sfn_cache.asl.json_source import same
 from sfn_cache.errors import SfnCacheError
 
 
 WIDTH = 120  # the longest line the default layout writes for a generated state (a scalar longer stays whole)
 
 
-def dump_json(document: Any, compact: bool = False, generated: Collection[str] = (), indent: str = "  ") -> str:
+def dump_json(document: Any, compact: bool = False, generated: Collection[str] = (), indent: str = "  ",
+              source: JsonSource | None = None) -> str:
     """A definition's JSON text, key order as built, UTF-8 kept, trailing newline.
 
     ``compact``: no whitespace at all (the byte-minimal form, for definitions near Step Functions' 1 MB
@@ -23,46 +28,85 @@ def dump_json(document: Any, compact: bool = False, generated: Collection[str] =
     the ``generated`` states (entries of the ``States`` of a scope, one with ``StartAt``, at any depth)
     are written to fit in WIDTH columns: an object or list that fits on its line stays on it, one that
     does not is broken one member per line (fitted_json). So a diff of a changed option shows the short
-    lines that changed, and the generated states take a third of the lines of indenting them fully.
+    lines that changed. ``source``: the input as read; every value still as it was there (same path,
+    same JSON) is written back as its text was, so a diff against the input shows only what changed.
     Everything else is byte for byte ``json.dumps(indent=len(indent))`` (tabs: indented by tabs)."""
     if compact:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
-    if not generated and indent == "  ":
+    if not generated and indent == "  " and source is None:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return _indented(document, 0, frozenset(generated), indent) + "\n"
+    layout = _Layout(frozenset(generated), indent, source)
+    return layout.indented(document, 0, source.document if source else _MISSING, ()) + "\n"
 
 
 def json_indent(text: str) -> str:
-    """The indentation unit of a JSON text: the leading spaces or tabs of its first indented line
-    (``"  "`` when it has none, or mixes them): the user's states are written back with it."""
-    for line in text.splitlines()[1:]:
-        unit = line[:len(line) - len(line.lstrip(" \t"))]
-        if line.strip():
-            return unit if unit and len(set(unit)) == 1 and len(unit) <= 8 else "  "
-    return "  "
+    """The indentation unit of a JSON text, for writing the user's states back with it: the step most
+    of its lines opening an object or a list indent the next one by (tabs when it indents with tabs;
+    ``"  "`` when nothing is indented)."""
+    steps: dict[str, int] = {}
+    previous = None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        lead = line[:len(line) - len(line.lstrip(" \t"))]
+        if previous is not None and previous[1].rstrip().endswith(("{", "[")) and lead.startswith(previous[0]):
+            step = lead[len(previous[0]):]
+            if step and len(set(step)) == 1 and len(step) <= 8:
+                steps[step] = steps.get(step, 0) + 1
+        previous = (lead, line)
+    return max(sorted(steps, key=len), key=lambda step: steps[step]) if steps else "  "
 
 
-def _indented(value: Any, level: int, generated: frozenset[str], indent: str, states: bool = False) -> str:
-    """``json.dumps(value, indent=indent)`` at ``level``, except the ``generated`` states of a ``States``
-    object, written by fitted_json."""
-    if isinstance(value, dict) and value:
-        pad = indent * (level + 1)
-        items = []
-        last = len(value) - 1
-        for index, (key, item) in enumerate(value.items()):
-            key_text = json.dumps(_key_text(key), ensure_ascii=False)
-            if states and key in generated and isinstance(item, dict):
-                text = _fitted(item, level + 1, indent, _columns(pad) + len(key_text) + 2, int(index < last))
-            else:
-                text = _indented(item, level + 1, generated, indent,
-                                 key == "States" and isinstance(item, dict) and "StartAt" in value)
-            items.append(f"{pad}{key_text}: {text}")
-        return "{\n" + ",\n".join(items) + "\n" + indent * level + "}"
-    if isinstance(value, (list, tuple)) and value:
-        pad = indent * (level + 1)
-        return ("[\n" + ",\n".join(pad + _indented(item, level + 1, generated, indent) for item in value)
-                + "\n" + indent * level + "]")
-    return json.dumps(value, ensure_ascii=False)
+_MISSING = object()  # no value at this path in the input
+
+
+@dataclass(frozen=True)
+class _Layout:
+    generated: frozenset[str]
+    indent: str
+    source: JsonSource | None
+
+    def indented(self, value: Any, level: int, original: Any, path: ValuePath, states: bool = False) -> str:
+        """``json.dumps(value, indent=indent)`` at ``level``, except the ``generated`` states of a
+        ``States`` object (fitted_json) and the values as they were in ``source`` (their text)."""
+        if self.source is not None and original is not _MISSING and same(original, value):
+            return self.source.value_text(path)
+        indent = self.indent
+        if isinstance(value, dict) and value:
+            pad = indent * (level + 1)
+            items = []
+            last = len(value) - 1
+            for index, (key, item) in enumerate(value.items()):
+                key_text = json.dumps(_key_text(key), ensure_ascii=False)
+                before = original.get(key, _MISSING) if isinstance(original, dict) else _MISSING
+                kept = self._kept((*path, key), before, item)
+                if kept is not None:
+                    items.append(kept)
+                    continue
+                if states and key in self.generated and isinstance(item, dict):
+                    text = _fitted(item, level + 1, indent, _columns(pad) + len(key_text) + 2, int(index < last))
+                else:
+                    text = self.indented(item, level + 1, before, (*path, key),
+                                         key == "States" and isinstance(item, dict) and "StartAt" in value)
+                own_pad = self.source.pad((*path, key)) if self.source and before is not _MISSING else None
+                items.append(f"{pad if own_pad is None else own_pad}{key_text}: {text}")
+            return "{\n" + ",\n".join(items) + "\n" + indent * level + "}"
+        if isinstance(value, (list, tuple)) and value:
+            pad = indent * (level + 1)
+            items = []
+            for index, item in enumerate(value):
+                before = original[index] if isinstance(original, list) and index < len(original) else _MISSING
+                kept = self._kept((*path, index), before, item)
+                items.append(kept if kept is not None else
+                             pad + self.indented(item, level + 1, before, (*path, index)))
+            return "[\n" + ",\n".join(items) + "\n" + indent * level + "]"
+        return json.dumps(value, ensure_ascii=False)
+
+    def _kept(self, path: ValuePath, original: Any, value: Any) -> str | None:
+        """The input's own line(s) for a member or item left as it was, from the start of its line."""
+        if self.source is None or original is _MISSING or not same(original, value):
+            return None
+        return self.source.kept(path)
 
 
 def fitted_json(value: Any, indent: str = "  ", width: int = WIDTH) -> str:

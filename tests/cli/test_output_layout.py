@@ -6,6 +6,7 @@ comments and anchors kept; ``--compact`` the byte-minimal form, and named by the
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -49,6 +50,26 @@ def test_no_line_of_the_default_output_is_over_120_columns(path):
     assert all(long_line_is_a_long_string(line, is_json) for line in long_lines), long_lines[:3]
 
 
+YAML_DEFINITIONS = [path for path in NOT_TEMPLATES if path.suffix in (".yaml", ".yml")]
+
+
+@per_file(YAML_DEFINITIONS)
+def test_a_yaml_definition_keeps_its_comments_and_says_what_the_json_output_says(path):
+    kind, _ = classify(path)
+    if kind != "definition":
+        return
+    result = wrap("--no-config", path)
+    if result.exit_code != 0:
+        return
+    as_json = wrap("--no-config", path, "--format", "json")
+    assert yaml.safe_load(result.stdout) == json.loads(as_json.stdout)
+    comments = [match.group(1).strip() for line in path.read_text(encoding="utf-8").splitlines()
+                if (match := re.search(r"(?:^|\s)(#.*)$", line))]
+    kept = [match.group(1).strip() for line in result.stdout.splitlines()
+            if (match := re.search(r"(?:^|\s)(#.*)$", line))]
+    assert kept == comments
+
+
 def test_a_one_option_change_is_a_diff_of_short_lines(tmp_path):
     """Changing the bucket changes each pull's ``bucket`` line, a short one, and each push expression."""
     out = tmp_path / "cached.asl.json"
@@ -61,15 +82,44 @@ def test_a_one_option_change_is_a_diff_of_short_lines(tmp_path):
     assert all('"bucket": ' in line or "'bucket':'s3://" in line for line in changed), "nothing else changed"
 
 
-def test_a_json_input_keeps_its_indentation(tmp_path):
+HAND_WRITTEN = """\
+{
+    "Comment": "hand written",
+    "StartAt": "Fetch",
+    "States": {
+        "Fetch": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fetch",
+            "Retry": [ { "ErrorEquals": [ "States.ALL" ], "MaxAttempts": 2 } ],
+            "Next": "Train"
+        },
+        "Train": {
+            "Type" : "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:train",
+            "End": true
+        }
+    }
+}
+"""
+
+
+def test_a_json_input_keeps_its_own_text_where_nothing_changed(tmp_path):
+    """The diff against the input removes only the lines whose values changed (and a bracket or two);
+    the user's one-line lists, spacing and 4-space indentation stay as written."""
     source = tmp_path / "machine.asl.json"
-    definition = json.loads(EXAMPLE.read_text())
-    source.write_text(json.dumps(definition, indent=4) + "\n")
-    result = sfn_cache("wrap", source, "--include", "NotifyFailure")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert '    "Comment": ' + json.dumps(definition["Comment"]) + "," in lines
-    assert '            "Type": "Parallel",' in lines  # the user's TrainPerRegion, 4 spaces a level
+    source.write_text(HAND_WRITTEN)
+    result = sfn_cache("wrap", source, "--include", "Train", "--diff")
+    assert result.returncode == 1, result.stderr
+    removed = [line[1:].strip() for line in result.stdout.splitlines() if line[:1] == "-" and line[:3] != "---"]
+    assert set(removed) - {"}", "},", "]", "],"} == {'"StartAt": "Fetch",', '"Next": "Train"', '"End": true'}
+    written = sfn_cache("wrap", source, "--include", "Train").stdout
+    assert '            "Retry": [ { "ErrorEquals": [ "States.ALL" ], "MaxAttempts": 2 } ],\n' in written
+    assert '            "Type" : "Task",\n' in written
+    assert '        "cache_pull_Train": {\n            "Type": "Task",\n' in written, "generated: its indentation"
+    assert json.loads(written)["States"]["Fetch"]["Next"] == "cache_pull_Train"
+    unchanged = tmp_path / "unchanged.asl.json"
+    unchanged.write_text(HAND_WRITTEN)
+    assert sfn_cache("wrap", unchanged, "--exclude", "*").stdout == HAND_WRITTEN, "nothing wrapped"
 
 
 YAML_MACHINE = """\
