@@ -10,11 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection
 
-from sfn_cache.asl.json_source import JsonSource
-from sfn_cache.asl.json_source import ValuePath
-from sfn_cache.asl.json_source import same
+from sfn_cache.asl.json_source import JsonSource, ValuePath, same
 from sfn_cache.errors import SfnCacheError
-
 
 WIDTH = 120  # the longest line the default layout writes for a generated state (a scalar longer stays whole)
 

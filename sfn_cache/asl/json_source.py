@@ -4,11 +4,12 @@ shows only what changed."""
 
 from __future__ import annotations
 
+import json.decoder
 import re
 from dataclasses import dataclass, field
-from json.decoder import scanstring
-from typing import Any
+from typing import Any, Callable
 
+scanstring: Callable[[str, int], tuple[str, int]] = getattr(json.decoder, "scanstring")  # C, untyped in typeshed
 _SPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LITERALS = ("true", "false", "null")
