@@ -89,7 +89,7 @@ def render(document: dict[str, Any], fmt: str, compact: bool = False, loaded: In
     if loaded is not None and not from_json:
         from sfn_cache.asl.yaml_roundtrip import dump_yaml_like
 
-        return dump_yaml_like(document, loaded.text)
+        return dump_yaml_like(document, loaded.text, dump_yaml)
     return dump_yaml(document)
 
 

@@ -33,7 +33,10 @@ def dump_json(document: Any, compact: bool = False, generated: Collection[str] =
     if not generated and indent == "  " and source is None:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     layout = _Layout(frozenset(generated), indent, source)
-    return layout.indented(document, 0, source.document if source else _MISSING, ()) + "\n"
+    text = layout.indented(document, 0, source.document if source else _MISSING, ()) + "\n"
+    if source is not None and not same(json.loads(text), document):  # the input's text read back wrong:
+        return dump_json(document, compact, generated, indent)  # never write another definition
+    return text
 
 
 def json_indent(text: str) -> str:

@@ -14,18 +14,36 @@ from __future__ import annotations
 import copy
 import io
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from sfn_cache.asl.yaml_loader import load_yaml
 
 WIDTH = 4096  # never fold a long scalar: a user's long line stays one line, as it was written
 
 
-def dump_yaml_like(document: Any, source_text: str) -> str:
-    """``document`` (the wrapped definition, plain data) as YAML written like ``source_text``."""
+def dump_yaml_like(document: Any, source_text: str, fallback: Callable[[Any], str]) -> str:
+    """``document`` (the wrapped definition, plain data) as YAML written like ``source_text``; the
+    input unchanged when the document is. Should ruamel read or write something otherwise than the
+    strict loader (a case it has not met), ``fallback(document)`` is written instead: the text is
+    read back and must hold ``document`` exactly."""
+    try:
+        text = _dump_like(document, source_text)
+        if _same(load_yaml(text, "<output>"), document):
+            return text
+    except Exception:  # any surprise of ruamel's: the plain dump is always right
+        pass
+    return fallback(document)
+
+
+def _dump_like(document: Any, source_text: str) -> str:
     yaml = round_trip_yaml(source_text)
     tree = yaml.load(source_text)
+    if _same(plain(tree), document):
+        return source_text
     for node in _walk(tree):  # an anchor no alias uses is still the user's: keep it
         anchor = getattr(node, "anchor", None)
         if anchor is not None and anchor.value is not None:
@@ -126,6 +144,8 @@ def plain(node: Any) -> Any:
         value = {str(k): plain(v) for k, v in node.items()}
     elif isinstance(node, list):
         value = [plain(v) for v in node]
+    elif isinstance(node, ScalarBoolean):  # an anchored boolean: an int subclass
+        return bool(node)
     else:
         for kind in (bool, int, float, str):
             if isinstance(node, kind):

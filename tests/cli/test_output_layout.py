@@ -171,6 +171,8 @@ def test_a_yaml_definition_keeps_its_comments_and_anchors(tmp_path):
     assert all(len(line) <= WIDTH or long_line_is_a_long_string(line, False) for line in text.splitlines())
     source.write_text(text)
     assert sfn_cache("wrap", source, "--include", "Train").stdout == text, "a re-wrap changes nothing"
+    source.write_text(YAML_MACHINE)
+    assert sfn_cache("wrap", source, "--exclude", "*").stdout == YAML_MACHINE, "nothing wrapped: as it was"
 
 
 CATCHES = """\
