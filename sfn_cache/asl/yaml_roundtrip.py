@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from sfn_cache.asl.json_source import same
 from sfn_cache.asl.yaml_loader import load_yaml
 
 WIDTH = 4096  # never fold a long scalar: a user's long line stays one line, as it was written
@@ -32,7 +33,7 @@ def dump_yaml_like(document: Any, source_text: str, fallback: Callable[[Any], st
     read back and must hold ``document`` exactly."""
     try:
         text = _dump_like(document, source_text)
-        if _same(load_yaml(text, "<output>"), document):
+        if same(load_yaml(text, "<output>"), document):
             return text
     except Exception:  # any surprise of ruamel's: the plain dump is always right
         pass
@@ -42,7 +43,7 @@ def dump_yaml_like(document: Any, source_text: str, fallback: Callable[[Any], st
 def _dump_like(document: Any, source_text: str) -> str:
     yaml = round_trip_yaml(source_text)
     tree = yaml.load(source_text)
-    if _same(plain(tree), document):
+    if same(plain(tree), document):
         return source_text
     for node in _walk(tree):  # an anchor no alias uses is still the user's: keep it
         anchor = getattr(node, "anchor", None)
@@ -159,15 +160,6 @@ def _intrinsic(tag: str) -> str:
     return suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
 
 
-def _same(old: Any, new: Any) -> bool:
-    """Equal as JSON data (``True`` is not ``1``), key order aside."""
-    if isinstance(new, dict):
-        return isinstance(old, dict) and old.keys() == new.keys() and all(_same(old[k], v) for k, v in new.items())
-    if isinstance(new, list):
-        return isinstance(old, list) and len(old) == len(new) and all(map(_same, old, new))
-    return type(old) is type(new) and old == new
-
-
 def _as_node(value: Any, flow: bool) -> Any:
     """A new round-trip node for plain ``value``, in block style; ``flow``: a list of scalars in flow
     style (``[a, b]``), as the input writes its lists."""
@@ -197,7 +189,7 @@ class _Merger:
         """``new`` as a node, reusing ``old`` wherever the value is the same. ``editable``: ``old``'s
         container is this site's own (not an anchor's node aliased elsewhere, nor inside one). Sites of
         one aliased node that change alike share one copy (still one anchor and its aliases)."""
-        if _same(plain(old), new):
+        if same(plain(old), new):
             return old
         tagged = getattr(getattr(old, "tag", None), "value", None)
         if not isinstance(old, (CommentedMap, CommentedSeq)) or tagged:
@@ -208,7 +200,7 @@ class _Merger:
             return _as_node(new, self.flow)
         if id(old) in self.shared:
             for value, node in self.copies.get(id(old), ()):
-                if _same(value, new):
+                if same(value, new):
                     return node
             editable = False
         target = old if editable else self._own_copy(old)
