@@ -73,12 +73,24 @@ def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
                     invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN)
 
 
-def render(document: dict[str, Any], fmt: str, compact: bool = False) -> str:
-    """A wrapped definition's text: JSON as wrap writes it, or YAML."""
+def render(document: dict[str, Any], fmt: str, compact: bool = False, loaded: Input | None = None) -> str:
+    """A wrapped definition's text: JSON as wrap writes it, or YAML. ``loaded``, the input, gives the
+    layout to keep: a JSON input's text wherever unchanged, a YAML input's comments, anchors and style."""
     from sfn_cache.asl.emit import dump_yaml
+    from sfn_cache.asl.loader import looks_like_json
     from sfn_cache.rewrite.wrap import wrapped_json
 
-    return wrapped_json(document, compact) if fmt == "json" else dump_yaml(document)
+    from_json = loaded is not None and looks_like_json(loaded.text)
+    if fmt == "json":
+        from sfn_cache.asl.json_source import JsonSource
+
+        return wrapped_json(document, compact, JsonSource(loaded.text, loaded.document) if loaded and from_json
+                            else None)
+    if loaded is not None and not from_json:
+        from sfn_cache.asl.yaml_roundtrip import dump_yaml_like
+
+        return dump_yaml_like(document, loaded.text, dump_yaml)
+    return dump_yaml(document)
 
 
 @dataclass
@@ -104,7 +116,7 @@ def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: s
 
     wrapped = wrap_definition(loaded.document, options, loaded.source)
     out_format = fmt or ("json" if looks_like_json(loaded.text) else "yaml")
-    rendered = render(wrapped.definition, out_format, compact)
+    rendered = render(wrapped.definition, out_format, compact, loaded)
     size_warnings = check_definition_size(
         rendered if out_format == "json" else wrapped_json(wrapped.definition, compact), loaded.source,
         compact_hint=not compact) if wrapped.changed else []

@@ -30,8 +30,9 @@ def definition_bytes(text: str) -> int:
 def check_definition_size(text: str, source: str, *, compact_hint: bool) -> list[str]:
     """Raise when ``text`` (a wrapped definition as JSON) is over the quota; a warning when near it."""
     size = definition_bytes(text)
-    if size > DEFINITION_QUOTA_BYTES:
+    if size >= NEAR_FRACTION * DEFINITION_QUOTA_BYTES:
         compact = definition_bytes(json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")))
+    if size > DEFINITION_QUOTA_BYTES:
         ways = []
         if compact_hint and compact <= DEFINITION_QUOTA_BYTES:
             ways.append(f"--compact writes it without indentation ({compact:,} bytes)")
@@ -39,8 +40,9 @@ def check_definition_size(text: str, source: str, *, compact_hint: bool) -> list
         raise SfnCacheError(f"the wrapped definition is {size:,} bytes, over Step Functions' "
                             f"{DEFINITION_QUOTA_BYTES:,}-byte limit: " + "; or ".join(ways), file=source)
     if size >= NEAR_FRACTION * DEFINITION_QUOTA_BYTES:
+        hint = f" (--compact writes it without indentation: {compact:,} bytes)" if compact_hint else ""
         return [f"{source}: the wrapped definition is {size:,} bytes, {100 * size / DEFINITION_QUOTA_BYTES:.0f}% "
-                f"of Step Functions' {DEFINITION_QUOTA_BYTES:,}-byte limit"]
+                f"of Step Functions' {DEFINITION_QUOTA_BYTES:,}-byte limit{hint}"]
     return []
 
 

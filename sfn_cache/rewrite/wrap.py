@@ -9,6 +9,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sfn_cache.asl.json_source import JsonSource
 from sfn_cache.asl.limits import check_document
 from sfn_cache.asl.model import Scope, all_scopes, distributed_scopes, parse, redirect, walk
 from sfn_cache.asl.validate import validate
@@ -43,12 +44,14 @@ class WrapResult:
         return any(task.action == Action.WRAPPED for task in self.tasks)
 
 
-def wrapped_json(definition: dict[str, Any], compact: bool = False) -> str:
-    """A (wrapped) definition as written: the states sfn-cache generated one per line, the user's
-    states indented as ``json.dumps(indent=2)`` writes them (emit.dump_json); ``compact``: no whitespace."""
-    from sfn_cache.asl.emit import dump_json
+def wrapped_json(definition: dict[str, Any], compact: bool = False, source: JsonSource | None = None) -> str:
+    """A (wrapped) definition as written: the states sfn-cache generated fitted in 120 columns, the
+    user's as ``source`` (the JSON input) wrote them where unchanged, else indented as it indents
+    (emit.dump_json); ``compact``: no whitespace."""
+    from sfn_cache.asl.emit import dump_json, json_indent
 
-    return dump_json(definition, compact, () if compact else generated_states(parse(definition)))
+    generated = () if compact else generated_states(parse(definition))
+    return dump_json(definition, compact, generated, json_indent(source.text) if source else "  ", source)
 
 
 def state_names(definition: dict[str, Any], source: str = "<definition>") -> set[str]:

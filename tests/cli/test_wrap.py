@@ -32,7 +32,7 @@ def test_wrap_example_to_a_file(tmp_path):
 def test_default_lambda_arn_is_a_substitution_placeholder():
     result = wrap(EXAMPLE)
     assert result.exit_code == 0
-    assert '"Resource":"${SfnCacheFunctionArn}"' in result.output  # literally, for DefinitionSubstitutions
+    assert '"Resource": "${SfnCacheFunctionArn}"' in result.output  # literally, for DefinitionSubstitutions
 
 
 def test_output_is_deterministic_and_stdin_works(tmp_path):
@@ -320,6 +320,6 @@ def test_data_named_like_generated_states_keeps_its_layout(tmp_path):
     source, out = tmp_path / "m.asl.json", tmp_path / "out.asl.json"
     source.write_text(json.dumps({"StartAt": "W", "States": {
         "W": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:w", "Next": "P"},
-        "P": {"Type": "Pass", "Result": {"States": {"cache_pull_W": {"a": [1, 2]}}}, "End": True}}}))
+        "P": {"Type": "Pass", "Result": {"States": {"cache_pull_W": {"a": [1, 2]}}}, "End": True}}}, indent=2))
     assert wrap(source, "-o", out, "--no-config").exit_code == 0
     assert '"cache_pull_W": {\n' in out.read_text() and '"cache_pull_W": {"a"' not in out.read_text()

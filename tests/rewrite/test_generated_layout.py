@@ -1,6 +1,7 @@
 """What wrap writes for the generated states: a Comment only when asked, payloads without what the
-runtime defaults, and a layout that cuts bytes only (generated states one per line, the user's states as
-json.dumps(indent=2) writes them). Scaling is a benchmark (benchmarks/wrap_scaling.py).
+runtime defaults, and a layout a reviewer can read (generated states fitted in 120 columns, the user's
+states as json.dumps(indent=2) writes them; --compact: no whitespace). Scaling is a benchmark
+(benchmarks/wrap_scaling.py).
 """
 
 from __future__ import annotations
@@ -67,9 +68,29 @@ def test_payloads_leave_out_what_the_runtime_defaults():
     assert (pull["ttl"], pull["cache_version"], pull["force"]) == (60, "v2", True)
 
 
-def test_generated_states_are_written_one_per_line_and_the_users_as_indent_2():
-    """The layout cuts bytes only: the same JSON, the user's states' lines exactly as json.dumps(indent=2)
-    writes them, every generated state (the force reader too) on a line of its own."""
+def generated_blocks(lines: list[str], generated: set[str]) -> dict[str, list[str]]:
+    """Each generated state's lines in ``lines``: from its ``"name": {`` line to the ``}`` at its indent."""
+    blocks: dict[str, list[str]] = {}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        name = next((n for n in generated if line.lstrip().startswith(f'"{n}": {{')), None)
+        if name is None:
+            index += 1
+            continue
+        pad = line[:len(line) - len(line.lstrip())]
+        end = index
+        while not (lines[end].rstrip(",").endswith("}") and (end == index or lines[end].rstrip(",") == pad + "}")):
+            end += 1
+        blocks[name] = lines[index:end + 1]
+        index = end + 1
+    return blocks
+
+
+def test_generated_states_fit_in_120_columns_and_the_users_are_indent_2():
+    """The default layout: the user's states' lines exactly as json.dumps(indent=2) writes them, every
+    generated state (the force reader too) in lines of at most 120 columns but for a string too long to
+    fit anywhere, each small object on one line: fewer lines and bytes than indenting it all."""
     from sfn_cache.asl.model import parse
     from sfn_cache.rewrite.recognise import generated_states
     from sfn_cache.rewrite.wrap import wrapped_json
@@ -81,17 +102,33 @@ def test_generated_states_are_written_one_per_line_and_the_users_as_indent_2():
     generated = generated_states(parse(wrapped))
     assert "cache_force" in generated and len(generated) >= 6 * 4
     lines = text.splitlines()
-    one_liners = {name: line for line in lines for name in generated if line.lstrip().startswith(f'"{name}": {{')}
     inside = {name for outer in generated for branch in _find_state(wrapped, outer).get("Branches", ())
-              for name in branch["States"]}  # a catching hit's Pass is on its Parallel's line
-    assert inside == {"cache_apply_PrepareFeatures"} and set(one_liners) == generated - inside
-    for name, line in one_liners.items():
-        assert json.loads("{" + line.strip().rstrip(",") + "}")[name] == _find_state(wrapped, name)
+              for name in branch["States"]}  # a catching hit's Pass is inside its Parallel's block
+    blocks = generated_blocks(lines, generated - inside)
+    assert inside == {"cache_apply_PrepareFeatures"} and set(blocks) == generated - inside
+    for name, block in blocks.items():
+        assert json.loads("{" + "\n".join(block).strip().rstrip(",") + "}")[name] == _find_state(wrapped, name)
+        for line in block:
+            if len(line) > 120:  # only a string longer than the line has room for: "key": "string"
+                key, value = json.loads("{" + line.strip().rstrip(",") + "}").popitem()
+                assert isinstance(value, str) and len(line.lstrip()) - len(value) < 40, line
+    assert any(len(block) == 1 for block in blocks.values()), "a small state stays on one line"
+    assert any(line.strip() == '"Retry": [{"ErrorEquals": ["States.TaskFailed"]}],'
+               for block in blocks.values() for line in block), "a small object or list stays on one line"
+    in_blocks = {id(line) for block in blocks.values() for line in block}
     indented = json.dumps(wrapped, indent=2, ensure_ascii=False).splitlines()
     rest = iter(indented)
-    assert all(line in rest for line in lines if line not in one_liners.values()), \
+    assert all(line in rest for line in lines if id(line) not in in_blocks), \
         "every other line is json.dumps(indent=2)'s, in its order"
-    assert len(text.encode()) < len("\n".join(indented).encode())
+    assert len(lines) < len(indented) and len(text.encode()) < len("\n".join(indented).encode())
+
+
+def test_compact_is_the_byte_minimal_form():
+    from sfn_cache.rewrite.wrap import wrapped_json
+
+    example = json.loads((ROOT / "examples" / "ml_pipeline.asl.json").read_text())
+    wrapped = wrap_definition(example, WrapOptions(lambda_arn=CACHE_ARN)).definition
+    assert wrapped_json(wrapped, compact=True) == json.dumps(wrapped, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 @pytest.mark.parametrize("document", [
@@ -101,7 +138,9 @@ def test_generated_states_are_written_one_per_line_and_the_users_as_indent_2():
 def test_the_layout_writes_anything_else_as_json_dumps_indent_2(document):
     from sfn_cache.asl.emit import dump_json
 
-    assert dump_json(document, one_line={"x"}) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    assert dump_json(document, generated={"x"}) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    assert dump_json(document, generated={"x"}, indent="\t") == json.dumps(document, indent="\t",
+                                                                            ensure_ascii=False) + "\n"
 
 
 def _find_state(definition: dict, name: str) -> dict:
