@@ -6,7 +6,10 @@ The group loads a command's module only when that command runs (or shows its own
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib
+import importlib.util
 import sys
 
 import click
@@ -39,6 +42,35 @@ COMMANDS = {
                      "Build the caching Lambda from pip's manylinux wheels (no Docker); "
                      "byte-identical on every build."),
 }
+
+# name -> (the extra that installs what the command needs, the modules it needs); the base install brings
+# what wrap, explain, graph, --check, ls, rm and stats need (pyproject.toml)
+EXTRAS = {
+    "show": ("cache", ("disdat",)),
+    "doctor": ("cache", ("disdat",)),
+    "verify": ("verify", ("disdat", "moto")),
+    "run": ("verify", ("disdat", "moto")),
+}
+
+
+def missing_extra(name: str, command: click.Command) -> click.Command:
+    """``command`` as is, or, when a module its extra installs is missing, a copy that says so in one line
+    (exit 2) when it runs; its ``--help`` still works."""
+    extra, modules = EXTRAS.get(name, ("", ()))
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if not missing:
+        return command
+
+    @functools.wraps(command.callback or (lambda: None))
+    def refuse(*args: object, **kwargs: object) -> None:
+        error = click.ClickException(f"{name} needs {missing[0]}, which is not installed; "
+                                     f"run: pip install 'sfn-cache[{extra}]'")
+        error.exit_code = 2
+        raise error
+
+    guarded = copy.copy(command)
+    guarded.callback = refuse
+    return guarded
 
 
 class OneLineErrors(click.Group):
@@ -79,7 +111,7 @@ class LazyGroup(OneLineErrors):
         if name not in COMMANDS:
             return None
         module, attribute, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attribute)
+        return missing_extra(name, getattr(importlib.import_module(module), attribute))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the summaries above, so that ``--help`` imports no command module."""
