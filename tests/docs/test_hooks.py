@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from tests.support.paths import EXAMPLE, ROOT
+from tests.support.snapshot import git, snapshot
 
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -28,25 +29,6 @@ RECIPES = USAGE[USAGE.index("**In CI**, check"):USAGE.index("\n## ", USAGE.index
 PRE_COMMIT_RECIPE = yaml.safe_load(next(block for block in re.findall(r"```yaml\n(.*?)```", RECIPES, re.S)
                                         if block.startswith("repos:")))
 SFN_CACHE = [sys.executable, "-m", "sfn_cache"]
-
-
-def git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
-
-
-def snapshot(into: Path) -> str:
-    """This tree's files (tracked and new, as they are now) committed into a fresh repository: its sha."""
-    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT).split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, into / name)
-    git("init", "-q", cwd=into)
-    git("add", "-A", cwd=into)
-    git("commit", "-q", "-m", "snapshot", cwd=into)
-    return git("rev-parse", "HEAD", cwd=into).strip()
 
 
 def test_hooks_manifest_names_a_check_and_a_wrap_hook_installed_from_this_repository():

@@ -14,6 +14,7 @@ import pytest
 from tests.support.net import free_port
 from tests.support.paths import ROOT
 from tests.support.readme_examples import all_examples, examples, make_sandbox, matches, produce, regenerate
+from tests.support.snapshot import git, snapshot
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PAGES = [README] + [page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md"))]
@@ -63,11 +64,29 @@ def sandbox(tmp_path) -> Path:
     return make_sandbox(tmp_path)
 
 
-def test_try_it_without_aws_works_as_written(sandbox):
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A snapshot clone of this tree (tests/support/snapshot.py), with its own TMPDIR."""
+    (tmp_path / "clone").mkdir()
+    (tmp_path / "tmp").mkdir()
+    snapshot(tmp_path / "clone")
+    return tmp_path / "clone"
+
+
+def untracked(clone: Path) -> list[str]:
+    """What ``git status`` shows in ``clone``: changed or new files, not the ignored ones (.venv, build)."""
+    return sorted(git("status", "--porcelain", "--untracked-files=all", cwd=clone).splitlines())
+
+
+def test_try_it_without_aws_works_as_written(clone):
+    """In a clone, the steps work as written and write nothing into it (their files go to a scratch
+    directory: a sfn-cache.yaml left in the clone would change what a later ``wrap --check`` compares)."""
     block = re.search(r"```bash\n(.*?)```", section("Try it without AWS"), re.S).group(1)
     port = str(free_port())
-    result = shell(block.replace("5000", port), sandbox)
+    result = shell(f"export TMPDIR={clone.parent / 'tmp'}\n" + block.replace("5000", port), clone)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert untracked(clone) == []
+    assert (next((clone.parent / "tmp").iterdir()) / "sfn-cache.yaml").exists()
     out = result.stdout
     assert re.search(r"^first pull: miss key=([0-9a-f]{64})$", out, re.M), out
     assert "push: stored=True" in out and "second pull: hit" in out
@@ -77,6 +96,24 @@ def test_try_it_without_aws_works_as_written(sandbox):
     assert "1 cached result(s) in s3://demo-cache/team" in result.stderr  # the configuration's bucket
     assert re.search(r"^result: +\{$", out, re.M) and "removed PrepareFeatures" in out
     assert result.stderr.rstrip().endswith("0 cached result(s) in s3://demo-cache/team")
+
+
+@pytest.mark.slow
+def test_the_quick_start_works_as_written_and_writes_only_its_output(clone):
+    """The quick start's install and wrap, as written (pip from the package registry, ~60 s); its verify
+    line with this environment's sfn-cache (the verify extra is the test extras' own)."""
+    quick = section("Quick start (fresh machine, no AWS account needed)")
+    install, verify = [line.strip() for line in quick.splitlines() if line.startswith("    python3 -m venv .venv &&")
+                       or line.startswith("    .venv/bin/pip install '.[verify]'")][:2]
+    assert "sfn-cache wrap" in install and "sfn-cache verify" in verify
+    result = shell(install, clone, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    local_verify = verify.split(" && ", 1)[1].replace(".venv/bin/sfn-cache", "sfn-cache")
+    result = shell(local_verify, clone)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert untracked(clone) == ["?? cached.asl.json"]
+    lean = subprocess.run([str(clone / ".venv/bin/python"), "-c", "import disdat"], capture_output=True)
+    assert lean.returncode != 0, "pip install . brings no disdat (the cache extra does)"
 
 
 def readme_commands() -> list[str]:
