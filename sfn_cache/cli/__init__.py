@@ -53,6 +53,10 @@ EXTRAS = {
 }
 
 
+class MissingExtra(click.ClickException):
+    exit_code = 2  # bad setup, like bad input
+
+
 def missing_extra(name: str, command: click.Command) -> click.Command:
     """``command`` as is, or, when a module its extra installs is missing, a copy that says so in one line
     (exit 2) when it runs; its ``--help`` still works."""
@@ -63,10 +67,7 @@ def missing_extra(name: str, command: click.Command) -> click.Command:
 
     @functools.wraps(command.callback or (lambda: None))
     def refuse(*args: object, **kwargs: object) -> None:
-        error = click.ClickException(f"{name} needs {missing[0]}, which is not installed; "
-                                     f"run: pip install 'sfn-cache[{extra}]'")
-        error.exit_code = 2
-        raise error
+        raise MissingExtra(f"{name} needs {missing[0]}, which is not installed; run: pip install 'sfn-cache[{extra}]'")
 
     guarded = copy.copy(command)
     guarded.callback = refuse
