@@ -61,8 +61,9 @@ def test_the_recipes_use_the_shipped_hooks_and_action_not_the_package_index():
     assert re.search(r"uses: \S+/sfn-cache@", recipes)
     for hook in HOOKS:
         assert hook["id"] in recipes, hook["id"]
-    inputs = set(re.findall(r"^\s+(\w+): ", recipes.split("uses:", 1)[1].split("\n      - ", 1)[0], re.M))
-    assert inputs <= set(ACTION["inputs"]), inputs
+    step = recipes.split("/sfn-cache@", 1)[1].split("\n      - ", 1)[0]
+    inputs = set(re.findall(r"^ +(\w[\w-]*): ", step.split("with:", 1)[1], re.M))
+    assert inputs and inputs <= set(ACTION["inputs"]), inputs
 
 
 def test_pre_commit_runs_the_hooks_from_this_repository(tmp_path):
