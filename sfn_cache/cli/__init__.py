@@ -48,8 +48,8 @@ COMMANDS = {
 EXTRAS = {
     "show": ("cache", ("disdat",)),
     "doctor": ("cache", ("disdat",)),
-    "verify": ("verify", ("disdat", "moto")),
-    "run": ("verify", ("disdat", "moto")),
+    "verify": ("verify", ("disdat",)),  # moto and jsonata: sfn_cache.local.require, with the same hint
+    "run": ("verify", ("disdat",)),
 }
 
 

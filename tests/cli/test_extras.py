@@ -60,12 +60,6 @@ def test_a_command_without_its_extra_names_it_in_one_line(tmp_path, args, extra)
     assert result.stdout == ""
 
 
-def test_verify_without_moto_names_the_verify_extra(tmp_path):
-    result = without({"moto"}, tmp_path, "verify", str(EXAMPLE))
-    assert result.returncode == 2
-    assert result.stderr == "error: verify needs moto, which is not installed; run: pip install 'sfn-cache[verify]'\n"
-
-
 @pytest.mark.parametrize("args", [["show", "--help"], ["verify", "--help"]])
 def test_help_works_without_the_extra(tmp_path, args):
     result = without({"disdat", "moto"}, tmp_path, *args)
