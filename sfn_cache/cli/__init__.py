@@ -6,8 +6,11 @@ The group loads a command's module only when that command runs (or shows its own
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import importlib
+import importlib.util
 import sys
 
 import click
@@ -40,6 +43,36 @@ COMMANDS = {
                      "Build the caching Lambda from pip's manylinux wheels (no Docker); "
                      "byte-identical on every build."),
 }
+
+# name -> (the extra that installs what the command needs, the modules it needs); the base install brings
+# what wrap, explain, graph, --check, ls, rm and stats need (pyproject.toml)
+EXTRAS = {
+    "show": ("cache", ("disdat",)),
+    "doctor": ("cache", ("disdat",)),
+    "verify": ("verify", ("disdat",)),  # moto and jsonata: sfn_cache.local.require, with the same hint
+    "run": ("verify", ("disdat",)),
+}
+
+
+class MissingExtra(click.ClickException):
+    exit_code = 2  # bad setup, like bad input
+
+
+def missing_extra(name: str, command: click.Command) -> click.Command:
+    """``command`` as is, or, when a module its extra installs is missing, a copy that says so in one line
+    (exit 2) when it runs; its ``--help`` still works."""
+    extra, modules = EXTRAS.get(name, ("", ()))
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if not missing:
+        return command
+
+    @functools.wraps(command.callback or (lambda: None))
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise MissingExtra(f"{name} needs {missing[0]}, which is not installed; run: pip install 'sfn-cache[{extra}]'")
+
+    guarded = copy.copy(command)
+    guarded.callback = refuse
+    return guarded
 
 
 class OneLineErrors(click.Group):
@@ -80,7 +113,7 @@ class LazyGroup(OneLineErrors):
         if name not in COMMANDS:
             return None
         module, attribute, _ = COMMANDS[name]
-        command: click.Command = getattr(importlib.import_module(module), attribute)
+        command: click.Command = missing_extra(name, getattr(importlib.import_module(module), attribute))
         if command.epilog is None:  # every command's --help ends with its exit codes
             from sfn_cache.cli.exit_codes import epilog
 

@@ -11,7 +11,7 @@ import pytest
 
 from sfn_cache.cli import COMMANDS
 from sfn_cache.runtime.handler import lambda_handler
-from tests.support.cli import one_line_refusal, sfn_cache, sfn_cache_in
+from tests.support.cli import one_line_refusal, sfn_cache, sfn_cache_in, states_of
 from tests.support.paths import EXAMPLE
 
 JSONATA_TASK = {"QueryLanguage": "JSONata", "StartAt": "Fit", "States": {
@@ -41,7 +41,8 @@ def test_a_mistyped_command_gets_the_nearest_one(tmp_path):
 def test_lambda_arn_takes_a_function_arn_or_a_placeholder(tmp_path, arn):
     result = sfn_cache("wrap", EXAMPLE, "--no-config", "--lambda-arn", arn, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f'"Resource":"{arn}"' in result.stdout
+    resources = {state.get("Resource") for state in states_of(json.loads(result.stdout)).values()}
+    assert arn in resources, "the cache states invoke the function named"
 
 
 @pytest.mark.parametrize("arn", ["not-an-arn", "arn:aws:states:::lambda:invoke", "cache",

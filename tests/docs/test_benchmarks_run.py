@@ -4,7 +4,8 @@ Why: CI does not run benchmarks, and three of them silently stopped working when
 moved on (they spelled its number) or when the handler began refusing a sibling bucket. Each script
 checks what it measures (hits hit, misses miss, executions succeed, disdat stays out of an inlined
 hit) and exits non-zero otherwise. ``cached_bytes.py`` is deterministic, so its bytes goal (issue 13)
-is held here too; timed goals (wrap_scaling, cli_startup) are not, being the machine's.
+is held here too; timed goals (wrap_scaling, cli_startup) are not, being the machine's; install_size builds venvs with
+pip from the package registry (minutes; tests/docs/test_hooks.py checks the base install has no disdat).
 """
 
 from __future__ import annotations

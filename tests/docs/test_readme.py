@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import SAM_TEMPLATE
 from tests.support.net import free_port
 from tests.support.paths import ROOT
+from tests.support.readme_examples import all_examples, examples, make_sandbox, matches, produce, regenerate
+from tests.support.snapshot import git, snapshot
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-USAGE = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")  # where the explain, graph and error examples live
 PAGES = [README] + [page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent
 
@@ -62,23 +61,32 @@ def shell(script: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedPro
 @pytest.fixture
 def sandbox(tmp_path) -> Path:
     """The files the README's examples name: the example pipeline under the names the text uses."""
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    example = (ROOT / "examples" / "ml_pipeline.asl.json").read_text()
-    for name in ("definition.asl.json", "pipeline.asl.json", "statemachine/pipeline.asl.json"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(example)
-    (tmp_path / "template.yaml").write_text(SAM_TEMPLATE)
-    (tmp_path / "template.json").write_text(
-        '{"Resources": {"TrainingPipeline": {"Type": "AWS::StepFunctions::StateMachine", '
-        '"Properties": {"Definition": ' + example + '}}}}\n')
-    return tmp_path
+    return make_sandbox(tmp_path)
 
 
-def test_try_it_without_aws_works_as_written(sandbox):
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A snapshot clone of this tree (tests/support/snapshot.py), with its own TMPDIR."""
+    (tmp_path / "clone").mkdir()
+    (tmp_path / "tmp").mkdir()
+    snapshot(tmp_path / "clone")
+    return tmp_path / "clone"
+
+
+def untracked(clone: Path) -> list[str]:
+    """What ``git status`` shows in ``clone``: changed or new files, not the ignored ones (.venv, build)."""
+    return sorted(git("status", "--porcelain", "--untracked-files=all", cwd=clone).splitlines())
+
+
+def test_try_it_without_aws_works_as_written(clone):
+    """In a clone, the steps work as written and write nothing into it (their files go to a scratch
+    directory: a sfn-cache.yaml left in the clone would change what a later ``wrap --check`` compares)."""
     block = re.search(r"```bash\n(.*?)```", section("Try it without AWS"), re.S).group(1)
     port = str(free_port())
-    result = shell(block.replace("5000", port), sandbox)
+    result = shell(f"export TMPDIR={clone.parent / 'tmp'}\n" + block.replace("5000", port), clone)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert untracked(clone) == []
+    assert (next((clone.parent / "tmp").iterdir()) / "sfn-cache.yaml").exists()
     out = result.stdout
     assert re.search(r"^first pull: miss key=([0-9a-f]{64})$", out, re.M), out
     assert "push: stored=True" in out and "second pull: hit" in out
@@ -88,6 +96,24 @@ def test_try_it_without_aws_works_as_written(sandbox):
     assert "1 cached result(s) in s3://demo-cache/team" in result.stderr  # the configuration's bucket
     assert re.search(r"^result: +\{$", out, re.M) and "removed PrepareFeatures" in out
     assert result.stderr.rstrip().endswith("0 cached result(s) in s3://demo-cache/team")
+
+
+@pytest.mark.slow
+def test_the_quick_start_works_as_written_and_writes_only_its_output(clone):
+    """The quick start's install and wrap, as written (pip from the package registry, ~60 s); its verify
+    line with this environment's sfn-cache (the verify extra is the test extras' own)."""
+    quick = section("Quick start (fresh machine, no AWS account needed)")
+    install, verify = [line.strip() for line in quick.splitlines() if line.startswith("    python3 -m venv .venv &&")
+                       or line.startswith("    .venv/bin/pip install '.[verify]'")][:2]
+    assert "sfn-cache wrap" in install and "sfn-cache verify" in verify
+    result = shell(install, clone, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    local_verify = verify.split(" && ", 1)[1].replace(".venv/bin/sfn-cache", "sfn-cache")
+    result = shell(local_verify, clone)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert untracked(clone) == ["?? cached.asl.json"]
+    lean = subprocess.run([str(clone / ".venv/bin/python"), "-c", "import disdat"], capture_output=True)
+    assert lean.returncode != 0, "pip install . brings no disdat (the cache extra does)"
 
 
 def readme_commands() -> list[str]:
@@ -134,23 +160,41 @@ def test_readme_runs_the_commands_it_shows():
         assert any(verb in command for command in run), verb
 
 
-def test_readme_explain_output_is_what_explain_prints(sandbox):
-    text = section("`sfn-cache explain` and `sfn-cache graph`", USAGE)
-    shown = re.search(r"    \$ (sfn-cache explain .*)\n((?:    .*\n)+)", text)
-    result = shell(shown.group(1) + " --no-config", sandbox)
-    assert result.returncode == 0, result.stderr
+EXAMPLES = all_examples()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[example.where for example in EXAMPLES])
+def test_every_marked_output_example_is_what_the_tool_prints(sandbox, example):
+    """Regenerate with ``python -m tests.support.readme_examples`` (docs/testing.md)."""
+    result = produce(example, sandbox)
+    assert result.returncode in (0, 1), result.stderr
     actual = [line.rstrip() for line in result.stdout.splitlines()]
-    expected = [line[4:].rstrip() for line in shown.group(2).splitlines() if line.strip() != "..."]
-    assert expected and all(line in actual for line in expected), "\n".join(actual)
+    assert matches(example.expected, actual), (
+        f"{example.where}: `{example.command}` prints something else; to update the page, run "
+        f"python -m tests.support.readme_examples\n" + "\n".join(actual))
 
 
-def test_readme_graph_is_what_graph_prints(sandbox):
-    text = section("`sfn-cache explain` and `sfn-cache graph`", USAGE)
-    command = re.search(r"`(sfn-cache graph [^`]*)` gives:", text).group(1)
-    picture = re.search(r"```mermaid\n(.*?)```", text, re.S).group(1)
-    result = shell(command + " --no-config", sandbox)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == picture
+def test_regeneration_writes_what_the_tool_prints_and_keeps_the_cuts(sandbox, tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("Text.\n\n<!-- sfn-cache-example -->\n    $ sfn-cache explain examples/ml_pipeline.asl.json\n"
+                    "    STATE  stale\n    ...\n\nMore.\n\n"
+                    "<!-- sfn-cache-example: sfn-cache graph examples/ml_pipeline.asl.json -->\n"
+                    "```mermaid\nstale\n```\n")
+    changed = regenerate(sandbox, [page])
+    assert len(changed) == 2
+    explain, graph = examples(page)
+    assert len(explain.expected) == 2 and explain.expected[0].startswith("STATE ") and explain.expected[1] == "..."
+    drawn = produce(graph, sandbox).stdout
+    assert graph.expected == drawn.splitlines() and drawn.startswith("flowchart")
+    text = page.read_text()
+    assert text.startswith("Text.\n\n") and "\n    ...\n\nMore.\n" in text and text.endswith("```\n")
+    assert regenerate(sandbox, [page]) == []  # regenerated once, up to date
+
+
+def test_the_output_examples_are_marked():
+    """The examples this test holds (explain, graph, verify and run), so that none loses its marker."""
+    commands = [example.command.split()[1] for example in EXAMPLES]
+    assert {"explain", "graph", "verify", "run"} <= set(commands), commands
 
 
 ERROR_EXAMPLES = [
