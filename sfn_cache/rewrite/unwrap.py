@@ -227,7 +227,7 @@ def _classic_original(states: dict[str, State], task: str, pull: str, group: set
                             file=source, state=restores["$.cache.data"][0])
     original = copy.deepcopy(states[task])
     where = f"{source}: state '{task}'"
-    added = _added_paths(original, "End" in _exit(out))
+    added = _added_paths(original)
     for key, path in (("InputPath", original.get("InputPath")), ("ResultPath", out.get("ResultPath"))):
         _set_path(original, key, _rooted(path, where, key in added))
     _set_path(original, "OutputPath", _rooted(out.get("OutputPath"), where, True))
@@ -243,11 +243,12 @@ def _classic_original(states: dict[str, State], task: str, pull: str, group: set
     return _with_exit(original, _exit(out))
 
 
-def _added_paths(task: State, ended: bool) -> set[str]:
+def _added_paths(task: State) -> set[str]:
     """Which of T's InputPath and ResultPath the classic form added (T had none) rather than re-rooted
-    in place: it appends them, in that order, after T's own fields (before the Next it adds when T
-    ended). A ``$.input`` in place was an explicit ``"$"``; one added was no path at all."""
-    keys = list(task)[:-1] if ended and list(task)[-1:] == ["Next"] else list(task)
+    in place: it appends them, in that order, after T's own fields. A ``$.input`` in place was an
+    explicit ``"$"``; one added was no path at all (where the two cannot be told apart, either gives
+    the same cached form)."""
+    keys = list(task)
     added = {"ResultPath"} if keys[-1:] == ["ResultPath"] else set()
     if keys[-1:] == ["InputPath"] or (added and keys[-2:-1] == ["InputPath"]):
         added.add("InputPath")

@@ -65,6 +65,7 @@ class Rewriter(Generic[W]):
     to_json: Callable[[dict[str, Any]], str]  # a wrapped definition as wrap writes it
     placeholder: str  # the ``${...}`` ARN of the caching Lambda that DefinitionSubstitutions fills
     invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
+    unwraps: bool = False  # sfn-cache unwrap: drop the substitution wrap added where no state calls it any more
 
 
 @dataclass
@@ -106,6 +107,9 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
         result.machines.append(report)
         if report.result is not None and rewriter.invokes_placeholder and report.action == "wrapped":
             _add_substitution(template, name, function_id, rewriter.placeholder, result.notes, where)
+        if report.result is not None and rewriter.unwraps and rewriter.placeholder not in json.dumps(
+                report.result.definition):
+            _drop_substitution(template, name, function_id, rewriter.placeholder)
     if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
         first = result.machines[0]
         raise SfnCacheError(f"no state machine could be wrapped: resource '{first.resource}': {first.detail}",
@@ -187,6 +191,19 @@ def _caching_function(resources: dict[str, Any]) -> str | None:
             if isinstance(properties, dict) and properties.get("Handler") == HANDLER:
                 return name
     return DEFAULT_FUNCTION_ID if DEFAULT_FUNCTION_ID in resources else None
+
+
+def _drop_substitution(template: Template, name: str, function_id: str | None, placeholder: str) -> None:
+    """Undo _add_substitution: the entry it writes, and DefinitionSubstitutions when that leaves it empty."""
+    properties = template.tree["Resources"][name]["Properties"]
+    substitutions = properties.get("DefinitionSubstitutions")
+    if not isinstance(substitutions, dict):
+        return
+    written = {"Fn::GetAtt": [function_id or DEFAULT_FUNCTION_ID, "Arn"]}
+    if plain(substitutions.get(placeholder[2:-1])) == written:
+        del substitutions[placeholder[2:-1]]
+        if not substitutions:
+            del properties["DefinitionSubstitutions"]
 
 
 def _add_substitution(template: Template, name: str, function_id: str | None, placeholder: str, notes: list[str],
