@@ -3,6 +3,7 @@
     caching = Caching(lambda_arn, bucket, context)
     definition = Caching.cache_step(definition, "Train", bundle_name="model")   # one task
     definition = PipelineCaching(definition, caching).cache()                    # every task
+    original = unwrap(definition)                                                # back again
 """
 
 from __future__ import annotations
@@ -75,3 +76,9 @@ class PipelineCaching:
 
     def cache(self) -> dict:
         return self.caching._wrap(self.definition, self.caching.options)
+
+
+def unwrap(definition: dict) -> dict:
+    """The definition a wrapped ``definition`` was wrapped from (``sfn-cache unwrap``); raises
+    ``SfnCacheError`` naming the state where a generated state was edited so that it cannot tell."""
+    return unwrap_definition(definition).definition

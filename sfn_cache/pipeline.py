@@ -151,7 +151,10 @@ def unwrap(loaded: Input, *, output: str | None, resource: str | None = None) ->
                                Rewriter(wrap=unwrapped, to_json=wrapped_json, placeholder=DEFAULT_LAMBDA_ARN,
                                         invokes_placeholder=False, unwraps=True),
                                resource=resource, definition_uri="in-place", output=output)
-        return Output({target: result.text, **result.definition_files}, template=result)
+        writes: dict[Path | None, str] = {target: result.text}
+        for path, text in result.definition_files.items():
+            writes[path] = text
+        return Output(writes, template=result)
     if resource:
         raise SfnCacheError("--resource is for templates; this is a state machine definition", file=loaded.source)
     from sfn_cache.asl.loader import looks_like_json

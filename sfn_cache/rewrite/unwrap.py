@@ -166,7 +166,7 @@ def _group(states: dict[str, State], task: str, pull: str, wrapped: set[str], by
 def _push_of(states: dict[str, State], task: str, source: str) -> State:
     push = states.get(states[task].get("Next", ""))
     payload = cache_payload(push) if isinstance(push, dict) else None
-    if payload is None or payload["sfn_cache"] != "push" or payload["state"] != task:
+    if push is None or payload is None or payload["sfn_cache"] != "push" or payload["state"] != task:
         raise SfnCacheError("its Next is no longer its cache_push state, so unwrap cannot tell where it went: "
                             "edit the original definition and wrap it again", file=source, state=task)
     return push
