@@ -30,6 +30,7 @@ from sfn_cache.template.definition_uri import (
     local_definition_path,
     mark_source,
     template_dir,
+    unmark_source,
 )
 from sfn_cache.template.document import Template, read_template, state_machines
 from sfn_cache.template.nodes import as_node, merge, plain
@@ -159,6 +160,13 @@ def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewrite
     definition = load_text(text, str(path))
     wrapped = rewriter.wrap(definition, str(path))
     rendered = rewriter.to_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
+    if rewriter.unwraps:  # the template points to its source again; a wrapped source is unwrapped in place
+        if source_uri != uri:
+            properties["DefinitionUri"] = source_uri
+            unmark_source(resource)
+        if wrapped.definition != definition:
+            result.definition_files[path] = rendered
+        return wrapped
     out_dir = Path(output).parent if output else directory
     if mode == "in-place" and source_uri == uri:
         target = path

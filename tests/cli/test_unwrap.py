@@ -10,7 +10,7 @@ import shutil
 from click.testing import CliRunner
 
 from sfn_cache.cli import cli
-from tests.support.cli import wrap
+from tests.support.cli import SAM_TEMPLATE, sfn_cache, wrap
 from tests.support.paths import EXAMPLE
 
 TEMPLATE = """\
@@ -120,3 +120,19 @@ def test_a_reserved_result_name_is_refused_the_first_time(tmp_path):
     result = wrap(source, "-o", out, "--no-config")
     assert result.exit_code == 2 and not out.exists()
     assert "variable name 'sfncache_evil_result.$' uses the prefix 'sfncache_'" in result.stderr
+
+
+def test_unwrap_points_a_sam_template_back_to_its_definition_file(tmp_path):
+    """An in-place wrap of a SAM project points DefinitionUri to a wrapped copy and records its source
+    in Metadata (docs/usage.md, Templates); unwrap gives the template back as written, through the
+    console script."""
+    (tmp_path / "statemachine").mkdir()
+    (tmp_path / "statemachine" / "pipeline.asl.json").write_text(EXAMPLE.read_text())
+    (tmp_path / "template.yaml").write_text(SAM_TEMPLATE)
+    wrapped = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", cwd=tmp_path)
+    assert wrapped.returncode == 0, wrapped.stderr
+    assert "pipeline.cached.asl.json" in (tmp_path / "template.yaml").read_text()
+    back = sfn_cache("unwrap", "template.yaml", "-o", "template.yaml", cwd=tmp_path)
+    assert back.returncode == 0, back.stderr
+    assert (tmp_path / "template.yaml").read_text() == SAM_TEMPLATE
+    assert (tmp_path / "statemachine" / "pipeline.asl.json").read_text() == EXAMPLE.read_text()
