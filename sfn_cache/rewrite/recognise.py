@@ -7,6 +7,7 @@ speak another protocol, and refuses user variables named like its own; explain a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -35,13 +36,15 @@ def cache_payload(state: dict[str, Any]) -> dict[str, Any] | None:
     for field in ("Parameters", "Arguments"):
         payload = state.get(field)
         if isinstance(payload, str):
-            payload = _expression_fields(payload)
+            fields = _expression_fields(payload)
+            payload = dict(fields) if fields is not None else None
         if (isinstance(payload, dict) and payload.get(PROTOCOL_MARKER) in ("pull", "push") and "protocol" in payload
                 and isinstance(payload.get("state"), str)):
             return payload
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a push is asked about several times per wrap, unwrap and explain
 def _expression_fields(arguments: str) -> dict[str, Any] | None:
     """The literal fields a push written as one JSONata expression starts its object with
     (payloads.push_arguments): ``... $merge([$p,{'sfn_cache':'push','protocol':4,'state':'T', ...``."""
@@ -100,7 +103,7 @@ def has_force_reader(top: Scope) -> bool:
     return is_force_reader(top.states.get(top.body["StartAt"], {}))
 
 
-_GENERATED_NAME = re.compile("^" + PREFIXES.pattern(PREFIXES.task_states) + "(.*)$")
+_GENERATED_NAME = re.compile(PREFIXES.pattern(PREFIXES.task_states) + "(.*)", re.DOTALL)  # names may hold a newline
 
 
 def generated_states(top: Scope) -> set[str]:
@@ -119,7 +122,7 @@ def generated_states(top: Scope) -> set[str]:
 def task_named_in(name: str, wrapped: set[str], by_digest: dict[str, str]) -> str | None:
     """The wrapped task whose generated state ``name`` would be (``cache_hit_T``, ``cache_hit_<T cut>~<digest>``,
     ``cache_check_cache_out_T``), else None. ``by_digest``: short_digest(task) -> task."""
-    match = _GENERATED_NAME.match(name)
+    match = _GENERATED_NAME.fullmatch(name)
     if not match:
         return None
     base = match.group(1)

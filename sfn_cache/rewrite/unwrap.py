@@ -112,6 +112,10 @@ def _unwrap_scope(scope: Scope, wrapped: set[str], by_digest: dict[str, str], ac
     originals: dict[str, State] = {}  # task -> its original state
     groups: dict[str, set[str]] = {}  # task -> the generated states of its cached form
     entries: dict[str, str] = {}  # the state references to T now lead to -> T
+    leading_to: dict[str, list[str]] = {}
+    for name, state in states.items():
+        if isinstance(state.get("Next"), str):
+            leading_to.setdefault(state["Next"], []).append(name)
     for name, state in states.items():
         if cache_operation(state) != "pull":
             continue
@@ -121,7 +125,7 @@ def _unwrap_scope(scope: Scope, wrapped: set[str], by_digest: dict[str, str], ac
         if task not in states or states[task].get("Type") != "Task":
             raise SfnCacheError(f"its task {task!r} is not in this scope: unwrap needs the task the cache "
                                 f"states were generated for", file=source, state=name)
-        group = _group(states, task, name, wrapped, by_digest)
+        group = _group(states, task, name, leading_to.get(name, []), wrapped, by_digest)
         classic = _push_of(states, task, source).get("Parameters") is not None
         entry = _classic_entry(states, group, name) if classic else name
         originals[task] = (_classic_original if classic else _variables_original)(states, task, name, group, source)
@@ -147,13 +151,14 @@ def _unwrap_scope(scope: Scope, wrapped: set[str], by_digest: dict[str, str], ac
     return list(originals)
 
 
-def _group(states: dict[str, State], task: str, pull: str, wrapped: set[str], by_digest: dict[str, str]) -> set[str]:
+def _group(states: dict[str, State], task: str, pull: str, before_pull: list[str], wrapped: set[str],
+           by_digest: dict[str, str]) -> set[str]:
     """T and the generated states of its cached form: what its entry state reaches through states named
     for T (a user state that only looks generated is never reached), plus the entry itself."""
     def ours(name: str) -> bool:
         return name == task or (name in states and task_named_in(name, wrapped, by_digest) == task)
 
-    starts = [pull] + [name for name, state in states.items() if state.get("Next") == pull and ours(name)]
+    starts = [pull] + [name for name in before_pull if ours(name)]  # the classic form's cache_wrap_T
     group, stack = set(starts), list(starts)
     while stack:
         for _, target in transitions(states[stack.pop()]):
@@ -178,7 +183,7 @@ def _exit(state: State) -> State:
 
 def _variables_original(states: dict[str, State], task: str, pull: str, group: set[str], source: str) -> State:
     """T without the Assign entry wrap added, going where its push goes."""
-    original = copy.deepcopy(states[task])
+    original = states[task]  # the document is unwrap's own copy
     push = _push_of(states, task, source)
     variables = [key.removesuffix(".$") for key in states[pull].get("Assign") or {}]
     assign = original.get("Assign")
@@ -225,7 +230,7 @@ def _classic_original(states: dict[str, State], task: str, pull: str, group: set
     if _exit(out) != _exit(hit):
         raise SfnCacheError("goes elsewhere than its cache_out state: a generated state was edited",
                             file=source, state=restores["$.cache.data"][0])
-    original = copy.deepcopy(states[task])
+    original = states[task]  # the document is unwrap's own copy
     where = f"{source}: state '{task}'"
     added = _added_paths(original)
     for key, path in (("InputPath", original.get("InputPath")), ("ResultPath", out.get("ResultPath"))):
