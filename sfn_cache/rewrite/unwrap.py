@@ -54,11 +54,6 @@ class Unwrapped:
     tasks: list[str] = field(default_factory=list)
 
 
-def is_wrapped(definition: dict[str, Any], source: str = "<definition>") -> bool:
-    """True when a previous wrap left anything in ``definition`` (a cache state, a generated state)."""
-    return bool(generated_states(parse(definition, source)))
-
-
 def unwrap_definition(definition: dict[str, Any], source: str = "<definition>",
                       keep: Set[str] = frozenset()) -> Unwrapped:
     """Return the definition that wrap was given (the input is not modified); a definition without

@@ -9,7 +9,7 @@ import shutil
 
 from sfn_cache import pipeline
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.rewrite.options import WrapOptions
+from sfn_cache.rewrite.options import StateRule, WrapOptions
 from sfn_cache.rewrite.unwrap import unwrap_definition
 from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
 from sfn_cache.template.machines import machine_definitions
@@ -18,8 +18,10 @@ from tests.support.corpus import NOT_TEMPLATES, TEMPLATES, classify, per_file
 PATTERNS = [WrapOptions(), WrapOptions(pattern="classic")]
 # other options a file may be re-wrapped with: every field of the cached form they change
 OTHERS = [WrapOptions(bucket="s3://other/prefix", context="ctx", ttl=3600, concurrent="wait", fail_closed=True,
-                      runtime_force=False, lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:c"),
-          WrapOptions(pattern="classic", cache_version="2", exclude=("*Notify*", "*Send*"))]
+                      runtime_force=False, lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:c",
+                      comments=True, key_s3="etag", rules=(StateRule(pattern="*Lambda*", key_paths=("$.a",)),)),
+          WrapOptions(pattern="classic", cache_version="2", exclude=("*Notify*", "*Send*"), concurrent="wait",
+                      comments=True, rules=(StateRule(pattern="*Lambda*", key_paths=("$.a",)),))]
 
 
 def wrapped_or_none(document: dict, options: WrapOptions, source: str) -> dict | None:
@@ -43,6 +45,7 @@ def test_unwrap_gives_back_every_definition(path):
         direct = wrapped_or_none(document, other, str(path))
         again = wrapped_or_none(wrapped, other, str(path))
         assert again == direct and (direct is None or wrapped_json(again) == wrapped_json(direct))
+        assert direct is None or unwrap_definition(direct, str(path)).definition == document
 
 
 @per_file(TEMPLATES)
