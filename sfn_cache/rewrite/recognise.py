@@ -1,8 +1,9 @@
 """Recognising what a previous ``wrap`` wrote: its cache states, the states around them, the force
 reader and its variables.
 
-A re-wrap leaves those as they are (and caches only new tasks), refuses a machine whose cache states
-speak another protocol, and refuses user variables named like its own; explain and graph mark them.
+unwrap.py takes them away again (a re-wrap wraps the original: wrap.py), a machine whose cache
+states speak another protocol is refused, and so are user variables named like its own; explain and
+graph mark them.
 """
 
 from __future__ import annotations
