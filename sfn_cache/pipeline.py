@@ -135,13 +135,12 @@ def unwrap(loaded: Input, *, output: str | None, resource: str | None = None) ->
     """Give back the definition(s) a previous wrap was given; nothing is written. A template's state
     machines are unwrapped in place (a DefinitionUri file too), everything else left as written."""
     from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
-    from sfn_cache.rewrite.report import Action, TaskReport
     from sfn_cache.rewrite.unwrap import unwrap_definition
     from sfn_cache.rewrite.wrap import WrapResult, wrapped_json
 
     def unwrapped(definition: dict[str, Any], where: str) -> WrapResult:
         found = unwrap_definition(definition, where)
-        return WrapResult(found.definition, [TaskReport(task, "", Action.WRAPPED, "unwrapped") for task in found.tasks])
+        return WrapResult(found.definition, unwrapped=found.tasks)
 
     target = Path(output) if output else None
     if loaded.is_template:

@@ -51,7 +51,7 @@ def _messages(result: Output, verbose: bool) -> list[str]:
              for m in (result.template.machines if result.template is not None else []) if m.action == "refused"]
     if verbose:
         for where, found in reports:
-            names = [task.state for task in found.tasks] if found is not None else []
+            names = found.unwrapped if found is not None else []
             lines.append(f"{where}unwrapped {', '.join(names)}" if names else f"{where}nothing to unwrap")
     return lines
 

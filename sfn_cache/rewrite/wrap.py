@@ -36,6 +36,7 @@ class WrapResult:
     definition: dict[str, Any]
     tasks: list[TaskReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unwrapped: list[str] = field(default_factory=list)  # tasks the input cached that these options do not
 
     @property
     def changed(self) -> bool:
@@ -109,7 +110,9 @@ def wrap_definition(definition: dict[str, Any], options: WrapOptions, source: st
         warnings.append(f"{source}: no Task state: nothing to cache; written unchanged")
     if original.tasks and document == definition:
         _mark_already_wrapped(reports, original.tasks)
-    return WrapResult(definition=document, tasks=reports, warnings=warnings)
+    cached = {report.state for report in reports if report.action in (Action.WRAPPED, Action.ALREADY_WRAPPED)}
+    return WrapResult(definition=document, tasks=reports, warnings=warnings,
+                      unwrapped=[task for task in original.tasks if task not in cached])
 
 
 def _plan(document: dict[str, Any], options: WrapOptions, source: str, kept: Set[str] = frozenset()

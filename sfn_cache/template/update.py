@@ -54,6 +54,9 @@ class Wrapped(Protocol):
     @property
     def tasks(self) -> Sequence[_Task]: ...
 
+    @property
+    def unwrapped(self) -> Sequence[str]: ...  # tasks a previous wrap cached that are left uncached now
+
 
 W = TypeVar("W", bound=Wrapped)
 
@@ -66,7 +69,7 @@ class Rewriter(Generic[W]):
     to_json: Callable[[dict[str, Any]], str]  # a wrapped definition as wrap writes it
     placeholder: str  # the ``${...}`` ARN of the caching Lambda that DefinitionSubstitutions fills
     invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
-    unwraps: bool = False  # sfn-cache unwrap: drop the substitution wrap added where no state calls it any more
+    unwraps: bool = False  # sfn-cache unwrap: a DefinitionUri points to its source again, the substitution goes
 
 
 @dataclass
@@ -106,10 +109,11 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
                 raise
             report = MachineReport(name, "refused", str(error))
         result.machines.append(report)
-        if report.result is not None and rewriter.invokes_placeholder and report.action == "wrapped":
+        if report.result is not None and rewriter.invokes_placeholder and any(
+                task.action == "wrapped" for task in report.result.tasks):
             _add_substitution(template, name, function_id, rewriter.placeholder, result.notes, where)
-        if report.result is not None and rewriter.unwraps and rewriter.placeholder not in json.dumps(
-                report.result.definition):
+        if report.result is not None and (rewriter.unwraps or report.result.unwrapped) and (
+                rewriter.placeholder not in json.dumps(report.result.definition)):  # nothing calls the function now
             _drop_substitution(template, name, function_id, rewriter.placeholder)
     if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
         first = result.machines[0]
@@ -142,8 +146,9 @@ def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: s
     else:
         raise SfnCacheError(f"{where}: no Definition, DefinitionString or DefinitionUri")
     count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
-    action = "wrapped" if count else "unchanged"
-    detail = f"{count} task(s) wrapped" if count else "nothing new to wrap"
+    action = "wrapped" if count or wrapped.unwrapped else "unchanged"
+    detail = "; ".join(([f"{count} task(s) wrapped"] if count else []) + (
+        [f"{len(wrapped.unwrapped)} task(s) no longer cached"] if wrapped.unwrapped else [])) or "nothing new to wrap"
     return MachineReport(name, action, detail, wrapped)
 
 

@@ -55,6 +55,18 @@ def test_rewrap_in_place_with_other_options_is_the_wrap_of_the_original(tmp_path
     assert again.exit_code == 0, again.stderr
 
 
+def test_rewrap_that_caches_nothing_gives_the_template_back(tmp_path):
+    """Excluding every task on a re-wrap unwraps them all, and the substitution wrap added goes too:
+    the template as written, and the machine's line says so."""
+    template = tmp_path / "template.yaml"
+    template.write_text(TEMPLATE)
+    assert wrap(template, "-o", template, "--no-config").exit_code == 0
+    result = wrap(template, "-o", template, "--no-config", "--exclude", "*", "-v")
+    assert result.exit_code == 0, result.stderr
+    assert "resource 'Pipeline': 2 task(s) no longer cached" in result.stderr
+    assert template.read_text() == TEMPLATE
+
+
 def test_rewrap_after_an_edited_parameters_rekeys_the_pull(tmp_path):
     """Editing a wrapped task's Parameters left the pull keyed on the old ones and --check up to date."""
     source, wrapped, fresh = tmp_path / "m.asl.json", tmp_path / "w.asl.json", tmp_path / "fresh.asl.json"
