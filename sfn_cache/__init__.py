@@ -7,11 +7,11 @@ The library API (``Caching``, ``PipelineCaching``) is loaded on first use.
 
 __version__ = "0.1.0"
 
-__all__ = ["Caching", "PipelineCaching", "__version__"]
+__all__ = ["Caching", "PipelineCaching", "unwrap", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("Caching", "PipelineCaching"):
+    if name in ("Caching", "PipelineCaching", "unwrap"):
         from sfn_cache import api
 
         return getattr(api, name)

@@ -3,6 +3,7 @@
     caching = Caching(lambda_arn, bucket, context)
     definition = Caching.cache_step(definition, "Train", bundle_name="model")   # one task
     definition = PipelineCaching(definition, caching).cache()                    # every task
+    original = unwrap(definition)                                                # back again
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sfn_cache.options import keywords
 from sfn_cache.options.selectors import check_matches
 from sfn_cache.options.table import BY_NAME
 from sfn_cache.rewrite.options import StateRule, WrapOptions
+from sfn_cache.rewrite.unwrap import unwrap_definition
 from sfn_cache.rewrite.wrap import wrap_definition
 
 
@@ -41,7 +43,8 @@ class Caching:
 
     def cache_step(self, definition: dict, state_name: str, bundle_name: str | None = None,
                    force_rerun: bool | None = None) -> dict:
-        """Return ``definition`` with only ``state_name`` wrapped (other states untouched)."""
+        """Return ``definition`` with ``state_name`` wrapped (again, when it was); the tasks a previous
+        cache_step wrapped keep their cached form, other states are untouched."""
         states = {ref.name: ref.state for ref in walk(parse(definition))}
         if states.get(state_name, {}).get("Type") != "Task":
             raise SfnCacheError("no Task state of that name", state=state_name)
@@ -49,13 +52,13 @@ class Caching:
             StateRule(pattern="*", include=False),
             StateRule(pattern=state_name, include=True, bundle_name=bundle_name, force=force_rerun),
         ))
-        return self._wrap(definition, only_this)
+        return self._wrap(definition, only_this, keep=frozenset(unwrap_definition(definition).tasks) - {state_name})
 
-    def _wrap(self, definition: dict, options: WrapOptions) -> dict:
+    def _wrap(self, definition: dict, options: WrapOptions, keep: frozenset[str] = frozenset()) -> dict:
         exclude = BY_NAME["exclude"].flag  # the command line's error, word for word, and before any work
         check_matches([(f"{exclude} {glob}", glob, None) for glob in options.exclude], [(definition, "<definition>")],
                       "<definition>")
-        result = wrap_definition(definition, options)
+        result = wrap_definition(definition, options, keep=keep)
         if self.verbose:
             for warning in result.warnings:
                 print(f"warning: {warning}")
@@ -73,3 +76,9 @@ class PipelineCaching:
 
     def cache(self) -> dict:
         return self.caching._wrap(self.definition, self.caching.options)
+
+
+def unwrap(definition: dict) -> dict:
+    """The definition a wrapped ``definition`` was wrapped from (``sfn-cache unwrap``); raises
+    ``SfnCacheError`` naming the state where a generated state was edited so that it cannot tell."""
+    return unwrap_definition(definition).definition

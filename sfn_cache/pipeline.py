@@ -143,6 +143,38 @@ def _wrap_template(loaded: Input, options: WrapOptions, target: Path | None, out
     return Output(writes, template=result, size_warnings=size_warnings)
 
 
+def unwrap(loaded: Input, *, output: str | None, resource: str | None = None) -> Output:
+    """Give back the definition(s) a previous wrap was given; nothing is written. A template's state
+    machines are unwrapped in place (a DefinitionUri file too), everything else left as written."""
+    from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
+    from sfn_cache.rewrite.unwrap import unwrap_definition
+    from sfn_cache.rewrite.wrap import WrapResult, wrapped_json
+
+    def unwrapped(definition: dict[str, Any], where: str) -> WrapResult:
+        found = unwrap_definition(definition, where)
+        return WrapResult(found.definition, unwrapped=found.tasks)
+
+    target = Path(output) if output else None
+    if loaded.is_template:
+        from sfn_cache.template.update import Rewriter, wrap_template
+
+        result = wrap_template(loaded.text, loaded.source,
+                               Rewriter(wrap=unwrapped, to_json=wrapped_json, placeholder=DEFAULT_LAMBDA_ARN,
+                                        invokes_placeholder=False, unwraps=True),
+                               resource=resource, definition_uri="in-place", output=output)
+        writes: dict[Path | None, str] = {target: result.text}
+        for path, text in result.definition_files.items():
+            writes[path] = text
+        return Output(writes, template=result)
+    if resource:
+        raise SfnCacheError("--resource is for templates; this is a state machine definition", file=loaded.source)
+    from sfn_cache.asl.loader import looks_like_json
+
+    found = unwrapped(loaded.document, loaded.source)
+    return Output({target: render(found.definition, "json" if looks_like_json(loaded.text) else "yaml")},
+                  definition=found)
+
+
 def check_targets(writes: dict[Path | None, str]) -> None:
     """Refuse any target before the first write, so a refusal leaves nothing half done."""
     from sfn_cache.asl.emit import check_output_path

@@ -21,6 +21,8 @@ from sfn_cache import __version__
 COMMANDS = {
     "wrap": ("sfn_cache.cli.wrap", "wrap_command",
              "Rewrite every selected Task state of each FILE into its cached form."),
+    "unwrap": ("sfn_cache.cli.unwrap", "unwrap_command",
+               "Give back the original definition of a wrapped FILE (a definition or a template)."),
     "explain": ("sfn_cache.cli.inspect", "explain_command",
                 "Show what wrap will do to every Task state of FILE (a definition or a template) and why."),
     "graph": ("sfn_cache.cli.inspect", "graph_command",

@@ -67,7 +67,7 @@ class NameAllocator:
 
     def __init__(self, taken: Set[str], variables: Set[str] = frozenset()) -> None:
         self.taken = set(taken)
-        self.variables: set[str] = set(variables)  # those a previous wrap gave its tasks (a re-wrap adds more)
+        self.variables: set[str] = set(variables)  # those of tasks kept in their cached form (cache_step)
 
     def allocate(self, prefix: str, base: str) -> str:
         candidate = prefix + base

@@ -1,12 +1,14 @@
 """Recognising what a previous ``wrap`` wrote: its cache states, the states around them, the force
 reader and its variables.
 
-A re-wrap leaves those as they are (and caches only new tasks), refuses a machine whose cache states
-speak another protocol, and refuses user variables named like its own; explain and graph mark them.
+unwrap.py takes them away again (a re-wrap wraps the original: wrap.py), a machine whose cache
+states speak another protocol is refused, and so are user variables named like its own; explain and
+graph mark them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -35,13 +37,15 @@ def cache_payload(state: dict[str, Any]) -> dict[str, Any] | None:
     for field in ("Parameters", "Arguments"):
         payload = state.get(field)
         if isinstance(payload, str):
-            payload = _expression_fields(payload)
+            fields = _expression_fields(payload)
+            payload = dict(fields) if fields is not None else None
         if (isinstance(payload, dict) and payload.get(PROTOCOL_MARKER) in ("pull", "push") and "protocol" in payload
                 and isinstance(payload.get("state"), str)):
             return payload
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a push is asked about several times per wrap, unwrap and explain
 def _expression_fields(arguments: str) -> dict[str, Any] | None:
     """The literal fields a push written as one JSONata expression starts its object with
     (payloads.push_arguments): ``... $merge([$p,{'sfn_cache':'push','protocol':4,'state':'T', ...``."""
@@ -100,7 +104,7 @@ def has_force_reader(top: Scope) -> bool:
     return is_force_reader(top.states.get(top.body["StartAt"], {}))
 
 
-_GENERATED_NAME = re.compile("^" + PREFIXES.pattern(PREFIXES.task_states) + "(.*)$")
+_GENERATED_NAME = re.compile(PREFIXES.pattern(PREFIXES.task_states) + "(.*)", re.DOTALL)  # names may hold a newline
 
 
 def generated_states(top: Scope) -> set[str]:
@@ -113,19 +117,24 @@ def generated_states(top: Scope) -> set[str]:
     wrapped = already_wrapped_tasks(top)
     by_digest = {short_digest(task): task for task in wrapped}
     return {ref.name for ref in walk(top) if cache_operation(ref.state) or _generated_comment(ref.state)
-            or is_force_reader(ref.state) or _names_a_wrapped_task(ref.name, wrapped, by_digest)}
+            or is_force_reader(ref.state) or task_named_in(ref.name, wrapped, by_digest) is not None}
 
 
-def _names_a_wrapped_task(name: str, wrapped: set[str], by_digest: dict[str, str]) -> bool:
-    match = _GENERATED_NAME.match(name)
+def task_named_in(name: str, wrapped: set[str], by_digest: dict[str, str]) -> str | None:
+    """The wrapped task whose generated state ``name`` would be (``cache_hit_T``, ``cache_hit_<T cut>~<digest>``,
+    ``cache_check_cache_out_T``), else None. ``by_digest``: short_digest(task) -> task."""
+    match = _GENERATED_NAME.fullmatch(name)
     if not match:
-        return False
+        return None
     base = match.group(1)
-    if base in wrapped or _names_a_wrapped_task(base, wrapped, by_digest):  # cache_check_cache_out_T
-        return True
+    if base in wrapped:
+        return base
+    inner = task_named_in(base, wrapped, by_digest)  # cache_check_cache_out_T
+    if inner is not None:
+        return inner
     cut, _, digest = base.rpartition("~")
     task = by_digest.get(digest.split(".", 1)[0])
-    return task is not None and task.startswith(cut)
+    return task if task is not None and task.startswith(cut) else None
 
 
 def _generated_comment(state: dict[str, Any]) -> bool:
@@ -134,8 +143,8 @@ def _generated_comment(state: dict[str, Any]) -> bool:
 
 
 def cache_variables(top: Scope) -> set[str]:
-    """The task variables (``sfncache_<digest>``) a previous wrap assigned, so that a re-wrap that
-    caches more tasks never hands one of them out again."""
+    """The task variables (``sfncache_<digest>``) a previous wrap assigned, so that caching one more task
+    beside tasks kept as they are (the API's cache_step) never hands one of them out again."""
     names = {key.removesuffix(".$").removesuffix("_result") for ref in walk(top) for _, key in _assigned(ref.state)}
     return {name for name in names if name.startswith(VARIABLE_PREFIX) and name != FORCE_VARIABLE}
 
@@ -164,16 +173,11 @@ def refuse_other_protocols(top: Scope, source: str) -> None:
 
 def check_reserved_variables(top: Scope, source: str) -> None:
     """Refuse user variables named with the reserved prefix: in a state's Assign, and in the Assign of
-    its Catchers and Choice rules (variables set there are the same variables)."""
+    its Catchers and Choice rules (variables set there are the same variables). ``top`` is an unwrapped
+    definition (wrap unwraps first), so every such name is the user's: ``sfncache_x_result`` in a task
+    is refused the first time, not only when its wrapped form is wrapped again."""
     for ref in walk(top):
-        if cache_operation(ref.state) or is_force_reader(ref.state):
-            continue
         for where, key in _assigned(ref.state):
-            if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):
+            if key.startswith(VARIABLE_PREFIX):
                 raise SfnCacheError(f"{where}variable name {key!r} uses the prefix {VARIABLE_PREFIX!r}, "
                                     "which sfn-cache reserves", file=source, state=ref.name)
-
-
-def _is_generated_result_entry(state: dict[str, Any], key: str) -> bool:
-    """True for the Assign entry a previous wrap added to a user task (re-wrapping is a no-op)."""
-    return key.endswith(("_result.$", "_result")) and state.get("Type") == "Task"

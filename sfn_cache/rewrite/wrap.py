@@ -5,7 +5,7 @@ Loading and emitting are the caller's (CLI, templates, API); this module works o
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Set
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,16 +19,15 @@ from sfn_cache.rewrite.forms import form_for
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, NameAllocator
 from sfn_cache.rewrite.options import PATTERNS, StateOptions, WrapOptions
 from sfn_cache.rewrite.recognise import (
-    already_wrapped_tasks,
     cache_operation,
     cache_variables,
     check_reserved_variables,
     generated_states,
     has_force_reader,
-    refuse_other_protocols,
 )
 from sfn_cache.rewrite.report import Action, TaskReport
 from sfn_cache.rewrite.select import plan_task
+from sfn_cache.rewrite.unwrap import unwrap_definition
 
 __all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
 
@@ -38,6 +37,7 @@ class WrapResult:
     definition: dict[str, Any]
     tasks: list[TaskReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unwrapped: list[str] = field(default_factory=list)  # tasks the input cached that these options do not
 
     @property
     def changed(self) -> bool:
@@ -62,20 +62,40 @@ def state_names(definition: dict[str, Any], source: str = "<definition>") -> set
 def plan_definition(definition: dict[str, Any], options: WrapOptions, source: str = "<definition>",
                     checked: bool = False) -> list[TaskReport]:
     """What ``wrap_definition`` would do to each Task state, without rewriting anything. ``checked``:
-    the caller's loader already ran check_document (a second pass is a third of ``explain``'s time)."""
+    the caller's loader already ran check_document (a second pass is a third of ``explain``'s time).
+    A task a previous wrap cached, and that these options cache too, is reported already wrapped."""
     if not checked:
         check_document(definition, source)
-    return _plan(copy.deepcopy(definition), options, source)[1]
+    original = unwrap_definition(definition, source)
+    reports = _plan(original.definition, options, source)[1]
+    _mark_already_wrapped(reports, original.tasks)
+    return reports
 
 
-def wrap_definition(definition: dict[str, Any], options: WrapOptions, source: str = "<definition>") -> WrapResult:
-    """Return the cached form of ``definition`` (the input is not modified)."""
+def _mark_already_wrapped(reports: list[TaskReport], previously: list[str]) -> None:
+    for report in reports:
+        if report.action == Action.WRAPPED and report.state in previously:
+            report.action, report.reason = Action.ALREADY_WRAPPED, "already behind a cache_pull state"
+
+
+def wrap_definition(definition: dict[str, Any], options: WrapOptions, source: str = "<definition>",
+                    keep: Set[str] = frozenset()) -> WrapResult:
+    """Return the cached form of ``definition`` (the input is not modified).
+
+    A wrapped definition is unwrapped first (rewrite/unwrap.py) and its original wrapped with
+    ``options``: a re-wrap gives exactly what wrapping the original gives, and is a no-op when the
+    options and the tasks are those it was wrapped with (its tasks are then reported already wrapped).
+    ``keep``: tasks left in the cached form they have (the API's cache_step caches one more task)."""
     if options.pattern not in PATTERNS:
         raise SfnCacheError(f"unknown pattern {options.pattern!r} (choose from {', '.join(PATTERNS)})")
     check_document(definition, source)  # plain JSON within the limits: API callers skip the loader
-    document = copy.deepcopy(definition)
-    top, reports, plans, warnings = _plan(document, options, source)
-    names = NameAllocator({ref.name for ref in walk(top)}, cache_variables(top))
+    original = unwrap_definition(definition, source)
+    kept = keep & set(original.tasks)
+    if kept:
+        check_reserved_variables(parse(original.definition, source), source)
+    document = unwrap_definition(definition, source, kept).definition if kept else original.definition
+    top, reports, plans, warnings = _plan(document, options, source, kept)
+    names = NameAllocator({ref.name for ref in walk(top)}, cache_variables(top) if kept else frozenset())
     by_name = {report.state: report for report in reports}
     reads_force = options.runtime_force and options.pattern == "variables"
     distributed = distributed_scopes(top)
@@ -84,29 +104,33 @@ def wrap_definition(definition: dict[str, Any], options: WrapOptions, source: st
         scope_force = reads_force and id(scope.body) not in distributed
         rewritten = _rewrite_scope(scope, plans, replace(options, runtime_force=scope_force), names, by_name)
         forced_at_run_time |= scope_force and rewritten
-    if forced_at_run_time and not has_force_reader(top):
+    if forced_at_run_time and not (kept and has_force_reader(top)):
         insert_force_reader(top, names, options.comments)
     if any(report.action == Action.WRAPPED for report in reports):
         validate(parse(document, source), source)
     _refuse_when_nothing_cacheable(reports, source)
     if not reports:  # nothing to cache is not an error (a CI step may wrap every file); say so
         warnings.append(f"{source}: no Task state: nothing to cache; written unchanged")
-    return WrapResult(definition=document, tasks=reports, warnings=warnings)
+    if original.tasks and document == definition:
+        _mark_already_wrapped(reports, original.tasks)
+    cached = {report.state for report in reports if report.action in (Action.WRAPPED, Action.ALREADY_WRAPPED)}
+    return WrapResult(definition=document, tasks=reports, warnings=warnings,
+                      unwrapped=[task for task in original.tasks if task not in cached])
 
 
-def _plan(document: dict[str, Any], options: WrapOptions, source: str
+def _plan(document: dict[str, Any], options: WrapOptions, source: str, kept: Set[str] = frozenset()
           ) -> tuple[Scope, list[TaskReport], dict[str, StateOptions], list[str]]:
+    """``document`` is unwrapped but for the ``kept`` tasks (whose reserved names the caller checked)."""
     top = parse(document, source)
     warnings = validate(top, source)
-    refuse_other_protocols(top, source)  # first: an older file's generated states are not this protocol's
-    check_reserved_variables(top, source)
-    wrapped = already_wrapped_tasks(top)
+    if not kept:
+        check_reserved_variables(top, source)
     reports: list[TaskReport] = []
     plans: dict[str, StateOptions] = {}
     for ref in walk(top):
         if ref.state["Type"] != "Task" or cache_operation(ref.state):
             continue
-        report, opts, task_warnings = plan_task(ref, options, wrapped, source)
+        report, opts, task_warnings = plan_task(ref, options, set(kept), source)
         reports.append(report)
         warnings.extend(task_warnings)
         if report.action == Action.WRAPPED:

@@ -62,6 +62,19 @@ def mark_source(template: Template, resource: Any, source_uri: str) -> None:
         marker[key] = source_uri
 
 
+def unmark_source(resource: Any) -> None:
+    """Undo mark_source (``unwrap``): the marker, and the Metadata objects it leaves empty."""
+    group, key = SOURCE_MARKER
+    metadata = resource.get("Metadata")
+    marker = metadata.get(group) if isinstance(metadata, dict) else None
+    if isinstance(marker, dict) and key in marker:
+        del marker[key]
+        if not marker:
+            del metadata[group]
+        if not metadata:
+            del resource["Metadata"]
+
+
 def template_dir(source: str) -> Path:
     """The directory relative ``DefinitionUri`` paths start from (for stdin, the current one)."""
     return Path(source).parent if source != "<stdin>" else Path.cwd()

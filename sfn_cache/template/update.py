@@ -30,6 +30,7 @@ from sfn_cache.template.definition_uri import (
     local_definition_path,
     mark_source,
     template_dir,
+    unmark_source,
 )
 from sfn_cache.template.document import Template, read_template, state_machines
 from sfn_cache.template.nodes import as_node, merge, plain
@@ -53,6 +54,9 @@ class Wrapped(Protocol):
     @property
     def tasks(self) -> Sequence[_Task]: ...
 
+    @property
+    def unwrapped(self) -> Sequence[str]: ...  # tasks a previous wrap cached that are left uncached now
+
 
 W = TypeVar("W", bound=Wrapped)
 
@@ -65,6 +69,7 @@ class Rewriter(Generic[W]):
     to_json: Callable[[dict[str, Any]], str]  # a wrapped definition as wrap writes it
     placeholder: str  # the ``${...}`` ARN of the caching Lambda that DefinitionSubstitutions fills
     invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
+    unwraps: bool = False  # sfn-cache unwrap: a DefinitionUri points to its source again, the substitution goes
 
 
 @dataclass
@@ -104,8 +109,12 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
                 raise
             report = MachineReport(name, "refused", str(error))
         result.machines.append(report)
-        if report.result is not None and rewriter.invokes_placeholder and report.action == "wrapped":
+        if report.result is not None and rewriter.invokes_placeholder and any(
+                task.action == "wrapped" for task in report.result.tasks):
             _add_substitution(template, name, function_id, rewriter.placeholder, result.notes, where)
+        if report.result is not None and (rewriter.unwraps or report.result.unwrapped) and (
+                rewriter.placeholder not in json.dumps(report.result.definition)):  # nothing calls the function now
+            _drop_substitution(template, name, function_id, rewriter.placeholder)
     if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
         first = result.machines[0]
         raise SfnCacheError(f"no state machine could be wrapped: resource '{first.resource}': {first.detail}",
@@ -137,8 +146,9 @@ def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: s
     else:
         raise SfnCacheError(f"{where}: no Definition, DefinitionString or DefinitionUri")
     count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
-    action = "wrapped" if count else "unchanged"
-    detail = f"{count} task(s) wrapped" if count else "nothing new to wrap"
+    action = "wrapped" if count or wrapped.unwrapped else "unchanged"
+    detail = "; ".join(([f"{count} task(s) wrapped"] if count else []) + (
+        [f"{len(wrapped.unwrapped)} task(s) no longer cached"] if wrapped.unwrapped else [])) or "nothing new to wrap"
     return MachineReport(name, action, detail, wrapped)
 
 
@@ -155,6 +165,13 @@ def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewrite
     definition = load_text(text, str(path))
     wrapped = rewriter.wrap(definition, str(path))
     rendered = rewriter.to_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
+    if rewriter.unwraps:  # the template points to its source again; a wrapped source is unwrapped in place
+        if source_uri != uri:
+            properties["DefinitionUri"] = source_uri
+            unmark_source(resource)
+        if wrapped.definition != definition:
+            result.definition_files[path] = rendered
+        return wrapped
     out_dir = Path(output).parent if output else directory
     if mode == "in-place" and source_uri == uri:
         target = path
@@ -187,6 +204,19 @@ def _caching_function(resources: dict[str, Any]) -> str | None:
             if isinstance(properties, dict) and properties.get("Handler") == HANDLER:
                 return name
     return DEFAULT_FUNCTION_ID if DEFAULT_FUNCTION_ID in resources else None
+
+
+def _drop_substitution(template: Template, name: str, function_id: str | None, placeholder: str) -> None:
+    """Undo _add_substitution: the entry it writes, and DefinitionSubstitutions when that leaves it empty."""
+    properties = template.tree["Resources"][name]["Properties"]
+    substitutions = properties.get("DefinitionSubstitutions")
+    if not isinstance(substitutions, dict):
+        return
+    written = {"Fn::GetAtt": [function_id or DEFAULT_FUNCTION_ID, "Arn"]}
+    if plain(substitutions.get(placeholder[2:-1])) == written:
+        del substitutions[placeholder[2:-1]]
+        if not substitutions:
+            del properties["DefinitionSubstitutions"]
 
 
 def _add_substitution(template: Template, name: str, function_id: str | None, placeholder: str, notes: list[str],

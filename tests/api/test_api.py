@@ -81,3 +81,15 @@ def test_an_exclude_glob_that_matches_no_state_is_refused_as_the_command_line_re
     assert str(refused.value) == ("--exclude Notfy*: matches no state in <definition> "
                                   "(closest state name: 'NotifyFailure')")
     assert pulls(wrap(Caching(ARN, exclude="Notify*")))  # one that matches is accepted
+
+
+def test_unwrap_gives_back_what_cache_wrapped_and_cache_step_chains_keep_their_options():
+    from sfn_cache import unwrap
+    from tests.support.cli import states_of
+
+    caching = Caching(ARN, "s3://b", "ctx")
+    once = caching.cache_step(EXAMPLE, "TrainModel", bundle_name="model")
+    twice = caching.cache_step(once, "EvaluateModel")
+    assert states_of(twice)["cache_pull_TrainModel"] == states_of(once)["cache_pull_TrainModel"]
+    assert states_of(twice)["cache_pull_TrainModel"]["Parameters"]["bundle"] == "model"
+    assert unwrap(twice) == EXAMPLE and unwrap(PipelineCaching(EXAMPLE, caching).cache()) == EXAMPLE

@@ -69,10 +69,12 @@ def test_lazy_group_lists_every_command_with_its_own_summary():
     from sfn_cache.cli.build import build_lambda_command
     from sfn_cache.cli.cache import cache_commands
     from sfn_cache.cli.inspect import inspect_commands
+    from sfn_cache.cli.unwrap import unwrap_commands
     from sfn_cache.cli.verify import verify_commands
     from sfn_cache.cli.wrap import wrap_commands
 
-    commands = wrap_commands + inspect_commands + cache_commands + verify_commands + [build_lambda_command]
+    commands = (wrap_commands + unwrap_commands + inspect_commands + cache_commands + verify_commands
+                + [build_lambda_command])
     assert sorted(command.name for command in commands) == sorted(COMMANDS)
     for command in commands:
         assert cli.get_command(None, command.name) is command

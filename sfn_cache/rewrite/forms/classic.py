@@ -28,7 +28,7 @@ from typing import Any
 from sfn_cache.asl.model import redirect
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.dialects import Jsonata, JsonPath
-from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, follower_wait
+from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, follower_wait, going_to
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
@@ -158,8 +158,7 @@ def _user_task(name: str, original: State, n: _Names, names: NameAllocator) -> t
     user_task["InputPath"] = under("$.input", original.get("InputPath", "$"))
     user_task["ResultPath"] = "$.result"
     user_task.pop("OutputPath", None)
-    user_task.pop("End", None)
-    user_task["Next"] = n.push
+    user_task = going_to(user_task, n.push)
     catch_adapters: dict[str, State] = {}
     for index, catcher in enumerate(user_task.get("Catch") or []):
         adapter = names.allocate(PREFIXES.catcher(index), name)

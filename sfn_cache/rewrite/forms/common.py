@@ -55,3 +55,11 @@ def follower_wait(name: str, task: dict[str, Any], options: WrapOptions, names: 
     return {names.allocate(PREFIXES.wait, name): {
         "Type": "Wait", "Comment": f"{GENERATED_COMMENT}another execution is computing '{name}'",
         "Seconds": seconds, "Next": pull_name}}
+
+
+def going_to(state: dict[str, Any], target: str) -> dict[str, Any]:
+    """``state`` with its Next set to ``target``, written where its End was when it had one: the order
+    of T's fields is kept, so that unwrap (rewrite/unwrap.py) gives back the original byte for byte."""
+    moved = {("Next" if key == "End" else key): value for key, value in state.items()}
+    moved["Next"] = target
+    return moved

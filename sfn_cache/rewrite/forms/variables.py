@@ -23,7 +23,7 @@ from typing import Any
 
 from sfn_cache.asl.expressions import replace_states_result
 from sfn_cache.rewrite.dialects import DIALECTS, Dialect, Jsonata
-from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, follower_wait
+from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, follower_wait, going_to
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
@@ -146,14 +146,12 @@ def _user_task(t: _Task, n: _Names) -> tuple[State, str]:
     """T as written, going on to the push and keeping its raw result; returns it and where the push
     reads that result."""
     user_task = copy.deepcopy(t.original)
-    user_task.pop("End", None)
     if output_is_result(t.original, t.language):  # the push reads T's output: no variable needed
         result = "$states.input"
     else:
         user_task["Assign"] = {**t.original.get("Assign", {}), **t.dialect.capture(n.var + "_result")}
         result = "$" + n.var + "_result"
-    user_task["Next"] = n.push
-    return user_task, result
+    return going_to(user_task, n.push), result
 
 
 def _push_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions, result: str) -> State:
