@@ -85,7 +85,9 @@ def test_rewrap_after_an_edited_parameters_rekeys_the_pull(tmp_path):
     source.write_text(json.dumps(original, indent=2))
     assert wrap(wrapped, "-o", wrapped, "--no-config").exit_code == 0
     assert wrap(source, "-o", fresh, "--no-config").exit_code == 0
-    assert wrapped.read_bytes() == fresh.read_bytes()
+    # the same definition; the layouts differ because the edited file was written by json.dumps, and wrap keeps
+    # each input's own layout for the values it leaves alone (docs/usage.md, How the output is written)
+    assert json.loads(wrapped.read_text()) == json.loads(fresh.read_text())
     pull = json.loads(wrapped.read_text())["States"][f"cache_pull_{task}"]
     assert pull["Parameters"]["input"] == {"edited": True}
     assert wrap(wrapped, "-o", wrapped, "--no-config", "--check").exit_code == 0
