@@ -20,7 +20,8 @@ from sfn_cache.runtime import keys
 
 UNKNOWN = "*"
 _SUBSTITUTION = re.compile(r"\$\{[^}]*\}")  # ${AWS::Partition} holds ':', so it goes before any split
-_SERVICE = re.compile(r"^arn:[^:]*:states:::(?P<integration>.+)$")
+# arn:aws:states:::sns:publish; some definitions write a region and account (arn:aws:states:us-east-1:1:...)
+_SERVICE = re.compile(r"^arn:[^:]*:states:[^:]*:[^:]*:(?!activity:|stateMachine:|execution:)(?P<integration>.+)$")
 _FUNCTION = re.compile(r"^arn:[^:]*:lambda:[^:]*:[^:]*:function:")
 _ACTIVITY = re.compile(r"^arn:[^:]*:states:[^:]*:[^:]*:activity:")
 PATTERNS = ("sync", "sync:2", "waitForTaskToken")  # the service integration patterns (connect-to-resource)
@@ -33,6 +34,7 @@ class Target:
     whole ARN is filled in at deploy time: a function, or an activity) or ``other``."""
 
     kind: str
+    placeholder: str = ""  # deploy-time: the substitution's name when the Resource is one (${DDBPutItem})
     integration: str = ""  # "sns:publish", "aws-sdk:s3:putObject", "states:startExecution"
     pattern: str = ""  # "", "sync", "sync:2" or "waitForTaskToken"
 
@@ -68,9 +70,10 @@ def target(resource: Any) -> Target:
         integration, _, pattern = service.group("integration").rpartition(".")
         if pattern not in PATTERNS or not integration:
             integration, pattern = service.group("integration"), ""
-        return Target("service", integration, pattern)
+        return Target("service", integration=integration, pattern=pattern)
     if not text.startswith("arn:"):  # a Task Resource is an ARN: this one is filled in at deploy time
-        return Target("deploy-time")
+        whole = _SUBSTITUTION.fullmatch(resource) if isinstance(resource, str) else None
+        return Target("deploy-time", placeholder=whole.group(0)[2:-1] if whole else "")
     return Target("other")
 
 

@@ -26,9 +26,16 @@ the SDK), "Call HTTPS APIs" (call-https-apis: ``http:invoke`` and its ``Method``
   Glue and DataBrew jobs, Athena queries (``startQueryExecution``, whatever the SQL: a CTAS or INSERT
   writes the data product, as a Glue job does), EMR steps, EMR on EKS and EMR Serverless job runs,
   CodeBuild builds, SageMaker training/transform/processing/tuning/labeling jobs, EKS ``runJob``,
-  MediaConvert jobs, Bedrock model calls and customization jobs, CloudWatch Logs Insights queries,
-  Textract and Transcribe jobs, synchronous Express executions (``startSyncExecution``);
+  MediaConvert jobs, Bedrock model calls, customization and evaluation jobs, CloudWatch Logs Insights
+  queries, synchronous Express executions (``startSyncExecution``), and the ``start*`` analysis jobs
+  of Rekognition, Textract, Transcribe, Comprehend, Polly and Translate (``ANALYSIS_SERVICES``);
 - DynamoDB ``executeStatement`` is a write unless its ``Statement`` is written as a ``SELECT``;
+- a whole Resource substituted at deploy time (``${DDBPutItem}``: SAM's DefinitionSubstitutions,
+  Terraform) is what the substitution names: its value is not in the definition, so its *name* is
+  read like an API action: a name with a write verb and no ``Function``/``Fn``/``Lambda``/``Handler``
+  in it (``${SNSTopicPublishAction}``, ``${DDBUpdateItem}``, ``${SQSSendMessageAction}``, the way
+  SAM's examples name their integrations) is a side effect; any other (``${ProcessFunctionArn}``) is
+  a function, cached;
 - any other API whose verb (its first word; after ``batch``/``transact`` the second) writes:
   ``WRITE_VERBS``: SNS ``publish``, SQS ``sendMessage`` (and ``receiveMessage``: it hides the message
   from other readers), EventBridge ``putEvents``, SES ``sendEmail``, DynamoDB ``putItem``,
@@ -63,10 +70,12 @@ COMPUTE = frozenset({
     "aws-sdk:sagemaker:createTrainingJob", "aws-sdk:sagemaker:createTransformJob",
     "aws-sdk:sagemaker:createProcessingJob", "aws-sdk:sagemaker:createHyperParameterTuningJob",
     "aws-sdk:bedrockruntime:invokeModel", "aws-sdk:bedrockruntime:converse", "aws-sdk:logs:startQuery",
-    "aws-sdk:textract:startDocumentAnalysis", "aws-sdk:textract:startDocumentTextDetection",
-    "aws-sdk:textract:startExpenseAnalysis", "aws-sdk:transcribe:startTranscriptionJob",
+    "aws-sdk:bedrock:createEvaluationJob", "aws-sdk:bedrock:createModelCustomizationJob",
     "aws-sdk:sfn:startSyncExecution",
 })
+# AI services whose start* APIs start an analysis job (its product read back by a get*), not a change
+ANALYSIS_SERVICES = frozenset({"aws-sdk:rekognition", "aws-sdk:textract", "aws-sdk:transcribe", "aws-sdk:comprehend",
+                               "aws-sdk:comprehendmedical", "aws-sdk:polly", "aws-sdk:translate"})
 WRITE_VERBS = frozenset({
     "abort", "accept", "acknowledge", "activate", "add", "allocate", "apply", "archive", "assign", "associate",
     "attach", "authorize", "cancel", "change", "claim", "commit", "complete", "confirm", "copy", "create",
@@ -79,6 +88,7 @@ WRITE_VERBS = frozenset({
     "unlock", "unsubscribe", "untag", "update", "upgrade", "upload", "write",
 })
 _WORD = re.compile(r"[a-z]+|[A-Z][a-z]*")
+_FUNCTION_WORDS = frozenset({"function", "fn", "func", "lambda", "handler"})
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 
 
@@ -87,6 +97,8 @@ def side_effect(state: dict[str, Any], language: str) -> str | None:
     POST``), or None when it is a computation (or not a service integration at all: a Lambda
     function ARN, an activity, an ARN filled in at deploy time)."""
     found = target(state.get("Resource"))
+    if found.kind == "deploy-time":
+        return _named_like_a_write(found.placeholder)
     if found.kind != "service":
         return None
     integration = found.integration
@@ -102,10 +114,19 @@ def side_effect(state: dict[str, Any], language: str) -> str | None:
     if integration in COMPUTE:
         return None
     service, _, action = integration.rpartition(":")
+    if service in ANALYSIS_SERVICES and verb(action) == "start":
+        return None
     if service.endswith("dynamodb") and action == "executeStatement":
         statement = _static(parameters, "Statement", language)
         return None if isinstance(statement, str) and _SELECT.match(statement) else integration
     return integration if verb(action) in WRITE_VERBS else None
+
+
+def _named_like_a_write(placeholder: str) -> str | None:
+    words = {word.lower() for word in _WORD.findall(placeholder)}
+    if not words or words & _FUNCTION_WORDS or not words & WRITE_VERBS:
+        return None
+    return f"${{{placeholder}}}, a Resource filled in at deploy time, named like a write"
 
 
 def verb(action: str) -> str:
