@@ -37,7 +37,8 @@ def test_cdk_synth_output(tmp_path):
     assert rows["Alert"]["reason"] == "side effect: sns:publish; --include Alert caches it anyway"
     out = tmp_path / "cdk.out.json"
     assert wrap(CDK, "--no-config", "-o", out).exit_code == 0
-    pieces = json.loads(out.read_text())["Resources"]["Pipeline9C1E4B2A"]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    machine = json.loads(out.read_text())["Resources"]["Pipeline9C1E4B2A"]
+    pieces = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     text = "".join(p if isinstance(p, str) else "<" + json.dumps(p) + ">" for p in pieces)
     pull = text[text.index('"cache_pull_Score"'):text.index('"use_cache_Score"')]
     assert '"key_code":"auto"' in pull
