@@ -185,7 +185,7 @@ def _function_named_at_deploy(task: dict[str, Any], static: dict[str, Any]) -> b
     """A Lambda target whose function is filled in at deploy time (``${FnArn}``, an intrinsic, a CDK
     token) in its Resource or its FunctionName, rather than written in the definition."""
     resource = task.get("Resource")
-    if isinstance(resource, str) and LAMBDA_ARN.match(resource):
+    if (isinstance(resource, str) and LAMBDA_ARN.match(resource)) or code_kind(resource, static) != "lambda":
         return False
     if target(resource).kind in ("function", "deploy-time") or not isinstance(resource, str):
         return True
