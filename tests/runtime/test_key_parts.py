@@ -508,7 +508,8 @@ def test_key_code_of_a_deployed_function_and_of_aws_sdk_lambda_invoke(aws):
               "FunctionName Fn::GetAtt": pull(input={"FunctionName": arn, "Payload": {}}, key_code="auto"),
               "aws-sdk:lambda:invoke": sdk}
     before = {name: store(event, {"v": 1})["material"]["code"]["lambda"] for name, event in events.items()}
-    assert {code["CodeSha256"] for code in before.values()} == {client.get_function(FunctionName="train")["Configuration"]["CodeSha256"]}
+    deployed = client.get_function(FunctionName="train")["Configuration"]["CodeSha256"]
+    assert {code["CodeSha256"] for code in before.values()} == {deployed}
     client.update_function_code(FunctionName="train", ZipFile=function_zip("2"))
     resolve._memo.clear()
     assert {name: lambda_handler(event)["hit"] for name, event in events.items()} == dict.fromkeys(events, False)
