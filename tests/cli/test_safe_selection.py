@@ -140,3 +140,27 @@ def test_a_key_that_holds_no_input_is_warned_about(tmp_path):
         "changes",
         f"warning: {path}: state 'NoInput': its cache key holds no input (InputPath is null): every execution gets "
         "the first result stored, until it expires (--ttl) or --cache-version changes"]
+
+
+LOW_SCORES = '''
+def _train_model(event):
+    return {"model_uri": "s3://models/" + event["region"], "metrics": {"auc": 0.5}}
+
+TASKS = {
+    "train-model": _train_model,
+    "evaluate-model": lambda model: {"model_uri": model["model_uri"], "metrics": model["metrics"]},
+    "arn:aws:states:::glue:startJobRun.sync": lambda job: {"Id": "jr_1", "JobRunState": "SUCCEEDED"},
+    "arn:aws:states:::sns:*": lambda message: {"MessageId": "local"},
+}
+'''
+
+
+def test_the_failure_alert_is_sent_again_on_the_second_run(tmp_path):
+    """The issue's reproduction: with scores under the bar, ``run --twice`` used to print
+    ``NotifyFailure: cache hit: task skipped`` on the second run (the alert was not sent again)."""
+    (tmp_path / "tasks.py").write_text(LOW_SCORES)
+    result = sfn_cache("run", EXAMPLE, "--input", EXAMPLE.with_name("ml_pipeline.input.json"),
+                       "--tasks", tmp_path / "tasks.py", "--twice", "--no-config", cwd=tmp_path)
+    second = result.stdout[result.stdout.index("run 2 of"):]
+    assert "TrainModel: cache hit: task skipped" in second  # the computations hit
+    assert "NotifyFailure: entered" in second and "NotifyFailure: cache hit" not in result.stdout
