@@ -58,3 +58,28 @@ def check_key_spec(task: dict[str, Any], opts: StateOptions, state_name: str, so
         credentials_part(task, language, True, "$states.input")
     except SfnCacheError as exc:
         raise SfnCacheError(exc.message, file=source, state=state_name) from None
+
+
+def no_input(task: dict[str, Any], language: str, key_paths: tuple[str, ...]) -> str | None:
+    """Why the task's key holds nothing of its input (None when it holds some): every execution is
+    then one key, and gets the first result stored."""
+    if language == "JSONPath" and "InputPath" in task and task["InputPath"] is None:
+        if key_paths or "Parameters" not in task or not _reads(task["Parameters"], language):
+            return "InputPath is null"
+    if key_paths:
+        return None
+    field = "Parameters" if language == "JSONPath" else "Arguments"
+    if field in task and not _reads(task[field], language):
+        return f"its {field} are all written in the definition"
+    return None
+
+
+def _reads(value: Any, language: str) -> bool:
+    """Whether a Parameters or Arguments value reads anything at run time (a path, an intrinsic, a
+    variable, an expression)."""
+    if isinstance(value, dict):
+        return any((language == "JSONPath" and key.endswith(".$")) or _reads(inner, language)
+                   for key, inner in value.items())
+    if isinstance(value, list):
+        return any(_reads(inner, language) for inner in value)
+    return language == "JSONata" and isinstance(value, str) and "{%" in value

@@ -22,7 +22,8 @@ import re
 from typing import Any, NoReturn
 
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.runtime.keys import code_kind, names_account_and_region
+from sfn_cache.rewrite.resource_shape import code_kind, target
+from sfn_cache.runtime.keys import LAMBDA_ARN, names_account_and_region
 
 TARGET_NAMES = ("FunctionName", "Qualifier", "JobName", "JobDefinition", "JobQueue", "TaskDefinition",
                 "Cluster", "StateMachineArn", "TrainingJobName", "ProjectName", "ApiEndpoint",
@@ -30,6 +31,7 @@ TARGET_NAMES = ("FunctionName", "Qualifier", "JobName", "JobDefinition", "JobQue
                 # another result whatever --key-path picks from the input
                 "TableName", "Bucket", "QueueUrl", "TopicArn", "EndpointName", "StreamName",
                 "DeliveryStreamName", "FunctionArn", "ClusterName", "WorkGroup", "Database")
+_LITERAL_PARTITION = re.compile(r"^arn:aws[a-z-]*:")  # else the partition comes at deploy time (CDK's Ref)
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _PLAIN = re.compile(r"^\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$")
 
@@ -188,6 +190,21 @@ def key_input(task: dict[str, Any], language: str, key_paths: tuple[str, ...]) -
     return "state input" + (f" at InputPath {at}" if isinstance(at, str) else "")
 
 
+_AT_DEPLOY = " (of the function named at deploy time, resolved at run time)"
+
+
+def _function_named_at_deploy(task: dict[str, Any], static: dict[str, Any]) -> bool:
+    """A Lambda target whose function is filled in at deploy time (``${FnArn}``, an intrinsic, a CDK
+    token) in its Resource or its FunctionName, rather than written in the definition."""
+    resource = task.get("Resource")
+    if (isinstance(resource, str) and LAMBDA_ARN.match(resource)) or code_kind(resource, static) != "lambda":
+        return False
+    if target(resource).kind in ("function", "deploy-time") or not isinstance(resource, str):
+        return True
+    function = static.get("FunctionName", "")
+    return not _LITERAL_PARTITION.match(resource) or not isinstance(function, str) or "${" in function
+
+
 def describe_key(task: dict[str, Any], language: str, key_paths: tuple[str, ...], key_code: str | None, key_s3: str,
                  context: str | None) -> list[str]:
     """Every part of the task's key, in words (``sfn-cache explain``; docs/protocol.md says why)."""
@@ -206,10 +223,11 @@ def describe_key(task: dict[str, Any], language: str, key_paths: tuple[str, ...]
     if "Credentials" in task:
         parts.append("credentials")
     if not names_account_and_region(task.get("Resource"), static):
-        parts.append("account and region of the execution")
+        parts.append("account and region of the execution" + (
+            " (unless the deployed function ARN names them)" if _function_named_at_deploy(task, static) else ""))
     kind = code_keyed(task, language, key_code)
     if kind:
-        parts.append(_CODE_PART[kind])
+        parts.append(_CODE_PART[kind] + (_AT_DEPLOY if _function_named_at_deploy(task, static) else ""))
     elif code_kind(task.get("Resource"), {n: "" for n in TARGET_NAMES}):
         parts.append("code: not keyed" + (" (--key-code auto keys it)" if key_code is None else ""))
     if key_s3 == "etag":

@@ -18,7 +18,8 @@ from sfn_cache.runtime.protocol import KEY_FORMAT
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:")  # group 1: the region
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):")
 _EXECUTION_ARN = re.compile(r"^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}):(?:execution|express):([^:/]+)")
-LAMBDA_INVOKE = re.compile(r"^arn:aws[a-z-]*:states:::lambda:invoke(\.waitForTaskToken)?$")
+# the optimized integration and the AWS SDK one (aws-sdk:lambda:invoke): both name the function by FunctionName
+LAMBDA_INVOKE = re.compile(r"^arn:aws[a-z-]*:states:::(?:aws-sdk:)?lambda:invoke(\.waitForTaskToken)?$")
 _CODE_SERVICE = re.compile(r"^arn:aws[a-z-]*:states:::(glue:startJobRun|ecs:runTask|batch:submitJob)(\.sync(:2)?)?$")
 
 

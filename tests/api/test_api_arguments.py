@@ -19,11 +19,13 @@ def wrapped_tasks(caching: Caching) -> set[str]:
 
 def test_api_takes_one_glob_or_a_list_and_durations_as_strings():
     every = wrapped_tasks(Caching("arn:aws:lambda:us-east-1:1:function:c"))
-    assert "NotifyFailure" in every
-    one = wrapped_tasks(Caching("arn:aws:lambda:us-east-1:1:function:c", exclude="Notify*"))
-    assert one == every - {"NotifyFailure"}
-    listed = wrapped_tasks(Caching("arn:aws:lambda:us-east-1:1:function:c", exclude=["Notify*", "Train*"]))
-    assert listed == every - {"NotifyFailure", "TrainModel"}
+    assert "TrainModel" in every and "NotifyFailure" not in every  # an sns:publish is cached only when named
+    one = wrapped_tasks(Caching("arn:aws:lambda:us-east-1:1:function:c", exclude="Write*"))
+    assert one == every - {"WriteReport"}
+    listed = wrapped_tasks(Caching("arn:aws:lambda:us-east-1:1:function:c", exclude=["Write*", "Train*"]))
+    assert listed == every - {"WriteReport", "TrainModel"}
+    named = wrapped_tasks(Caching("arn:aws:lambda:us-east-1:1:function:c", include=["*", "NotifyFailure"]))
+    assert named == every | {"NotifyFailure"}
     assert Caching("arn:aws:lambda:us-east-1:1:function:c", ttl="7d").options.ttl == 7 * 86400
     assert Caching("arn:aws:lambda:us-east-1:1:function:c", cache_version=3).options.cache_version == "3"
 

@@ -211,8 +211,8 @@ def test_explain_names_every_key_part():
         "B": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "Next": "C"},
         "C": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "Next": "D",
               "Parameters": {"JobName": "etl", "Arguments.$": "$.args"}},
-        "D": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
-              "Parameters": {"TopicArn": "arn:t", "Message.$": "$.m"}}}}
+        "D": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "End": True,
+              "Parameters": {"TableName": "t", "Key": {"id": {"S.$": "$.id"}}}}}}
     options = WrapOptions(key_s3="etag", context="prod",
                           rules=(StateRule("C", key_paths=("$.day",)), StateRule("B", key_code="off")))
     parts = {r.state: r.key_parts for r in plan_definition(definition, options)}

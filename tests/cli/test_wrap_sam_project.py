@@ -68,7 +68,8 @@ def test_a_template_wrapped_before_the_marker_finds_its_source_by_name(project):
     (project / "statemachine" / "pipeline.cached.asl.json").write_text(EXAMPLE.read_text())
     (project / "template.yaml").write_text(TEMPLATE.replace("pipeline.asl.json", "pipeline.cached.asl.json"))
     explained = sfn_cache("explain", "template.yaml", "--json", "--no-config", cwd=project)
-    assert {row["action"] for row in json.loads(explained.stdout)} == {"wrapped"}  # planned from the source
+    actions = {row["state"]: row["action"] for row in json.loads(explained.stdout)}
+    assert set(actions.values()) == {"wrapped", "excluded"} and actions["NotifyFailure"] == "excluded"  # sns:publish
     result = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "DefinitionSource: statemachine/pipeline.asl.json" in (project / "template.yaml").read_text()

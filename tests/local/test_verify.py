@@ -92,7 +92,7 @@ def test_user_tasks_by_name_arn_and_glob_and_their_errors(tmp_path):
         "def _fail(event):\n    raise ValueError('no')\n"
         "TASKS = {'add-one': _add, 'arn:aws:states:::sns:publish': lambda p: {'MessageId': 'm'}, 'risky-*': _fail}\n"))
     result = verify(write(tmp_path, "m.json", definition), "--input", write(tmp_path, "i.json", {"n": 1}),
-                    "--tasks", tasks, "--json")
+                    "--tasks", tasks, "--json", "--include", "*", "--include", "B")  # B, an sns:publish, by name
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.output)
     assert row["identical"] and row["task_calls_saved_on_hit"] == 2  # A and B; C failed, so it is never cached

@@ -492,3 +492,24 @@ def test_a_lone_surrogate_still_has_a_key(aws):
     event = pull(input=json.loads('{"FunctionName": "train", "Payload": "\\ud800"}'))
     store(event, {"v": 1})
     assert lambda_handler(event) == {"hit": True, "data": {"v": 1}}
+
+
+def test_key_code_of_a_deployed_function_and_of_aws_sdk_lambda_invoke(aws):
+    """What the pull sees once deployed: the Resource and FunctionName as CloudFormation or
+    DefinitionSubstitutions filled them in (issue 26). The AWS SDK integration names its function by
+    the same FunctionName parameter (supported-services-awssdk: parameters in PascalCase), so it is keyed
+    by the function's code too."""
+    client = boto3.client("lambda", region_name=REGION)
+    arn = client.create_function(FunctionName="train", Runtime="python3.12", Role=_role(), Handler="index.h",
+                                 Code={"ZipFile": function_zip("1")})["FunctionArn"]
+    sdk = pull(resource="arn:aws:states:::aws-sdk:lambda:invoke", key_code="auto",
+               input={"FunctionName": arn, "Payload": "{}"})
+    events = {"Resource ${FnArn}": pull(resource=arn, input={"x": 1}, key_code="auto"),
+              "FunctionName Fn::GetAtt": pull(input={"FunctionName": arn, "Payload": {}}, key_code="auto"),
+              "aws-sdk:lambda:invoke": sdk}
+    before = {name: store(event, {"v": 1})["material"]["code"]["lambda"] for name, event in events.items()}
+    deployed = client.get_function(FunctionName="train")["Configuration"]["CodeSha256"]
+    assert {code["CodeSha256"] for code in before.values()} == {deployed}
+    client.update_function_code(FunctionName="train", ZipFile=function_zip("2"))
+    resolve._memo.clear()
+    assert {name: lambda_handler(event)["hit"] for name, event in events.items()} == dict.fromkeys(events, False)

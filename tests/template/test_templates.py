@@ -99,7 +99,12 @@ def test_short_form_yaml_round_trip_keeps_comments_and_intrinsics(tmp_path):
     assert "the template has no caching function" in result.stderr
 
 
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"  # what F.Arn resolves to
+
+
 def test_definition_string_plain_sub_and_join_keep_their_intrinsics(tmp_path):
+    """F.Arn resolves to a Lambda function ARN: wrapping then resolving equals resolving then wrapping,
+    code key included (a Resource filled in at deploy time is keyed by the function's code)."""
     machine = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "${Fn}", "TimeoutSeconds": 0,
                                                   "End": True}}}
     sub_text = json.dumps(machine, indent=2).replace('"TimeoutSeconds": 0', '"TimeoutSeconds": ${Timeout}')
@@ -107,7 +112,7 @@ def test_definition_string_plain_sub_and_join_keep_their_intrinsics(tmp_path):
                   '", "TimeoutSeconds": ', {"Ref": "Timeout"}, ', "End": true}}}']
     template = {"Resources": {
         "Plain": {"Type": "AWS::StepFunctions::StateMachine",
-                  "Properties": {"DefinitionString": json.dumps(machine).replace("${Fn}", "arn:fn"),
+                  "Properties": {"DefinitionString": json.dumps(machine).replace("${Fn}", FUNCTION_ARN),
                                  "RoleArn": "arn:role"}},
         "Sub": {"Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {"DefinitionString": {"Fn::Sub": sub_text}, "RoleArn": {"Fn::GetAtt": ["R", "Arn"]}}},
@@ -121,7 +126,7 @@ def test_definition_string_plain_sub_and_join_keep_their_intrinsics(tmp_path):
     result = wrap(source, "-o", out)
     assert result.exit_code == 0, result.stderr
     after = json.loads(out.read_text())["Resources"]
-    resolved = dict(machine, States={"T": dict(machine["States"]["T"], Resource="arn:fn", TimeoutSeconds=30)})
+    resolved = dict(machine, States={"T": dict(machine["States"]["T"], Resource=FUNCTION_ARN, TimeoutSeconds=30)})
     expected = wrap_definition(resolved, WrapOptions()).definition
 
     plain = json.loads(after["Plain"]["Properties"]["DefinitionString"])
@@ -130,11 +135,11 @@ def test_definition_string_plain_sub_and_join_keep_their_intrinsics(tmp_path):
     # CloudFormation resolves the Sub; ${!SfnCacheFunctionArn} becomes the placeholder that
     # DefinitionSubstitutions then fills
     sub_result = after["Sub"]["Properties"]["DefinitionString"]["Fn::Sub"]
-    assert json.loads(sub(sub_result, {"Fn": "arn:fn", "Timeout": "30"})) == expected
+    assert json.loads(sub(sub_result, {"Fn": FUNCTION_ARN, "Timeout": "30"})) == expected
     assert after["Sub"]["Properties"]["RoleArn"] == {"Fn::GetAtt": ["R", "Arn"]}
     pieces = after["Join"]["Properties"]["DefinitionString"]["Fn::Join"][1]
     assert {"Fn::GetAtt": ["F", "Arn"]} in pieces and {"Ref": "Timeout"} in pieces
-    joined = "".join(p if isinstance(p, str) else ("arn:fn" if "Fn::GetAtt" in p else "30") for p in pieces)
+    joined = "".join(p if isinstance(p, str) else (FUNCTION_ARN if "Fn::GetAtt" in p else "30") for p in pieces)
     assert json.loads(joined) == expected
     for name in ("Plain", "Sub", "Join"):
         assert after[name]["Properties"]["DefinitionSubstitutions"] == {
