@@ -15,7 +15,7 @@ from tests.support.paths import EXAMPLE
 # a machine without the example's NotifyFailure state
 SMALL = {"StartAt": "Load", "States": {
     "Load": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
-             "Parameters": {"JobName": "load"}, "Next": "Store"},
+             "Parameters": {"JobName": "load", "Arguments": {"--day.$": "$.day"}}, "Next": "Store"},
     "Store": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:store", "End": True}}}
 SKIPPED = "1 skipped (neither a state machine definition nor a template)"
 
