@@ -44,24 +44,31 @@ class _Tokens:
         return parts
 
 
-def _inside_string(text: str, index: int) -> bool:
-    """Whether ``text[index]`` sits inside a JSON string literal."""
-    inside = escaped = False
-    for ch in text[:index]:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = inside
-        elif ch == '"':
-            inside = not inside
-    return inside
+class _StringTracker:
+    """Whether the text fed so far ends inside a JSON string literal. Each character is scanned once:
+    a Fn::Sub with 20,000 ``${...}`` must not rescan the text for each of them."""
+
+    def __init__(self) -> None:
+        self.inside = self.escaped = False
+
+    def feed(self, chunk: str) -> None:
+        for ch in chunk:
+            if self.escaped:
+                self.escaped = False
+            elif ch == "\\":
+                self.escaped = self.inside
+            elif ch == '"':
+                self.inside = not self.inside
 
 
 def _tokenise_sub(text: str, tokens: _Tokens) -> str:
     out, last = [], 0
+    tracker = _StringTracker()
     for match in _SUB_VARIABLE.finditer(text):
+        tracker.feed(text[last:match.start()])
         out.append(text[last:match.start()])
-        out.append(tokens.token(match.group(0), _inside_string(text, match.start())))
+        out.append(tokens.token(match.group(0), tracker.inside))
+        tracker.feed(match.group(0))
         last = match.end()
     out.append(text[last:])
     return "".join(out)
@@ -105,11 +112,15 @@ def read_definition_string(value: Any, where: str) -> DefinitionString:
             if not isinstance(delimiter, str):
                 raise SfnCacheError(f"{where}: Fn::Join needs a string delimiter")
             tokens = _Tokens()
-            text = ""
+            pieces: list[str] = []
+            tracker = _StringTracker()
             for i, part in enumerate(parts):
-                text += delimiter if i else ""
-                text += part if isinstance(part, str) else tokens.token(part, _inside_string(text, len(text)))
-            return DefinitionString(_parse_definition_text(text, where), kind, tokens)
+                if i:
+                    pieces.append(delimiter)
+                    tracker.feed(delimiter)
+                pieces.append(part if isinstance(part, str) else tokens.token(part, tracker.inside))
+                tracker.feed(pieces[-1])
+            return DefinitionString(_parse_definition_text("".join(pieces), where), kind, tokens)
         raise SfnCacheError(f"{where}: DefinitionString uses {kind}; sfn-cache understands a plain string, "
                             f"Fn::Sub and Fn::Join")
     raise SfnCacheError(f"{where}: DefinitionString is neither a string nor Fn::Sub/Fn::Join")

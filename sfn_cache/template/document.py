@@ -113,8 +113,9 @@ def state_machines(resources: dict[str, Any], resource: str | None, source: str)
         if resource not in resources:
             raise SfnCacheError(f"no resource {resource!r} in this template", file=source)
         if resource not in machines:
-            raise SfnCacheError(f"resource {resource!r} is a {plain(resources[resource]).get('Type')}, "
-                                f"not a state machine", file=source)
+            body = plain(resources[resource])
+            kind = f"a {body.get('Type')}" if isinstance(body, dict) else f"{json.dumps(body)[:40]} (not an object)"
+            raise SfnCacheError(f"resource {resource!r} is {kind}, not a state machine", file=source)
         return [resource]
     if not machines:
         raise SfnCacheError("no AWS::StepFunctions::StateMachine or AWS::Serverless::StateMachine resource",
