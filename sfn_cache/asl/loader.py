@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -103,6 +104,9 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
+_PLACEHOLDER = re.compile(r"[$%]\{[^}\n]{0,80}\}?")  # ${var} of Terraform/Serverless, %{ if } of Terraform
+
+
 def load_json(text: str, source: str) -> Any:
     """Strict JSON: duplicate keys, over-long integers and too deep nesting are one-line errors."""
     try:
@@ -113,6 +117,11 @@ def load_json(text: str, source: str) -> Any:
     except _LongInteger:
         raise SfnCacheError(f"an integer of more than {MAX_INT_DIGITS} digits (the limit)", file=source) from None
     except json.JSONDecodeError as exc:
+        placeholder = _PLACEHOLDER.match(exc.doc, exc.pos)
+        if placeholder:
+            raise SfnCacheError(f"invalid JSON: {placeholder.group(0)} (column {exc.colno}) is an unquoted "
+                                f"template placeholder (Terraform templatefile, Serverless): quote it, or render "
+                                f"the template first and wrap the result", file=source, line=exc.lineno) from None
         raise SfnCacheError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=source,
                             line=exc.lineno) from None
     except RecursionError:

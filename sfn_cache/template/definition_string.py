@@ -82,11 +82,12 @@ class DefinitionString:
     kind: str  # "string" | "Fn::Sub" | "Fn::Join"
     tokens: _Tokens = field(default_factory=_Tokens)
     variables: Any = None  # Fn::Sub's variables object, if it has one
+    newline: str = ""  # the text's final newline (a ``|`` block's), kept
 
     def write(self, new: dict[str, Any], to_json: ToJson, placeholder: str) -> Any:
         """``new`` in this DefinitionString's form; ``placeholder`` is the ``${...}`` that must reach
         DefinitionSubstitutions untouched (inside Fn::Sub it is escaped as ``${!...}``)."""
-        body = to_json(new).rstrip("\n")
+        body = to_json(new).rstrip("\n") + self.newline
         if self.kind == "Fn::Sub":
             body = body.replace(placeholder, "${!" + placeholder[2:-1] + "}")
             rebuilt = "".join(p for p in self.tokens.pieces(body))
@@ -99,14 +100,14 @@ class DefinitionString:
 def read_definition_string(value: Any, where: str) -> DefinitionString:
     """Parse a DefinitionString (plain data), or say why sfn-cache cannot."""
     if isinstance(value, str):
-        return DefinitionString(_parse_definition_text(value, where), "string")
+        return DefinitionString(_parse_definition_text(value, where), "string", newline=_final_newline(value))
     if isinstance(value, dict) and len(value) == 1:
         (kind, inner), = value.items()
         if kind == "Fn::Sub":
             text, variables = _sub_parts(inner, where)
             tokens = _Tokens()
             definition = _parse_definition_text(_tokenise_sub(text, tokens), where)
-            return DefinitionString(definition, kind, tokens, variables)
+            return DefinitionString(definition, kind, tokens, variables, _final_newline(text))
         if kind == "Fn::Join" and isinstance(inner, list) and len(inner) == 2 and isinstance(inner[1], list):
             delimiter, parts = inner
             if not isinstance(delimiter, str):
@@ -124,6 +125,10 @@ def read_definition_string(value: Any, where: str) -> DefinitionString:
         raise SfnCacheError(f"{where}: DefinitionString uses {kind}; sfn-cache understands a plain string, "
                             f"Fn::Sub and Fn::Join")
     raise SfnCacheError(f"{where}: DefinitionString is neither a string nor Fn::Sub/Fn::Join")
+
+
+def _final_newline(text: str) -> str:
+    return "\n" if text.endswith("\n") else ""
 
 
 def _sub_parts(inner: Any, where: str) -> tuple[str, Any]:

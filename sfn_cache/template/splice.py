@@ -10,7 +10,7 @@ of its old lines; everything else is the original text.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -81,3 +81,76 @@ def _shift(line: str, by: int) -> str:
     if by < 0 and line[:-by].strip() == "":
         return line[-by:]
     return line
+
+
+Edit = tuple[CommentedMap, str]  # a key of a mapping whose value wrap replaced or added
+
+
+def value_end(lines: list[str], line: int, column: int) -> int:
+    """The line after the value of the key at (``line``, ``column``): the lines below that are blank,
+    comments, indented deeper, or a zero-offset sequence's ``- `` items; trailing blank and comment
+    lines belong to what follows."""
+    end = line + 1
+    while end < len(lines):
+        text = lines[end]
+        stripped = text.lstrip(" ")
+        indent = len(text) - len(stripped)
+        if stripped.strip() and not stripped.startswith("#") and indent < column + 1 and \
+                not (indent == column and (stripped.startswith("- ") or stripped.rstrip() == "-")):
+            break
+        end += 1
+    while end > line + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
+        end -= 1
+    return end
+
+
+def _key_position(mapping: CommentedMap, key: str, lines: list[str]) -> tuple[int, int] | None:
+    """Where ``key`` of a block mapping is written, or None if it is not where ruamel says."""
+    position = mapping.lc.data.get(key)
+    if position is None or mapping.fa.flow_style():
+        return None
+    line, column = position[0], position[1]
+    text = lines[line] if line < len(lines) else ""
+    if text[:column].strip() not in ("", "-") or not text[column:].lstrip("'\"").startswith(key):
+        return None
+    return line, column
+
+
+def splice_values(original: str, edits: list[Edit], render: Callable[[str, Any], str]) -> str | None:
+    """``original`` with only the values in ``edits`` rewritten (``render(key, node)``: the YAML of the
+    one-key mapping, at column 0); added keys go after the last key of their mapping. None when a
+    mapping's layout is not one this can splice (flow style, keys ruamel placed elsewhere)."""
+    unterminated = bool(original) and not original.endswith("\n")
+    lines = (original + "\n" if unterminated else original).splitlines(keepends=True)
+    bare = [line.rstrip("\r\n") for line in lines]
+    replacements: dict[int, tuple[int, list[str]]] = {}  # start line -> (end line, new lines)
+    for mapping, key in edits:
+        found = _key_position(mapping, key, bare)
+        if found is not None:
+            line, column = found
+            start, end = line, value_end(bare, line, column)
+        else:
+            originals = [k for k in mapping if k in mapping.lc.data]
+            last = _key_position(mapping, originals[-1], bare) if originals else None
+            if last is None:
+                return None
+            column = last[1]
+            start = end = value_end(bare, last[0], column)
+        new = [" " * column + text if text.strip() else text
+               for text in render(key, mapping[key]).splitlines(keepends=True)]
+        if start in replacements and start == end and replacements[start][0] == start:
+            new = replacements[start][1] + new  # two keys added to one mapping: in the order given
+        elif start in replacements:
+            return None
+        replacements[start] = (end, new)
+    out: list[str] = []
+    position = 0
+    for start in sorted(replacements):
+        end, new = replacements[start]
+        if start < position:
+            return None  # overlapping edits: a key inside a value also rewritten
+        out += lines[position:start] + new
+        position = end
+    out += lines[position:]
+    text = "".join(out)
+    return text[:-1] if unterminated and text.endswith("\n") else text

@@ -33,7 +33,7 @@ from sfn_cache.template.definition_uri import (
 )
 from sfn_cache.template.document import Template, read_template, state_machines
 from sfn_cache.template.nodes import as_node, merge, plain
-from sfn_cache.template.splice import drop_trailing_comment
+from sfn_cache.template.splice import Edit, drop_trailing_comment
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 DEFAULT_FUNCTION_ID = "SfnCacheFunction"
@@ -110,8 +110,23 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
         first = result.machines[0]
         raise SfnCacheError(f"no state machine could be wrapped: resource '{first.resource}': {first.detail}",
                             file=source)
-    result.text = template.dump([name for name in machines if plain(resources[name]) != before[name]])
+    changed = [name for name in machines if plain(resources[name]) != before[name]]
+    result.text = template.dump(changed, _edits(resources, changed, before))
     return result
+
+
+def _edits(resources: Any, changed: list[str], before: dict[str, Any]) -> list[Edit] | None:
+    """The keys whose values wrap rewrote or added: a machine's own keys and its Properties' (so the
+    splice leaves the rest of each resource as written); None when a key was removed."""
+    edits: list[Edit] = []
+    for name in changed:
+        for mapping, old in ((resources[name], before[name]),
+                             (resources[name].get("Properties"), before[name].get("Properties"))):
+            if not isinstance(mapping, CommentedMap) or not isinstance(old, dict) or any(k not in mapping for k in old):
+                return None
+            edits += [(mapping, key) for key in mapping
+                      if key != "Properties" and (key not in old or plain(mapping[key]) != old[key])]
+    return edits
 
 
 def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: str, definition_uri: str,
