@@ -123,7 +123,7 @@ def splice_values(original: str, edits: list[Edit], render: Callable[[str, Any],
     unterminated = bool(original) and not original.endswith("\n")
     lines = (original + "\n" if unterminated else original).splitlines(keepends=True)
     bare = [line.rstrip("\r\n") for line in lines]
-    replacements: dict[int, tuple[int, list[str]]] = {}  # start line -> (end line, new lines)
+    replacements: dict[int, tuple[int, list[tuple[int, int, list[str]]]]] = {}  # start -> (end, new blocks)
     for mapping, key in edits:
         found = _key_position(mapping, key, bare)
         if found is not None:
@@ -138,15 +138,14 @@ def splice_values(original: str, edits: list[Edit], render: Callable[[str, Any],
             start = end = value_end(bare, last[0], column)
         new = [" " * column + text if text.strip() else text
                for text in render(key, mapping[key]).splitlines(keepends=True)]
-        if start in replacements and start == end and replacements[start][0] == start:
-            new = replacements[start][1] + new  # two keys added to one mapping: in the order given
-        elif start in replacements:
+        if start in replacements and (start != end or replacements[start][0] != start):
             return None
-        replacements[start] = (end, new)
+        replacements.setdefault(start, (end, []))[1].append((-column, len(replacements[start][1]), new))
     out: list[str] = []
     position = 0
     for start in sorted(replacements):
-        end, new = replacements[start]
+        end, added = replacements[start]  # keys added at one line: the deeper mapping's first
+        new = [text for _, _, block in sorted(added, key=lambda a: a[:2]) for text in block]
         if start < position:
             return None  # overlapping edits: a key inside a value also rewritten
         out += lines[position:start] + new
