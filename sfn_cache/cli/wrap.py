@@ -20,6 +20,7 @@ from sfn_cache.options.table import BY_NAME
 
 if TYPE_CHECKING:
     from sfn_cache.pipeline import Output
+    from sfn_cache.rewrite.options import WrapOptions
     from sfn_cache.rewrite.wrap import WrapResult
     from sfn_cache.template.update import TemplateResult
 
@@ -48,6 +49,10 @@ def report_lines(result: WrapResult) -> list[str]:
               show_default=True,
               help="In a template, a DefinitionUri file is wrapped into a .cached copy the template then "
                    "points to, or in place.")
+@click.option("--add-function", "add_function", metavar="CODE_URI",
+              help="In a SAM template whose machines would invoke a caching function it does not define: add "
+                   "SfnCacheFunction (code: CODE_URI, the zip sfn-cache build-lambda writes; needs --bucket) "
+                   "and let each machine invoke it.")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]),
               help="Output format of a definition (default: the input's; templates keep theirs).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if OUTPUT (or a wrapped DefinitionUri file) "
@@ -60,8 +65,9 @@ def report_lines(result: WrapResult) -> list[str]:
                    "written as they are.")
 @click_option(BY_NAME["comments"])
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
-def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: str | None, check: bool,
-                 show_diff: bool, compact: bool, comments: bool, verbose: bool, **params) -> None:
+def wrap_command(definition: str, output: str | None, definition_uri: str, add_function: str | None,
+                 fmt: str | None, check: bool, show_diff: bool, compact: bool, comments: bool, verbose: bool,
+                 **params) -> None:
     """Rewrite every selected Task state of FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -79,8 +85,9 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         found = [(d, loaded.source) for _, d in pipeline.machines(loaded, params["resource"])
                  if not isinstance(d, SfnCacheError)]
         check_selectors(params, config, found, loaded.source)
+        function = caching_function(add_function, options) if add_function else None
         result = pipeline.wrap(loaded, options, output=output, resource=params["resource"],
-                               definition_uri=definition_uri, fmt=fmt, compact=compact)
+                               definition_uri=definition_uri, fmt=fmt, compact=compact, add_function=function)
         if output and not (check or show_diff):
             pipeline.check_targets(result.writes)
     except SfnCacheError as exc:
@@ -96,6 +103,17 @@ def wrap_command(definition: str, output: str | None, definition_uri: str, fmt: 
         preview(result.writes)
     else:
         write_all(result.writes, output, verbose)
+
+
+def caching_function(code_uri: str, options: WrapOptions) -> dict:
+    """``--add-function``'s resource: what build-lambda's template.yaml deploys, for this cache."""
+    from sfn_cache.deploy.deploy_files import sam_function
+    from sfn_cache.deploy.lambda_package import default_target
+
+    if not options.bucket:
+        raise SfnCacheError("--add-function needs --bucket s3://BUCKET[/PREFIX]: the cache the function "
+                            "reads and writes")
+    return sam_function(code_uri, default_target(), options.bucket, options.context or "sfn-cache")
 
 
 def check_written(writes: dict[Path | None, str], output: str | None) -> None:

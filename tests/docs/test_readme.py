@@ -70,7 +70,8 @@ def sandbox(tmp_path) -> Path:
     (tmp_path / "template.yaml").write_text(SAM_TEMPLATE)
     (tmp_path / "template.json").write_text(
         '{"Resources": {"TrainingPipeline": {"Type": "AWS::StepFunctions::StateMachine", '
-        '"Properties": {"Definition": ' + example + '}}}}\n')
+        '"Properties": {"Definition": ' + example + '}}, "SfnCacheFunction": {"Type": "AWS::Lambda::Function", '
+        '"Properties": {"Handler": "sfn_cache.runtime.handler.lambda_handler"}}}}\n')
     return tmp_path
 
 
