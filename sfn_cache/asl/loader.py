@@ -55,8 +55,14 @@ def decode_source(data: bytes, source: str) -> str:
 
 
 def is_template(document: Any) -> bool:
-    """A CloudFormation/SAM template rather than a state machine definition (no ruamel needed to tell)."""
-    return isinstance(document, dict) and isinstance(document.get("Resources"), dict) and "States" not in document
+    """A CloudFormation/SAM template, or a Serverless Framework service whose state machines the
+    serverless-step-functions plugin declares (``stepFunctions: stateMachines:``), rather than a state
+    machine definition (no ruamel needed to tell)."""
+    if not isinstance(document, dict) or "States" in document:
+        return False
+    steps = document.get("stepFunctions")
+    return isinstance(document.get("Resources"), dict) or \
+        (isinstance(steps, dict) and isinstance(steps.get("stateMachines"), dict))
 
 
 def looks_like_json(text: str) -> bool:

@@ -158,3 +158,31 @@ def state_machines(resources: dict[str, Any], resource: str | None, source: str)
                             file=source)
     return machines
 
+
+
+def is_serverless(tree: Any) -> bool:
+    """A Serverless Framework service (serverless.yml): its machines are ``stepFunctions.stateMachines``."""
+    steps = tree.get("stepFunctions") if isinstance(tree, dict) else None
+    return "Resources" not in tree and isinstance(steps, dict) and isinstance(steps.get("stateMachines"), dict)
+
+
+def serverless_machines(tree: Any, resource: str | None, source: str) -> list[str]:
+    """The names under ``stepFunctions.stateMachines``, or just ``resource`` (which must be one)."""
+    machines = tree["stepFunctions"]["stateMachines"]
+    if resource is not None:
+        if resource not in machines:
+            raise SfnCacheError(f"no state machine {resource!r} under stepFunctions.stateMachines", file=source)
+        return [resource]
+    if not machines:
+        raise SfnCacheError("no state machine under stepFunctions.stateMachines", file=source)
+    return [str(name) for name in machines]
+
+
+def definition_object(definition: Any, where: str, key: str) -> dict[str, Any]:
+    """A ``Definition``/``definition`` value that is a definition, or one line saying why it is not."""
+    if isinstance(definition, dict) and list(definition) == ["Fn::If"]:
+        raise SfnCacheError(f"{where}: {key} is Fn::If: which definition deploys depends on a condition, and "
+                            f"sfn-cache wraps one definition: give each branch its own state machine or file")
+    if not isinstance(definition, dict):
+        raise SfnCacheError(f"{where}: {key} is not an object")
+    return definition

@@ -31,7 +31,15 @@ from sfn_cache.template.definition_uri import (
     mark_source,
     template_dir,
 )
-from sfn_cache.template.document import STATE_MACHINE_TYPES, Template, read_template, state_machines
+from sfn_cache.template.document import (
+    STATE_MACHINE_TYPES,
+    Template,
+    definition_object,
+    is_serverless,
+    read_template,
+    serverless_machines,
+    state_machines,
+)
 from sfn_cache.template.nodes import as_node, merge, plain
 from sfn_cache.template.splice import Edit, drop_trailing_comment
 
@@ -91,6 +99,8 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
     ``add_function``: the caching function's resource (plain data), written when the machines invoke
     one the template does not define (else that is refused)."""
     template = read_template(text, source)
+    if is_serverless(template.tree):
+        return _wrap_serverless(template, rewriter, resource)
     resources = template.tree["Resources"]
     machines = state_machines(resources, resource, source)
     result: TemplateResult[W] = TemplateResult(text="", machines=[])
@@ -128,6 +138,42 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
     changed = [name for name in machines if plain(resources[name]) != before[name]]
     edits = _edits(resources, changed, before)
     result.text = template.dump(changed + added, None if edits is None else edits + [(resources, n) for n in added])
+    return result
+
+
+def _wrap_serverless(template: Template, rewriter: Rewriter[W], resource: str | None) -> TemplateResult[W]:
+    """A serverless.yml: each ``stepFunctions.stateMachines.NAME.definition`` wrapped in place."""
+    source = template.source
+    machines = template.tree["stepFunctions"]["stateMachines"]
+    result: TemplateResult[W] = TemplateResult(text="", machines=[])
+    edits: list[Edit] = []
+    for name in serverless_machines(template.tree, resource, source):
+        where = f"{source}: state machine '{name}'"
+        try:
+            machine = machines[name]
+            if not isinstance(machine, dict) or "definition" not in machine:
+                raise SfnCacheError(f"{where}: has no definition")
+            definition = plain(machine["definition"])
+            wrapped = rewriter.wrap(definition_object(definition, where, "definition"), f"{where} definition")
+        except SfnCacheError as error:
+            if resource is not None:
+                raise
+            result.machines.append(MachineReport(name, "refused", str(error)))
+            continue
+        count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
+        if count and rewriter.invokes_placeholder:
+            raise SfnCacheError(f"state machine '{name}' would invoke {rewriter.placeholder}, which Serverless "
+                                f"reads as one of its variables: pass --lambda-arn ARN (the caching function's)",
+                                file=source)
+        if wrapped.definition != definition:
+            machine["definition"] = merge(machine["definition"], wrapped.definition, template.short_forms)
+            edits.append((machine, "definition"))
+        result.machines.append(MachineReport(name, "wrapped" if count else "unchanged",
+                                             f"{count} task(s) wrapped" if count else "nothing new to wrap", wrapped))
+    if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
+        first = result.machines[0]
+        raise SfnCacheError(f"no state machine could be wrapped: '{first.resource}': {first.detail}", file=source)
+    result.text = template.dump([], edits)
     return result
 
 
@@ -193,9 +239,7 @@ def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: s
     if not isinstance(properties, dict):
         raise SfnCacheError(f"{where}: has no Properties")
     if "Definition" in properties:
-        definition = plain(properties["Definition"])
-        if not isinstance(definition, dict):
-            raise SfnCacheError(f"{where}: Definition is not an object")
+        definition = definition_object(plain(properties["Definition"]), where, "Definition")
         wrapped = rewriter.wrap(definition, f"{where} Definition")
         properties["Definition"] = merge(properties["Definition"], wrapped.definition, template.short_forms)
     elif "DefinitionString" in properties:
