@@ -167,7 +167,8 @@ def _wrap_serverless(template: Template, rewriter: Rewriter[W], resource: str | 
                                 file=source)
         if wrapped.definition != definition:
             machine["definition"] = merge(machine["definition"], wrapped.definition, template.short_forms)
-            edits.append((machine, "definition"))
+            if isinstance(machine, CommentedMap):
+                edits.append((machine, "definition"))
         result.machines.append(MachineReport(name, "wrapped" if count else "unchanged",
                                              f"{count} task(s) wrapped" if count else "nothing new to wrap", wrapped))
     if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
@@ -197,9 +198,11 @@ def _add_function(template: Template, needing: list[str], function: dict[str, An
     source, resources = template.source, template.tree["Resources"]
     names = ", ".join(f"'{name}'" for name in needing)
     if function is None:
-        raise SfnCacheError(f"state machine{'s' if len(needing) > 1 else ''} {names} would invoke '{DEFAULT_FUNCTION_ID}', which the template does "
-                            f"not define: pass --add-function CODE_URI to add it (the zip sfn-cache build-lambda "
-                            f"writes), or --lambda-arn ARN for a function deployed elsewhere", file=source)
+        plural = "s" if len(needing) > 1 else ""
+        raise SfnCacheError(f"state machine{plural} {names} would invoke '{DEFAULT_FUNCTION_ID}', which the "
+                            f"template does not define: pass --add-function CODE_URI to add it (the zip "
+                            f"sfn-cache build-lambda writes), or --lambda-arn ARN for a function deployed elsewhere",
+                            file=source)
     transform = plain(template.tree.get("Transform"))
     if SAM_TRANSFORM not in (transform if isinstance(transform, list) else [transform]):
         raise SfnCacheError(f"--add-function writes an AWS::Serverless::Function, and the template has no "
@@ -319,6 +322,7 @@ def _add_substitution(template: Template, name: str, function_id: str | None, pl
         raise SfnCacheError(f"{where}: DefinitionSubstitutions is not an object")
     if substitution not in substitutions:
         substitutions[substitution] = as_node({"Fn::GetAtt": [target, "Arn"]}, template.short_forms)
-    if function_id is not None and target not in json.dumps(plain(properties.get("Policies", properties.get("RoleArn", "")))):
+    granted = json.dumps(plain(properties.get("Policies", properties.get("RoleArn", ""))))
+    if function_id is not None and target not in granted:
         notes.append(f"{where}: allow the state machine to invoke '{target}' (SAM: Policies: - LambdaInvokePolicy: "
                      f"{{FunctionName: !Ref {target}}}; CloudFormation: lambda:InvokeFunction in its role)")

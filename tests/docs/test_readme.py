@@ -72,6 +72,9 @@ def sandbox(tmp_path) -> Path:
         '{"Resources": {"TrainingPipeline": {"Type": "AWS::StepFunctions::StateMachine", '
         '"Properties": {"Definition": ' + example + '}}, "SfnCacheFunction": {"Type": "AWS::Lambda::Function", '
         '"Properties": {"Handler": "sfn_cache.runtime.handler.lambda_handler"}}}}\n')
+    (tmp_path / "serverless.yml").write_text(  # JSON is YAML: the plugin's layout around the example
+        "service: pipeline\nstepFunctions:\n  stateMachines:\n    pipeline:\n      definition: " + " ".join(
+            example.split()) + "\nplugins:\n  - serverless-step-functions\n")
     return tmp_path
 
 

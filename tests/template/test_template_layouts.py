@@ -43,7 +43,7 @@ Resources:
                         Resource: {arn}
                         End: true
             Policies:
-            -   LambdaInvokePolicy: {{FunctionName: work}}   
+            -   LambdaInvokePolicy: {{FunctionName: work}}{trailing}
         # trailing comment
 
     Topic:
@@ -56,7 +56,8 @@ Resources:
             DefinitionString: !Sub |
                 {{
                   "StartAt": "W",
-                  "States": {{"W": {{"Type": "Task", "Resource": "arn:aws:lambda:${{AWS::Region}}:1:function:w", "End": true}}}}
+                  "States": {{"W": {{"Type": "Task", "Resource": "arn:aws:lambda:${{AWS::Region}}:1:function:w",
+                                   "End": true}}}}
                 }}
             DefinitionSubstitutions:
                 Unused: x
@@ -68,7 +69,7 @@ Resources:
             Runtime: python3.12
 Outputs:
     Copy: *stage
-""".format(arn=ARN, handler=HANDLER)
+""".format(arn=ARN, handler=HANDLER, trailing="   ")
 
 
 def rewritten_lines(text: str) -> list[tuple[int, int]]:
@@ -96,7 +97,8 @@ def test_every_line_outside_the_rewritten_definitions_is_kept_byte_for_byte(tmp_
     assert "            DefinitionSubstitutions:\n                Unused: x\n" \
            "                SfnCacheFunctionArn: !GetAtt Cache.Arn\n    Cache:\n" in out
     assert "                Enabled: False\n" in out and "{Function: {Timeout: 30}}   # flow style" in out
-    assert "-   LambdaInvokePolicy: {FunctionName: work}   \n" in out and "        # trailing comment\n\n    Topic:" in out
+    assert "-   LambdaInvokePolicy: {FunctionName: work}   \n" in out  # trailing spaces too
+    assert "        # trailing comment\n\n    Topic:" in out
 
 
 def test_a_sub_block_stays_a_readable_block(tmp_path):
@@ -280,6 +282,6 @@ def test_an_unquoted_terraform_placeholder_is_named_with_the_fix(tmp_path):
     (tmp_path / "sfn.json.tpl").write_text(text)
     line = one_line_refusal(sfn_cache("wrap", "sfn.json.tpl", "--no-config", cwd=tmp_path))
     column = text.index("$") + 1
-    assert line == (f"error: sfn.json.tpl:1: invalid JSON: ${{max_concurrency}} (column {column}) is an unquoted template "
-                    "placeholder (Terraform templatefile, Serverless): quote it, or render the template first "
+    assert line == (f"error: sfn.json.tpl:1: invalid JSON: ${{max_concurrency}} (column {column}) is an unquoted "
+                    "template placeholder (Terraform templatefile, Serverless): quote it, or render the template first "
                     "and wrap the result")
