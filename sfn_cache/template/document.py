@@ -20,7 +20,15 @@ from ruamel.yaml.error import YAMLError
 from sfn_cache.asl.loader import load_text, looks_like_json
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.template.nodes import plain
-from sfn_cache.template.splice import Edit, Ranges, drop_trailing_comment, resource_ranges, splice, splice_values
+from sfn_cache.template.splice import (
+    Edit,
+    Ranges,
+    drop_trailing_comment,
+    resource_ranges,
+    splice,
+    splice_json,
+    splice_values,
+)
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
@@ -98,6 +106,9 @@ class Template:
         rewritten (splice.py), else with only the ``changed`` resources' lines replaced, so a diff shows
         the change and nothing else."""
         if self.is_json:
+            spliced = self._splice_json(edits) if edits is not None else None
+            if spliced is not None:
+                return spliced
             return json.dumps(self.tree, indent=_json_indent(self.text), ensure_ascii=False) + "\n"
         assert self.yaml is not None
         if edits is not None:
@@ -113,6 +124,22 @@ class Template:
             return dumped
         return splice(self.text, before, dumped, after, changed)
 
+
+    def _splice_json(self, edits: list[Edit]) -> str | None:
+        """The JSON text with only the edited values rewritten (splice.splice_json), or None."""
+        paths: dict[int, tuple[str, ...]] = {id(self.tree): ()}
+        resources = self.tree.get("Resources")
+        if isinstance(resources, dict):
+            paths[id(resources)] = ("Resources",)
+            for name, body in resources.items():
+                if isinstance(body, dict):
+                    paths[id(body)] = ("Resources", name)
+                    if isinstance(body.get("Properties"), dict):
+                        paths[id(body["Properties"])] = ("Resources", name, "Properties")
+        if any(id(mapping) not in paths for mapping, _ in edits):
+            return None
+        return splice_json(self.text, [(paths[id(mapping)], key, plain(mapping[key])) for mapping, key in edits],
+                           _json_indent(self.text))
 
     def _render(self, key: str, node: Any) -> str:
         """One key and its value as this template's YAML, at column 0."""

@@ -10,6 +10,8 @@ of its old lines; everything else is the original text.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Callable
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -83,7 +85,7 @@ def _shift(line: str, by: int) -> str:
     return line
 
 
-Edit = tuple[CommentedMap, str]  # a key of a mapping whose value wrap replaced or added
+Edit = tuple[dict[str, Any], str]  # a key of a mapping whose value wrap replaced or added
 
 
 def value_end(lines: list[str], line: int, column: int) -> int:
@@ -125,6 +127,8 @@ def splice_values(original: str, edits: list[Edit], render: Callable[[str, Any],
     bare = [line.rstrip("\r\n") for line in lines]
     replacements: dict[int, tuple[int, list[tuple[int, int, list[str]]]]] = {}  # start -> (end, new blocks)
     for mapping, key in edits:
+        if not isinstance(mapping, CommentedMap):
+            return None
         found = _key_position(mapping, key, bare)
         if found is not None:
             line, column = found
@@ -153,3 +157,83 @@ def splice_values(original: str, edits: list[Edit], render: Callable[[str, Any],
     out += lines[position:]
     text = "".join(out)
     return text[:-1] if unterminated and text.endswith("\n") else text
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _members(text: str, position: int) -> list[tuple[str, int, int, int]] | None:
+    """The members of the JSON object at ``position``: (key, key start, value start, value end)."""
+    if text[position:position + 1] != "{":
+        return None
+    found = []
+    index = _SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
+    if text[index:index + 1] == "}":
+        return found
+    while True:
+        key_start = index
+        key, index = _DECODER.raw_decode(text, index)
+        index = _SPACE.match(text, index).end()  # type: ignore[union-attr]
+        if text[index:index + 1] != ":":
+            return None
+        value_start = _SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+        _, value_end = _DECODER.raw_decode(text, value_start)
+        found.append((key, key_start, value_start, value_end))
+        index = _SPACE.match(text, value_end).end()  # type: ignore[union-attr]
+        if text[index:index + 1] == "}":
+            return found
+        if text[index:index + 1] != ",":
+            return None
+        index = _SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+
+
+def _line_indent(text: str, position: int) -> str:
+    start = text.rfind("\n", 0, position) + 1
+    line = text[start:position]
+    return line[:len(line) - len(line.lstrip(" \t"))]
+
+
+JsonEdit = tuple[tuple[str, ...], str, Any]  # (path of the object, key, its new value)
+
+
+def splice_json(original: str, edits: list[JsonEdit], indent: int) -> str | None:
+    """``original`` (a JSON template) with only the values in ``edits`` rewritten, each written with
+    ``indent`` at its key's indentation; added keys go after the last key of their object. None when
+    the text is not laid out as this expects (a duplicate key, an empty object)."""
+    compact = "\n" not in original.strip()
+    replacements: list[tuple[int, int, str]] = []
+    try:
+        root = _SPACE.match(original.lstrip("\ufeff")).end() + (1 if original.startswith("\ufeff") else 0)  # type: ignore[union-attr]
+        for path, key, value in edits:
+            position = root
+            for part in path:
+                members = _members(original, position)
+                spans = [m for m in members or [] if m[0] == part]
+                if len(spans) != 1:
+                    return None
+                position = spans[0][2]
+            members = _members(original, position)
+            if not members:
+                return None
+            mine = [m for m in members if m[0] == key]
+            if len(mine) > 1:
+                return None
+            anchor = mine[0] if mine else members[-1]
+            prefix = _line_indent(original, anchor[1])
+            rendered = json.dumps(value, indent=None if compact else indent, ensure_ascii=False)
+            rendered = rendered.replace("\n", "\n" + prefix)
+            if mine:
+                replacements.append((anchor[2], anchor[3], rendered))
+            else:
+                separator = ", " if compact else ",\n" + prefix
+                replacements.append((anchor[3], anchor[3], f"{separator}{json.dumps(key)}: {rendered}"))
+    except (ValueError, AttributeError):
+        return None
+    out, last = [], 0
+    for start, end, text in sorted(replacements, key=lambda r: (r[0], r[1])):
+        if start < last:
+            return None
+        out += [original[last:start], text]
+        last = end
+    return "".join(out) + original[last:]

@@ -229,7 +229,7 @@ def _edits(resources: Any, changed: list[str], before: dict[str, Any]) -> list[E
     for name in changed:
         for mapping, old in ((resources[name], before[name]),
                              (resources[name].get("Properties"), before[name].get("Properties"))):
-            if not isinstance(mapping, CommentedMap) or not isinstance(old, dict) or any(k not in mapping for k in old):
+            if not isinstance(mapping, dict) or not isinstance(old, dict) or any(k not in mapping for k in old):
                 return None
             edits += [(mapping, key) for key in mapping
                       if key != "Properties" and (key not in old or plain(mapping[key]) != old[key])]
@@ -322,7 +322,7 @@ def _add_substitution(template: Template, name: str, function_id: str | None, pl
         raise SfnCacheError(f"{where}: DefinitionSubstitutions is not an object")
     if substitution not in substitutions:
         substitutions[substitution] = as_node({"Fn::GetAtt": [target, "Arn"]}, template.short_forms)
-    granted = json.dumps(plain(properties.get("Policies", properties.get("RoleArn", ""))))
+    granted = json.dumps(plain(properties.get("Policies", properties.get("RoleArn", ""))), default=str)
     if function_id is not None and target not in granted:
         notes.append(f"{where}: allow the state machine to invoke '{target}' (SAM: Policies: - LambdaInvokePolicy: "
                      f"{{FunctionName: !Ref {target}}}; CloudFormation: lambda:InvokeFunction in its role)")
