@@ -285,3 +285,34 @@ def test_an_unquoted_terraform_placeholder_is_named_with_the_fix(tmp_path):
     assert line == (f"error: sfn.json.tpl:1: invalid JSON: ${{max_concurrency}} (column {column}) is an unquoted "
                     "template placeholder (Terraform templatefile, Serverless): quote it, or render the template first "
                     "and wrap the result")
+
+
+JSON_TEMPLATE = """\
+{
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Description": "caf\\u00e9 \u00fcnicode",
+    "Resources": {
+        "Cache": {"Type": "AWS::Lambda::Function", "Properties": {"Handler": "%s", "Timeout": 1.50}},
+        "M": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+                "Definition": {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "%s", "End": true}}}
+            }
+        }
+    }
+}
+""" % (HANDLER, ARN)
+
+
+def test_a_json_template_keeps_its_bytes_outside_the_rewritten_values(tmp_path):
+    (tmp_path / "template.json").write_text(JSON_TEMPLATE)
+    result = sfn_cache("wrap", "template.json", "--no-config", "-o", "out.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = (tmp_path / "out.json").read_text()
+    head = JSON_TEMPLATE[:JSON_TEMPLATE.index('{"StartAt"')]  # escapes, 1.50 and the one-line resource kept
+    assert out.startswith(head) and out.endswith("\n            }\n        }\n    }\n}\n")
+    properties = json.loads(out)["Resources"]["M"]["Properties"]
+    assert "cache_pull_W" in properties["Definition"]["States"]
+    assert properties["DefinitionSubstitutions"] == {"SfnCacheFunctionArn": {"Fn::GetAtt": ["Cache", "Arn"]}}
+    assert '\n                "DefinitionSubstitutions": {\n                    "SfnCacheFunctionArn": {' in out
