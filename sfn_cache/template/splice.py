@@ -167,7 +167,7 @@ def _members(text: str, position: int) -> list[tuple[str, int, int, int]] | None
     """The members of the JSON object at ``position``: (key, key start, value start, value end)."""
     if text[position:position + 1] != "{":
         return None
-    found = []
+    found: list[tuple[str, int, int, int]] = []
     index = _SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
     if text[index:index + 1] == "}":
         return found

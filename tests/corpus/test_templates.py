@@ -83,7 +83,7 @@ def test_corpus_template(path, tmp_path, record_property):
             wrapped = json.loads(text)
         if pulls(wrapped) and arn:
             assert "SfnCacheFunctionArn" not in (new_props.get("DefinitionSubstitutions") or {})
-            counts["state machine wrapped (--lambda-arn)"] += 1
+            counts["state machine wrapped"] += 1
         elif pulls(wrapped):
             assert new_props["DefinitionSubstitutions"]["SfnCacheFunctionArn"] == \
                    {"Fn::GetAtt": ["SfnCacheFunction", "Arn"]}
