@@ -1,11 +1,12 @@
-"""Keep a YAML template's text byte for byte outside the state machines that ``wrap`` changed.
+"""Keep a template's text byte for byte outside the values that ``wrap`` rewrote.
 
 ruamel.yaml's round trip keeps comments and short forms but re-emits indentation, trailing spaces,
-blank lines and quoting its own way, so dumping the whole template turns one real change into a
-diff of the whole file; and a comment written above the next resource belongs, to ruamel, to the end
-of the previous one, so a key appended to a state machine lands under it. Here only the changed
-state machine resources are taken from ruamel's output, each spliced into the original text in place
-of its old lines; everything else is the original text.
+blank lines, quoting and ``False`` its own way, and ``json.dumps`` rewrites a whole JSON template.
+So only the keys whose value changed (a machine's ``Definition``, ``DefinitionSubstitutions``...) are
+written anew, each in place of the lines (YAML: ``splice_values``) or the characters (JSON:
+``splice_json``) of its old value; added keys go after the last key of their mapping. Everything else
+is the original text. When a layout cannot be spliced that way (flow-style Properties), the older
+resource-level splice (``splice``: the changed resources' lines from ruamel's output) is the fallback.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Wrap the state machines inside a CloudFormation/SAM template, leaving everything else as written.
 
-Only the nodes of a definition that really change are replaced (nodes.merge), and in YAML only the
-lines of the changed resources (splice.py). A definition can be a ``Definition`` object, a
+Only the nodes of a definition that really change are replaced (nodes.merge), and in the text only
+the values of the keys that changed (splice.py). A definition can be a ``Definition`` object, a
 ``DefinitionString`` (definition_string.py) or a ``DefinitionUri`` pointing to a local file
-(definition_uri.py). The wrapping itself is the caller's ``Rewriter``: this package never imports
+(definition_uri.py); a Serverless Framework service's machines (``stepFunctions.stateMachines``)
+are wrapped the same way. The wrapping itself is the caller's ``Rewriter``: this package never imports
 the rewriter.
 """
 
