@@ -105,11 +105,13 @@ class Output:
 
 
 def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: str | None = None,
-         definition_uri: str = "copy", fmt: str | None = None, compact: bool = False) -> Output:
-    """Wrap a loaded definition or template; nothing is written."""
+         definition_uri: str = "copy", fmt: str | None = None, compact: bool = False,
+         add_function: dict[str, Any] | None = None) -> Output:
+    """Wrap a loaded definition or template; nothing is written. ``add_function``: the caching
+    function's resource, for a template that invokes one it does not define."""
     target = Path(output) if output else None
     if loaded.is_template:
-        return _wrap_template(loaded, options, target, output, resource, definition_uri)
+        return _wrap_template(loaded, options, target, output, resource, definition_uri, add_function)
     from sfn_cache.asl.loader import looks_like_json
     from sfn_cache.rewrite.quotas import check_definition_size
     from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
@@ -124,13 +126,13 @@ def wrap(loaded: Input, options: WrapOptions, *, output: str | None, resource: s
 
 
 def _wrap_template(loaded: Input, options: WrapOptions, target: Path | None, output: str | None,
-                   resource: str | None, definition_uri: str) -> Output:
+                   resource: str | None, definition_uri: str, add_function: dict[str, Any] | None) -> Output:
     from sfn_cache.rewrite.quotas import check_definition_size
     from sfn_cache.rewrite.wrap import wrapped_json
     from sfn_cache.template.update import wrap_template  # ruamel: only for templates
 
     result = wrap_template(loaded.text, loaded.source, rewriter(options), resource=resource,
-                           definition_uri=definition_uri, output=output)
+                           definition_uri=definition_uri, output=output, add_function=add_function)
     writes: dict[Path | None, str] = {target: result.text}
     for path, text in result.definition_files.items():  # after the template: the order they are listed in
         writes[path] = text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -54,8 +55,14 @@ def decode_source(data: bytes, source: str) -> str:
 
 
 def is_template(document: Any) -> bool:
-    """A CloudFormation/SAM template rather than a state machine definition (no ruamel needed to tell)."""
-    return isinstance(document, dict) and isinstance(document.get("Resources"), dict) and "States" not in document
+    """A CloudFormation/SAM template, or a Serverless Framework service whose state machines the
+    serverless-step-functions plugin declares (``stepFunctions: stateMachines:``), rather than a state
+    machine definition (no ruamel needed to tell)."""
+    if not isinstance(document, dict) or "States" in document:
+        return False
+    steps = document.get("stepFunctions")
+    return isinstance(document.get("Resources"), dict) or \
+        (isinstance(steps, dict) and isinstance(steps.get("stateMachines"), dict))
 
 
 def looks_like_json(text: str) -> bool:
@@ -103,6 +110,9 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
+_PLACEHOLDER = re.compile(r"[$%]\{[^}\n]{0,80}\}?")  # ${var} of Terraform/Serverless, %{ if } of Terraform
+
+
 def load_json(text: str, source: str) -> Any:
     """Strict JSON: duplicate keys, over-long integers and too deep nesting are one-line errors."""
     try:
@@ -113,6 +123,11 @@ def load_json(text: str, source: str) -> Any:
     except _LongInteger:
         raise SfnCacheError(f"an integer of more than {MAX_INT_DIGITS} digits (the limit)", file=source) from None
     except json.JSONDecodeError as exc:
+        placeholder = _PLACEHOLDER.match(exc.doc, exc.pos)
+        if placeholder:
+            raise SfnCacheError(f"invalid JSON: {placeholder.group(0)} (column {exc.colno}) is an unquoted "
+                                f"template placeholder (Terraform templatefile, Serverless): quote it, or render "
+                                f"the template first and wrap the result", file=source, line=exc.lineno) from None
         raise SfnCacheError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=source,
                             line=exc.lineno) from None
     except RecursionError:

@@ -10,7 +10,7 @@ from typing import Any, cast
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sfn_cache.asl.limits import MAX_INT_DIGITS, MAX_VALUES
+from sfn_cache.asl.limits import MAX_INPUT_BYTES, MAX_INT_DIGITS, MAX_VALUES
 from sfn_cache.asl.loader import too_deep
 from sfn_cache.errors import SfnCacheError
 
@@ -69,11 +69,13 @@ class _TooManyValues(ValueError):
 
 
 def _check_expansion(root: Node | None) -> None:
-    """Refuse alias bombs before construction: count the values the document holds once every alias
-    is expanded (memoised per node, so the count itself is linear in the file) and refuse cycles."""
+    """Refuse alias bombs before construction: count the values, and the characters of the strings, the
+    document holds once every alias is expanded (memoised per node, so the count itself is linear in the
+    file) and refuse cycles. A few values can still be huge: one 100 kB string aliased 2,000 times."""
     if root is None:
         return
     sizes: dict[int, int] = {}
+    chars: dict[int, int] = {}
     active = {id(root)}
     stack = [(root, iter(_children(root)))]
     while stack:
@@ -82,11 +84,16 @@ def _check_expansion(root: Node | None) -> None:
         if child is None:
             stack.pop()
             active.discard(id(node))
-            size = 1 + sum(sizes[id(c)] for c in _children(node))
+            children = _children(node)
+            size = 1 + sum(sizes[id(c)] for c in children)
             if size > MAX_VALUES:
                 raise _TooManyValues(f"expands to more than {MAX_VALUES:,} values through aliases (the "
                                      f"limit; a YAML alias bomb?)")
-            sizes[id(node)] = size
+            text = len(node.value) if isinstance(node, ScalarNode) else sum(chars[id(c)] for c in children)
+            if text > MAX_INPUT_BYTES:
+                raise _TooManyValues(f"expands to more than {MAX_INPUT_BYTES // (1024 * 1024)} MiB of text through "
+                                     f"aliases (the input limit; a YAML alias bomb?)")
+            sizes[id(node)], chars[id(node)] = size, text
         elif id(child) in active:
             raise _TooManyValues("an alias refers to a node that contains it (a recursive structure has "
                                  "no JSON form)")

@@ -55,6 +55,10 @@ def report_lines(result: WrapResult) -> list[str]:
               show_default=True,
               help="In a template, a DefinitionUri file is wrapped into a .cached copy the template then "
                    "points to, or in place.")
+@click.option("--add-function", "add_function", metavar="CODE_URI",
+              help="In a SAM template whose machines would invoke a caching function it does not define: add "
+                   "SfnCacheFunction (code: CODE_URI, the zip sfn-cache build-lambda writes; needs --bucket) "
+                   "and let each machine invoke it.")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]),
               help="Output format of a definition (default: the input's; templates keep theirs).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if OUTPUT (default: FILE itself; or a wrapped "
@@ -70,8 +74,8 @@ def report_lines(result: WrapResult) -> list[str]:
 @click_option(BY_NAME["comments"])
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens to every Task state.")
 def wrap_command(definitions: tuple[str, ...], output: str | None, in_place: bool, definition_uri: str,
-                 fmt: str | None, check: bool, show_diff: bool, report_format: str, compact: bool, comments: bool,
-                 verbose: bool, **params) -> None:
+                 add_function: str | None, fmt: str | None, check: bool, show_diff: bool, report_format: str,
+                 compact: bool, comments: bool, verbose: bool, **params) -> None:
     """Rewrite every selected Task state of each FILE into its cached form.
 
     FILE is a state machine definition (JSON or YAML; - for stdin) or a CloudFormation/SAM template,
@@ -86,7 +90,7 @@ def wrap_command(definitions: tuple[str, ...], output: str | None, in_place: boo
         inputs = expand(definitions)
     except SfnCacheError as exc:
         exit_with(exc, verbose)
-    run = Run(params, definition_uri, fmt, compact, comments, verbose, report_format)
+    run = Run(params, definition_uri, fmt, compact, comments, verbose, report_format, add_function)
     if inputs.many:
         if output:
             raise click.UsageError("-o takes one FILE; for many, use --in-place, --check or --diff")
@@ -113,8 +117,9 @@ def wrap_command(definitions: tuple[str, ...], output: str | None, in_place: boo
         found = [(d, loaded.source) for _, d in pipeline.machines(loaded, params["resource"])
                  if not isinstance(d, SfnCacheError)]
         check_selectors(params, file_config, found, loaded.source)
+        function = caching_function(add_function, options) if add_function else None
         result = pipeline.wrap(loaded, options, output=output, resource=params["resource"],
-                               definition_uri=definition_uri, fmt=fmt, compact=compact)
+                               definition_uri=definition_uri, fmt=fmt, compact=compact, add_function=function)
         if output and not (check or show_diff):
             pipeline.check_targets(result.writes)
     except SfnCacheError as exc:
@@ -144,6 +149,7 @@ class Run:
     comments: bool
     verbose: bool
     report_format: str
+    add_function: str | None  # --add-function's CODE_URI
 
     def options(self, config: ProjectConfig | None, path: str) -> tuple[WrapOptions, ProjectConfig | None]:
         """The options for ``path``: the flags over the configuration as it applies to that file."""
@@ -181,8 +187,10 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
     results: list[tuple[str, Output]] = []
     for path, loaded, options, _ in ([] if errors else loaded_files):
         try:
+            function = caching_function(run.add_function, options) if run.add_function else None
             result = pipeline.wrap(loaded, options, output=path, resource=run.params["resource"],
-                                   definition_uri=run.definition_uri, fmt=run.fmt, compact=run.compact)
+                                   definition_uri=run.definition_uri, fmt=run.fmt, compact=run.compact,
+                                   add_function=function)
             if not (check or show_diff):
                 pipeline.check_targets(result.writes)
             results.append((path, result))
@@ -265,6 +273,17 @@ def stale_finding(path: Path, text: str, command: str) -> Finding:
     before = pipeline.current_text(path)
     state = "missing" if before is None else "out of date"
     return Finding(str(path), first_difference(before, text), "error", "out-of-date", f"{state}; run: {command}")
+
+
+def caching_function(code_uri: str, options: WrapOptions) -> dict:
+    """``--add-function``'s resource: what build-lambda's template.yaml deploys, for this cache."""
+    from sfn_cache.deploy.deploy_files import sam_function
+    from sfn_cache.deploy.lambda_package import default_target
+
+    if not options.bucket:
+        raise SfnCacheError("--add-function needs --bucket s3://BUCKET[/PREFIX]: the cache the function "
+                            "reads and writes")
+    return sam_function(code_uri, default_target(), options.bucket, options.context or "sfn-cache")
 
 
 def check_written(writes: dict[Path | None, str], output: str | None, report_format: str, command: str) -> None:

@@ -87,6 +87,23 @@ def operator_policy(bucket_url: str) -> dict:
     return policy
 
 
+MEMORY_MB = 1024
+
+
+def sam_function(code_uri: str, target: Target, bucket_url: str, context: str, key_code: bool = True) -> dict:
+    """The caching function as a SAM resource (plain data), for ``wrap --add-function``: the handler,
+    runtime and limits ``build-lambda``'s template.yaml gives it, and the least-privilege policy
+    ``iam_policy`` writes to iam-policy.json."""
+    policy = iam_policy(bucket_url, key_code=key_code)
+    return {"Type": "AWS::Serverless::Function",
+            "Properties": {"CodeUri": code_uri, "Handler": HANDLER, "Runtime": target.runtime,
+                           "Architectures": [target.arch], "MemorySize": MEMORY_MB,
+                           "Timeout": FUNCTION_TIMEOUT_SECONDS,
+                           "Environment": {"Variables": {"SFN_CACHE_BUCKET": bucket_url.rstrip("/"),
+                                                         "SFN_CACHE_CONTEXT": context}},
+                           "Policies": [{"Version": policy["Version"], "Statement": policy["Statement"]}]}}
+
+
 def sam_template(*, target: Target, layout: str, zips: list[str], bucket_url: str, context: str,
                  key_statements: Sequence[dict[str, Any]] = ()) -> str:
     """A SAM template that deploys the function and hands its ARN to a wrapped state machine."""
@@ -132,7 +149,7 @@ Resources:
 {code}      Handler: {HANDLER}
       Runtime: {target.runtime}
       Architectures: [{target.arch}]
-      MemorySize: 1024
+      MemorySize: {MEMORY_MB}
       Timeout: {FUNCTION_TIMEOUT_SECONDS}
 {layer_ref}      Environment:
         Variables:

@@ -44,24 +44,31 @@ class _Tokens:
         return parts
 
 
-def _inside_string(text: str, index: int) -> bool:
-    """Whether ``text[index]`` sits inside a JSON string literal."""
-    inside = escaped = False
-    for ch in text[:index]:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = inside
-        elif ch == '"':
-            inside = not inside
-    return inside
+class _StringTracker:
+    """Whether the text fed so far ends inside a JSON string literal. Each character is scanned once:
+    a Fn::Sub with 20,000 ``${...}`` must not rescan the text for each of them."""
+
+    def __init__(self) -> None:
+        self.inside = self.escaped = False
+
+    def feed(self, chunk: str) -> None:
+        for ch in chunk:
+            if self.escaped:
+                self.escaped = False
+            elif ch == "\\":
+                self.escaped = self.inside
+            elif ch == '"':
+                self.inside = not self.inside
 
 
 def _tokenise_sub(text: str, tokens: _Tokens) -> str:
     out, last = [], 0
+    tracker = _StringTracker()
     for match in _SUB_VARIABLE.finditer(text):
+        tracker.feed(text[last:match.start()])
         out.append(text[last:match.start()])
-        out.append(tokens.token(match.group(0), _inside_string(text, match.start())))
+        out.append(tokens.token(match.group(0), tracker.inside))
+        tracker.feed(match.group(0))
         last = match.end()
     out.append(text[last:])
     return "".join(out)
@@ -75,11 +82,12 @@ class DefinitionString:
     kind: str  # "string" | "Fn::Sub" | "Fn::Join"
     tokens: _Tokens = field(default_factory=_Tokens)
     variables: Any = None  # Fn::Sub's variables object, if it has one
+    newline: str = ""  # the text's final newline (a ``|`` block's), kept
 
     def write(self, new: dict[str, Any], to_json: ToJson, placeholder: str) -> Any:
         """``new`` in this DefinitionString's form; ``placeholder`` is the ``${...}`` that must reach
         DefinitionSubstitutions untouched (inside Fn::Sub it is escaped as ``${!...}``)."""
-        body = to_json(new).rstrip("\n")
+        body = to_json(new).rstrip("\n") + self.newline
         if self.kind == "Fn::Sub":
             body = body.replace(placeholder, "${!" + placeholder[2:-1] + "}")
             rebuilt = "".join(p for p in self.tokens.pieces(body))
@@ -92,27 +100,35 @@ class DefinitionString:
 def read_definition_string(value: Any, where: str) -> DefinitionString:
     """Parse a DefinitionString (plain data), or say why sfn-cache cannot."""
     if isinstance(value, str):
-        return DefinitionString(_parse_definition_text(value, where), "string")
+        return DefinitionString(_parse_definition_text(value, where), "string", newline=_final_newline(value))
     if isinstance(value, dict) and len(value) == 1:
         (kind, inner), = value.items()
         if kind == "Fn::Sub":
             text, variables = _sub_parts(inner, where)
             tokens = _Tokens()
             definition = _parse_definition_text(_tokenise_sub(text, tokens), where)
-            return DefinitionString(definition, kind, tokens, variables)
+            return DefinitionString(definition, kind, tokens, variables, _final_newline(text))
         if kind == "Fn::Join" and isinstance(inner, list) and len(inner) == 2 and isinstance(inner[1], list):
             delimiter, parts = inner
             if not isinstance(delimiter, str):
                 raise SfnCacheError(f"{where}: Fn::Join needs a string delimiter")
             tokens = _Tokens()
-            text = ""
+            pieces: list[str] = []
+            tracker = _StringTracker()
             for i, part in enumerate(parts):
-                text += delimiter if i else ""
-                text += part if isinstance(part, str) else tokens.token(part, _inside_string(text, len(text)))
-            return DefinitionString(_parse_definition_text(text, where), kind, tokens)
+                if i:
+                    pieces.append(delimiter)
+                    tracker.feed(delimiter)
+                pieces.append(part if isinstance(part, str) else tokens.token(part, tracker.inside))
+                tracker.feed(pieces[-1])
+            return DefinitionString(_parse_definition_text("".join(pieces), where), kind, tokens)
         raise SfnCacheError(f"{where}: DefinitionString uses {kind}; sfn-cache understands a plain string, "
                             f"Fn::Sub and Fn::Join")
     raise SfnCacheError(f"{where}: DefinitionString is neither a string nor Fn::Sub/Fn::Join")
+
+
+def _final_newline(text: str) -> str:
+    return "\n" if text.endswith("\n") else ""
 
 
 def _sub_parts(inner: Any, where: str) -> tuple[str, Any]:

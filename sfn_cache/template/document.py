@@ -14,12 +14,21 @@ from functools import cached_property
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from sfn_cache.asl.loader import load_text, looks_like_json
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.template.nodes import plain
-from sfn_cache.template.splice import Ranges, resource_ranges, splice
+from sfn_cache.template.splice import (
+    Edit,
+    Ranges,
+    drop_trailing_comment,
+    resource_ranges,
+    splice,
+    splice_json,
+    splice_values,
+)
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
@@ -29,8 +38,27 @@ def _round_trip_yaml(text: str) -> YAML:
     yaml.preserve_quotes = True
     yaml.width = 4096
     sequence, offset = _sequence_indent(text)
-    yaml.indent(mapping=2, sequence=sequence, offset=offset)
+    mapping = _mapping_indent(text)
+    yaml.indent(mapping=mapping, sequence=max(sequence, offset + 2), offset=offset)
     return yaml
+
+
+def _mapping_indent(text: str) -> int:
+    """How far most nested mappings of the template are indented (2 or 4 spaces...), so a rewritten
+    definition is indented as the lines around it."""
+    steps: dict[int, int] = {}
+    previous = None
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if previous is not None and previous.rstrip().endswith(":") and not previous.lstrip().startswith("- ") \
+                and not stripped.startswith("- "):
+            step = len(line) - len(stripped) - (len(previous) - len(previous.lstrip(" ")))
+            if 0 < step <= 8:
+                steps[step] = steps.get(step, 0) + 1
+        previous = line
+    return max(sorted(steps), key=lambda s: steps[s]) if steps else 2
 
 
 def _sequence_indent(text: str) -> tuple[int, int]:
@@ -73,12 +101,20 @@ class Template:
                                                r"FindInMap|ImportValue|Base64|GetAZs|Equals|Not|And|Or)\b",
                                                self.text, re.M) is not None
 
-    def dump(self, changed: list[str]) -> str:
-        """The template's new text: in YAML, the original text with only the ``changed`` resources'
-        lines replaced (see splice.py), so a diff shows the change and nothing else."""
+    def dump(self, changed: list[str], edits: list[Edit] | None = None) -> str:
+        """The template's new text: in YAML, the original text with only the values in ``edits``
+        rewritten (splice.py), else with only the ``changed`` resources' lines replaced, so a diff shows
+        the change and nothing else."""
         if self.is_json:
+            spliced = self._splice_json(edits) if edits is not None else None
+            if spliced is not None:
+                return spliced
             return json.dumps(self.tree, indent=_json_indent(self.text), ensure_ascii=False) + "\n"
         assert self.yaml is not None
+        if edits is not None:
+            spliced = splice_values(self.text, edits, self._render)
+            if spliced is not None:
+                return spliced
         buffer = io.StringIO()
         self.yaml.dump(self.tree, buffer)
         dumped = buffer.getvalue()
@@ -87,6 +123,33 @@ class Template:
         if before is None or after is None or not all(name in after and name in before for name in changed):
             return dumped
         return splice(self.text, before, dumped, after, changed)
+
+
+    def _splice_json(self, edits: list[Edit]) -> str | None:
+        """The JSON text with only the edited values rewritten (splice.splice_json), or None."""
+        paths: dict[int, tuple[str, ...]] = {id(self.tree): ()}
+        resources = self.tree.get("Resources")
+        if isinstance(resources, dict):
+            paths[id(resources)] = ("Resources",)
+            for name, body in resources.items():
+                if isinstance(body, dict):
+                    paths[id(body)] = ("Resources", name)
+                    if isinstance(body.get("Properties"), dict):
+                        paths[id(body["Properties"])] = ("Resources", name, "Properties")
+        if any(id(mapping) not in paths for mapping, _ in edits):
+            return None
+        return splice_json(self.text, [(paths[id(mapping)], key, plain(mapping[key])) for mapping, key in edits],
+                           _json_indent(self.text))
+
+    def _render(self, key: str, node: Any) -> str:
+        """One key and its value as this template's YAML, at column 0."""
+        assert self.yaml is not None
+        wrapper = CommentedMap()
+        wrapper[key] = node
+        drop_trailing_comment(wrapper)  # the comment lines after the value stay where they are written
+        buffer = io.StringIO()
+        self.yaml.dump(wrapper, buffer)
+        return buffer.getvalue()
 
 
 def read_template(text: str, source: str) -> Template:
@@ -113,11 +176,40 @@ def state_machines(resources: dict[str, Any], resource: str | None, source: str)
         if resource not in resources:
             raise SfnCacheError(f"no resource {resource!r} in this template", file=source)
         if resource not in machines:
-            raise SfnCacheError(f"resource {resource!r} is a {plain(resources[resource]).get('Type')}, "
-                                f"not a state machine", file=source)
+            body = plain(resources[resource])
+            kind = f"a {body.get('Type')}" if isinstance(body, dict) else f"{json.dumps(body)[:40]} (not an object)"
+            raise SfnCacheError(f"resource {resource!r} is {kind}, not a state machine", file=source)
         return [resource]
     if not machines:
         raise SfnCacheError("no AWS::StepFunctions::StateMachine or AWS::Serverless::StateMachine resource",
                             file=source)
     return machines
 
+
+
+def is_serverless(tree: Any) -> bool:
+    """A Serverless Framework service (serverless.yml): its machines are ``stepFunctions.stateMachines``."""
+    steps = tree.get("stepFunctions") if isinstance(tree, dict) else None
+    return "Resources" not in tree and isinstance(steps, dict) and isinstance(steps.get("stateMachines"), dict)
+
+
+def serverless_machines(tree: Any, resource: str | None, source: str) -> list[str]:
+    """The names under ``stepFunctions.stateMachines``, or just ``resource`` (which must be one)."""
+    machines = tree["stepFunctions"]["stateMachines"]
+    if resource is not None:
+        if resource not in machines:
+            raise SfnCacheError(f"no state machine {resource!r} under stepFunctions.stateMachines", file=source)
+        return [resource]
+    if not machines:
+        raise SfnCacheError("no state machine under stepFunctions.stateMachines", file=source)
+    return [str(name) for name in machines]
+
+
+def definition_object(definition: Any, where: str, key: str) -> dict[str, Any]:
+    """A ``Definition``/``definition`` value that is a definition, or one line saying why it is not."""
+    if isinstance(definition, dict) and list(definition) == ["Fn::If"]:
+        raise SfnCacheError(f"{where}: {key} is Fn::If: which definition deploys depends on a condition, and "
+                            f"sfn-cache wraps one definition: give each branch its own state machine or file")
+    if not isinstance(definition, dict):
+        raise SfnCacheError(f"{where}: {key} is not an object")
+    return definition

@@ -9,7 +9,13 @@ from sfn_cache.asl.loader import load_text, read_source
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.template.definition_string import read_definition_string
 from sfn_cache.template.definition_uri import definition_source, is_local_uri, local_definition_path, template_dir
-from sfn_cache.template.document import read_template, state_machines
+from sfn_cache.template.document import (
+    definition_object,
+    is_serverless,
+    read_template,
+    serverless_machines,
+    state_machines,
+)
 from sfn_cache.template.nodes import plain
 
 
@@ -17,8 +23,20 @@ def machine_definitions(text: str, source: str,
                         resource: str | None = None) -> list[tuple[str, dict[str, Any] | SfnCacheError]]:
     """Each state machine's definition as plain data (or why it cannot be read), in template order."""
     template = read_template(text, source)
-    resources = template.tree["Resources"]
     found: list[tuple[str, dict[str, Any] | SfnCacheError]] = []
+    if is_serverless(template.tree):
+        machines = template.tree["stepFunctions"]["stateMachines"]
+        for name in serverless_machines(template.tree, resource, source):
+            where = f"{source}: state machine '{name}'"
+            try:
+                machine = plain(machines[name])
+                if not isinstance(machine, dict) or "definition" not in machine:
+                    raise SfnCacheError(f"{where}: has no definition")
+                found.append((name, definition_object(machine["definition"], where, "definition")))
+            except SfnCacheError as error:
+                found.append((name, error))
+        return found
+    resources = template.tree["Resources"]
     for name in state_machines(resources, resource, source):
         try:
             found.append((name, _definition(resources[name], f"{source}: resource '{name}'", source)))
@@ -41,6 +59,4 @@ def _definition(resource: Any, where: str, source: str) -> dict[str, Any]:
         definition = load_text(read_source(str(path)), str(path))
     else:
         raise SfnCacheError(f"{where}: no local Definition, DefinitionString or DefinitionUri")
-    if not isinstance(definition, dict):
-        raise SfnCacheError(f"{where}: the definition is not an object")
-    return definition
+    return definition_object(definition, where, "the definition")

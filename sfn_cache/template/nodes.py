@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.scalarstring import LiteralScalarString
 from ruamel.yaml.tag import Tag
 
 
@@ -51,8 +52,8 @@ def as_node(value: Any, short_forms: bool) -> Any:
                 tag = "!" + key.split("::")[-1]
                 if key == "Fn::GetAtt" and isinstance(inner, list) and all(isinstance(p, str) for p in inner):
                     return TaggedScalar(".".join(inner), tag=tag)
-                if isinstance(inner, str):
-                    return TaggedScalar(inner, tag=tag)
+                if isinstance(inner, str):  # a multi-line string (a DefinitionString's JSON) stays a block
+                    return TaggedScalar(inner, style="|" if "\n" in inner else None, tag=tag)
                 node = as_node(inner, short_forms)
                 node.yaml_set_ctag(Tag(suffix=tag))
                 return node
@@ -62,6 +63,8 @@ def as_node(value: Any, short_forms: bool) -> Any:
         return mapping
     if isinstance(value, list):
         return CommentedSeq([as_node(v, short_forms) for v in value])
+    if isinstance(value, str) and "\n" in value:  # readable, as a ``DefinitionString: |`` is written
+        return LiteralScalarString(value)
     return value
 
 

@@ -1,9 +1,10 @@
 """Wrap the state machines inside a CloudFormation/SAM template, leaving everything else as written.
 
-Only the nodes of a definition that really change are replaced (nodes.merge), and in YAML only the
-lines of the changed resources (splice.py). A definition can be a ``Definition`` object, a
+Only the nodes of a definition that really change are replaced (nodes.merge), and in the text only
+the values of the keys that changed (splice.py). A definition can be a ``Definition`` object, a
 ``DefinitionString`` (definition_string.py) or a ``DefinitionUri`` pointing to a local file
-(definition_uri.py). The wrapping itself is the caller's ``Rewriter``: this package never imports
+(definition_uri.py); a Serverless Framework service's machines (``stepFunctions.stateMachines``)
+are wrapped the same way. The wrapping itself is the caller's ``Rewriter``: this package never imports
 the rewriter.
 """
 
@@ -32,12 +33,21 @@ from sfn_cache.template.definition_uri import (
     template_dir,
     unmark_source,
 )
-from sfn_cache.template.document import Template, read_template, state_machines
+from sfn_cache.template.document import (
+    STATE_MACHINE_TYPES,
+    Template,
+    definition_object,
+    is_serverless,
+    read_template,
+    serverless_machines,
+    state_machines,
+)
 from sfn_cache.template.nodes import as_node, merge, plain
-from sfn_cache.template.splice import drop_trailing_comment
+from sfn_cache.template.splice import Edit, drop_trailing_comment
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 DEFAULT_FUNCTION_ID = "SfnCacheFunction"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
 class _Task(Protocol):
@@ -89,13 +99,22 @@ class TemplateResult(Generic[W]):
 
 
 def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: str | None = None,
-                  definition_uri: str = "copy", output: str | None = None) -> TemplateResult[W]:
-    """Wrap every state machine of a template (or only ``resource``); see the module docstring."""
+                  definition_uri: str = "copy", output: str | None = None,
+                  add_function: dict[str, Any] | None = None) -> TemplateResult[W]:
+    """Wrap every state machine of a template (or only ``resource``); see the module docstring.
+    ``add_function``: the caching function's resource (plain data), written when the machines invoke
+    one the template does not define (else that is refused)."""
     template = read_template(text, source)
+    if is_serverless(template.tree):
+        return _wrap_serverless(template, rewriter, resource)
     resources = template.tree["Resources"]
     machines = state_machines(resources, resource, source)
     result: TemplateResult[W] = TemplateResult(text="", machines=[])
     function_id = _caching_function(plain(resources))
+    if _is_cdk_output(source, plain(resources)):
+        result.notes.append(f"{source}: CDK synth output: the next cdk synth overwrites this file; wrap the "
+                            f"state machine's ASL file and load it with DefinitionBody.fromFile and "
+                            f"definitionSubstitutions instead (docs/deploying.md)")
     before = {name: plain(resources[name]) for name in machines}
     if template.ranges is not None:
         for name in machines:  # before any key is added after them (the splice keeps them from the text)
@@ -119,8 +138,112 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
         first = result.machines[0]
         raise SfnCacheError(f"no state machine could be wrapped: resource '{first.resource}': {first.detail}",
                             file=source)
-    result.text = template.dump([name for name in machines if plain(resources[name]) != before[name]])
+    added = []
+    if function_id is None and rewriter.invokes_placeholder:
+        needing = [m.resource for m in result.machines if m.action != "refused"
+                   and _invokes(resources[m.resource], rewriter.placeholder)]
+        if needing:
+            _add_function(template, needing, add_function, result.notes)
+            added = [DEFAULT_FUNCTION_ID]
+    changed = [name for name in machines if plain(resources[name]) != before[name]]
+    edits = _edits(resources, changed, before)
+    result.text = template.dump(changed + added, None if edits is None else edits + [(resources, n) for n in added])
     return result
+
+
+def _wrap_serverless(template: Template, rewriter: Rewriter[W], resource: str | None) -> TemplateResult[W]:
+    """A serverless.yml: each ``stepFunctions.stateMachines.NAME.definition`` wrapped in place."""
+    source = template.source
+    machines = template.tree["stepFunctions"]["stateMachines"]
+    result: TemplateResult[W] = TemplateResult(text="", machines=[])
+    edits: list[Edit] = []
+    for name in serverless_machines(template.tree, resource, source):
+        where = f"{source}: state machine '{name}'"
+        try:
+            machine = machines[name]
+            if not isinstance(machine, dict) or "definition" not in machine:
+                raise SfnCacheError(f"{where}: has no definition")
+            definition = plain(machine["definition"])
+            wrapped = rewriter.wrap(definition_object(definition, where, "definition"), f"{where} definition")
+        except SfnCacheError as error:
+            if resource is not None:
+                raise
+            result.machines.append(MachineReport(name, "refused", str(error)))
+            continue
+        count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
+        if count and rewriter.invokes_placeholder:
+            raise SfnCacheError(f"state machine '{name}' would invoke {rewriter.placeholder}, which Serverless "
+                                f"reads as one of its variables: pass --lambda-arn ARN (the caching function's)",
+                                file=source)
+        if wrapped.definition != definition:
+            machine["definition"] = merge(machine["definition"], wrapped.definition, template.short_forms)
+            if isinstance(machine, CommentedMap):
+                edits.append((machine, "definition"))
+        result.machines.append(MachineReport(name, "wrapped" if count else "unchanged",
+                                             f"{count} task(s) wrapped" if count else "nothing new to wrap", wrapped))
+    if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
+        first = result.machines[0]
+        raise SfnCacheError(f"no state machine could be wrapped: '{first.resource}': {first.detail}", file=source)
+    result.text = template.dump([], edits)
+    return result
+
+
+def _is_cdk_output(source: str, resources: dict[str, Any]) -> bool:
+    """A template ``cdk synth`` wrote: under ``cdk.out/``, or with CDK's ``aws:cdk:path`` metadata."""
+    return "cdk.out" in Path(source).parts or any(
+        isinstance(body, dict) and isinstance(body.get("Metadata"), dict) and "aws:cdk:path" in body["Metadata"]
+        for body in resources.values())
+
+
+def _invokes(resource: Any, placeholder: str) -> bool:
+    """Whether a state machine hands the default caching function's ARN to its definition."""
+    substitutions = plain(resource.get("Properties") or {}).get("DefinitionSubstitutions")
+    return isinstance(substitutions, dict) and \
+        substitutions.get(placeholder[2:-1]) == {"Fn::GetAtt": [DEFAULT_FUNCTION_ID, "Arn"]}
+
+
+def _add_function(template: Template, needing: list[str], function: dict[str, Any] | None, notes: list[str]) -> None:
+    """Write the caching function (``--add-function``) and let each machine in ``needing`` invoke it,
+    or refuse: a template whose machines invoke a function it does not define cannot deploy."""
+    source, resources = template.source, template.tree["Resources"]
+    names = ", ".join(f"'{name}'" for name in needing)
+    if function is None:
+        plural = "s" if len(needing) > 1 else ""
+        raise SfnCacheError(f"state machine{plural} {names} would invoke '{DEFAULT_FUNCTION_ID}', which the "
+                            f"template does not define: pass --add-function CODE_URI to add it (the zip "
+                            f"sfn-cache build-lambda writes), or --lambda-arn ARN for a function deployed elsewhere",
+                            file=source)
+    transform = plain(template.tree.get("Transform"))
+    if SAM_TRANSFORM not in (transform if isinstance(transform, list) else [transform]):
+        raise SfnCacheError(f"--add-function writes an AWS::Serverless::Function, and the template has no "
+                            f"'Transform: {SAM_TRANSFORM}': add the caching function yourself, or pass "
+                            f"--lambda-arn ARN", file=source)
+    resources[DEFAULT_FUNCTION_ID] = as_node(function, template.short_forms)
+    invoke = {"LambdaInvokePolicy": {"FunctionName": {"Ref": DEFAULT_FUNCTION_ID}}}
+    for name in needing:
+        properties = resources[name]["Properties"]
+        policies = plain(properties.get("Policies"))
+        if resources[name].get("Type") != STATE_MACHINE_TYPES[1] or "Role" in properties:
+            notes.append(f"{source}: resource '{name}': allow its role lambda:InvokeFunction on "
+                         f"'{DEFAULT_FUNCTION_ID}'")
+        elif isinstance(policies, list):
+            properties["Policies"].append(as_node(invoke, template.short_forms))
+        else:
+            properties["Policies"] = as_node(([policies] if policies else []) + [invoke], template.short_forms)
+
+
+def _edits(resources: Any, changed: list[str], before: dict[str, Any]) -> list[Edit] | None:
+    """The keys whose values wrap rewrote or added: a machine's own keys and its Properties' (so the
+    splice leaves the rest of each resource as written); None when a key was removed."""
+    edits: list[Edit] = []
+    for name in changed:
+        for mapping, old in ((resources[name], before[name]),
+                             (resources[name].get("Properties"), before[name].get("Properties"))):
+            if not isinstance(mapping, dict) or not isinstance(old, dict) or any(k not in mapping for k in old):
+                return None
+            edits += [(mapping, key) for key in mapping
+                      if key != "Properties" and (key not in old or plain(mapping[key]) != old[key])]
+    return edits
 
 
 def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: str, definition_uri: str,
@@ -129,9 +252,7 @@ def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: s
     if not isinstance(properties, dict):
         raise SfnCacheError(f"{where}: has no Properties")
     if "Definition" in properties:
-        definition = plain(properties["Definition"])
-        if not isinstance(definition, dict):
-            raise SfnCacheError(f"{where}: Definition is not an object")
+        definition = definition_object(plain(properties["Definition"]), where, "Definition")
         wrapped = rewriter.wrap(definition, f"{where} Definition")
         properties["Definition"] = merge(properties["Definition"], wrapped.definition, template.short_forms)
     elif "DefinitionString" in properties:
@@ -232,9 +353,7 @@ def _add_substitution(template: Template, name: str, function_id: str | None, pl
         raise SfnCacheError(f"{where}: DefinitionSubstitutions is not an object")
     if substitution not in substitutions:
         substitutions[substitution] = as_node({"Fn::GetAtt": [target, "Arn"]}, template.short_forms)
-    if function_id is None:
-        notes.append(f"{where}: the template has no caching function: add '{DEFAULT_FUNCTION_ID}' "
-                     f"(sfn-cache build-lambda writes one in template.yaml) and let the state machine invoke it")
-    elif target not in json.dumps(plain(properties.get("Policies", properties.get("RoleArn", "")))):
+    granted = json.dumps(plain(properties.get("Policies", properties.get("RoleArn", ""))), default=str)
+    if function_id is not None and target not in granted:
         notes.append(f"{where}: allow the state machine to invoke '{target}' (SAM: Policies: - LambdaInvokePolicy: "
                      f"{{FunctionName: !Ref {target}}}; CloudFormation: lambda:InvokeFunction in its role)")

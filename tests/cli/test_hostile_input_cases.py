@@ -95,7 +95,7 @@ def test_function_properties_that_are_a_list_do_not_crash(tmp_path):
                 + "".join("        " + line + "\n" for line in TASK_YAML.splitlines()))
     source = tmp_path / "template.yaml"
     source.write_text(template)
-    code, stdout, stderr = run("wrap", source, "--no-config")
+    code, stdout, stderr = run("wrap", source, "--no-config", "--lambda-arn", ARN)
     assert code == 0, stderr
     assert "cache_pull_Work" in stdout and "Properties: [a]" in stdout
 
@@ -264,7 +264,7 @@ def test_definition_uri_copy_lands_inside_the_output_directory(tmp_path):
     inside.write_text(json.dumps(definition()))
     template.write_text(template.read_text().replace("{absolute}", str(inside)))
     build = tmp_path / "build"
-    code, _, stderr = run("wrap", template, "--no-config", "-o", build / "template.yaml")
+    code, _, stderr = run("wrap", template, "--no-config", "--lambda-arn", ARN, "-o", build / "template.yaml")
     assert code == 0, stderr
     copy = build / "machines" / "sm.asl.json"
     assert "cache_pull_Work" in copy.read_text() and json.loads(inside.read_text()) == definition()
@@ -331,7 +331,7 @@ def test_a_template_whose_copy_cannot_be_written_writes_nothing(tmp_path):
     build = tmp_path / "build"
     build.mkdir()
     os.mkfifo(build / "sm.asl.json")
-    code, _, stderr = run("wrap", template, "--no-config", "-o", build / "template.yaml")
+    code, _, stderr = run("wrap", template, "--no-config", "--lambda-arn", ARN, "-o", build / "template.yaml")
     assert code == 2 and stderr == f"error: {build / 'sm.asl.json'}: is a FIFO, not a regular file: sfn-cache " \
                                    f"writes only regular files\n"
     assert sorted(p.name for p in build.iterdir()) == ["sm.asl.json"], "the template was not written either"

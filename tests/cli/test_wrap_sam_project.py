@@ -90,7 +90,7 @@ def test_an_in_place_wrap_diff_is_the_change_and_nothing_else(project):
         "  # the function, not touched\n"
         "  Fn:\n"
         "    Type:   AWS::Serverless::Function   \n"
-        "    Properties: {Handler: a.b, Runtime: python3.12}\n")
+        "    Properties: {Handler: sfn_cache.runtime.handler.lambda_handler, Runtime: python3.12}\n")
     result = sfn_cache("wrap", "template.yaml", "-o", "template.yaml", "--no-config", "--diff", cwd=project)
     assert result.returncode == 1, result.stderr
     sections = re.split(r"(?m)^(?=--- )", result.stdout)  # one per file: the template, the new copy
@@ -101,7 +101,7 @@ def test_an_in_place_wrap_diff_is_the_change_and_nothing_else(project):
         "-      DefinitionUri: statemachine/pipeline.asl.json",
         "+      DefinitionUri: statemachine/pipeline.cached.asl.json",
         "+      DefinitionSubstitutions:",
-        "+        SfnCacheFunctionArn: !GetAtt SfnCacheFunction.Arn",
+        "+        SfnCacheFunctionArn: !GetAtt Fn.Arn",
         "+    Metadata:",
         "+      SfnCache:",
         "+        DefinitionSource: statemachine/pipeline.asl.json",

@@ -15,7 +15,8 @@ from sfn_cache.cli import cli
 SCRIPT = Path(sys.executable).parent / "sfn-cache"
 CACHE_CLI_BUCKET = "sfn-cache-cli"  # the cache_env fixture's bucket (tests/conftest.py)
 
-# A SAM project's template whose state machine is a local DefinitionUri file (statemachine/pipeline.asl.json)
+# A SAM project's template whose state machine is a local DefinitionUri file (statemachine/pipeline.asl.json),
+# with the caching function it invokes
 SAM_TEMPLATE = """\
 AWSTemplateFormatVersion: '2010-09-09'
 Transform: AWS::Serverless-2016-10-31
@@ -28,6 +29,13 @@ Resources:
   # something else
   Bucket:
     Type: AWS::S3::Bucket
+  # the caching function (as sfn-cache build-lambda's template.yaml writes it)
+  SfnCacheFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: build/sfn-cache-function.zip
+      Handler: sfn_cache.runtime.handler.lambda_handler
+      Runtime: python3.12
 """
 
 

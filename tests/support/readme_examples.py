@@ -92,7 +92,11 @@ def make_sandbox(path: Path) -> Path:
     (path / "template.yaml").write_text(SAM_TEMPLATE)
     (path / "template.json").write_text(
         '{"Resources": {"TrainingPipeline": {"Type": "AWS::StepFunctions::StateMachine", '
-        '"Properties": {"Definition": ' + example + '}}}}\n')
+        '"Properties": {"Definition": ' + example + '}}, "SfnCacheFunction": {"Type": "AWS::Lambda::Function", '
+        '"Properties": {"Handler": "sfn_cache.runtime.handler.lambda_handler"}}}}\n')
+    (path / "serverless.yml").write_text(  # JSON is YAML: the plugin's layout around the example
+        "service: pipeline\nstepFunctions:\n  stateMachines:\n    pipeline:\n      definition: " + " ".join(
+            example.split()) + "\nplugins:\n  - serverless-step-functions\n")
     return path
 
 

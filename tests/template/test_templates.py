@@ -14,6 +14,7 @@ from sfn_cache.asl.model import parse, walk
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.recognise import cache_operation
 from sfn_cache.rewrite.wrap import wrap_definition
+from sfn_cache.runtime.protocol import HANDLER
 from tests.support.cli import wrap as wrap_cli
 
 wrap = functools.partial(wrap_cli, "--no-config")  # a template wraps the same wherever the test runs
@@ -33,6 +34,10 @@ def sub(text: str, values: dict) -> str:
         name = match.group(1)
         return "${" + name[1:] + "}" if name.startswith("!") else values[name]
     return re.sub(r"\$\{([^}]*)\}", one, text)
+
+
+CACHING_FUNCTION = {"Type": "AWS::Lambda::Function", "Properties": {"Handler": HANDLER}}
+ADD_FUNCTION = ("--add-function", "build/sfn-cache-function.zip", "--bucket", "s3://cache-bucket/sfn")
 
 
 # --- the definition forms -------------------------------------------------------------------------
@@ -80,7 +85,7 @@ def test_short_form_yaml_round_trip_keeps_comments_and_intrinsics(tmp_path):
     source = tmp_path / "template.yaml"
     source.write_text(SHORT_FORM)
     out = tmp_path / "out.yaml"
-    result = wrap(source, "-o", out)
+    result = wrap(source, "-o", out, *ADD_FUNCTION)
     assert result.exit_code == 0, result.stderr
     text = out.read_text()
     original_lines = SHORT_FORM.splitlines()
@@ -94,9 +99,14 @@ def test_short_form_yaml_round_trip_keeps_comments_and_intrinsics(tmp_path):
     after = load(out)
     before = load(source)
     definition = after["Resources"]["Pipeline"]["Properties"]["Definition"]
-    expected = wrap_definition(before["Resources"]["Pipeline"]["Properties"]["Definition"], WrapOptions()).definition
+    expected = wrap_definition(before["Resources"]["Pipeline"]["Properties"]["Definition"],
+                               WrapOptions(bucket="s3://cache-bucket/sfn")).definition
     assert definition == expected
-    assert "the template has no caching function" in result.stderr
+    added = after["Resources"]["SfnCacheFunction"]["Properties"]
+    assert added["Handler"] == HANDLER and added["CodeUri"] == "build/sfn-cache-function.zip"
+    assert added["Environment"]["Variables"]["SFN_CACHE_BUCKET"] == "s3://cache-bucket/sfn"
+    assert after["Resources"]["Pipeline"]["Properties"]["Policies"][-1] == {
+        "LambdaInvokePolicy": {"FunctionName": {"Ref": "SfnCacheFunction"}}}
 
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"  # what F.Arn resolves to
@@ -119,6 +129,7 @@ def test_definition_string_plain_sub_and_join_keep_their_intrinsics(tmp_path):
         "Join": {"Type": "AWS::StepFunctions::StateMachine",
                  "Properties": {"DefinitionString": {"Fn::Join": ["", join_parts]}, "RoleArn": "arn:role"}},
         "F": {"Type": "AWS::Lambda::Function", "Properties": {"Handler": "x.y"}},
+        "SfnCacheFunction": CACHING_FUNCTION,
     }}
     source = tmp_path / "template.json"
     source.write_text(json.dumps(template, indent=2))
@@ -157,7 +168,7 @@ def test_other_definition_string_intrinsics_are_refused_by_resource(tmp_path):
     assert not (tmp_path / "out.json").exists()
 
 
-def uri_template(directory: Path, caching_function: bool = False) -> Path:
+def uri_template(directory: Path, caching_function: bool = True) -> Path:
     (directory / "statemachine").mkdir(parents=True)
     definition = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${AFn}", "End": True}}}
     (directory / "statemachine" / "sm.asl.json").write_text(json.dumps(definition, indent=2) + "\n")
@@ -208,6 +219,7 @@ def test_resource_picks_one_state_machine(tmp_path):
     machine = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:a", "End": True}}}
     template = {"Resources": {name: {"Type": "AWS::StepFunctions::StateMachine",
                                      "Properties": {"Definition": machine}} for name in ("One", "Two")}}
+    template["Resources"]["SfnCacheFunction"] = CACHING_FUNCTION
     source = tmp_path / "t.json"
     source.write_text(json.dumps(template))
     assert wrap(source, "-o", tmp_path / "o.json", "--resource", "Two").exit_code == 0
@@ -221,17 +233,17 @@ def test_check_and_diff_on_templates_and_definitions(tmp_path):
     source = tmp_path / "template.yaml"
     source.write_text(SHORT_FORM)
     out = tmp_path / "out.yaml"
-    assert wrap(source, "--check", "-o", out).exit_code == 1  # missing
-    diff = wrap(source, "--diff")
+    assert wrap(source, *ADD_FUNCTION, "--check", "-o", out).exit_code == 1  # missing
+    diff = wrap(source, *ADD_FUNCTION, "--diff")
     assert diff.exit_code == 1 and "+          cache_pull_Train:" in diff.stdout
     assert diff.stdout.startswith(f"--- {source}\n+++ {source}\n")
     assert not out.exists()
-    assert wrap(source, "-o", out).exit_code == 0
-    assert wrap(source, "--check", "-o", out).exit_code == 0
-    assert wrap(source, "--diff", "-o", out).exit_code == 0
+    assert wrap(source, *ADD_FUNCTION, "-o", out).exit_code == 0
+    assert wrap(source, *ADD_FUNCTION, "--check", "-o", out).exit_code == 0
+    assert wrap(source, *ADD_FUNCTION, "--diff", "-o", out).exit_code == 0
     out.write_text(out.read_text().replace("Stage", "Stag"))
-    assert wrap(source, "--check", "-o", out).exit_code == 1
-    stale = wrap(source, "--diff", "-o", out)
+    assert wrap(source, *ADD_FUNCTION, "--check", "-o", out).exit_code == 1
+    stale = wrap(source, *ADD_FUNCTION, "--diff", "-o", out)
     assert stale.exit_code == 1 and "-      Name: !Join ['-', [pipeline, !Ref Stag]]" in stale.stdout
     definition = tmp_path / "d.json"
     definition.write_text(json.dumps({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:a",
