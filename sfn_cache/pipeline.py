@@ -69,7 +69,7 @@ def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
     from sfn_cache.template.update import Rewriter
 
     return Rewriter(wrap=lambda definition, where: wrap_definition(definition, options, where),
-                    to_json=wrapped_json, placeholder=DEFAULT_LAMBDA_ARN,
+                    to_json=wrapped_json, write_file=render_over, placeholder=DEFAULT_LAMBDA_ARN,
                     invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN)
 
 
@@ -91,6 +91,14 @@ def render(document: dict[str, Any], fmt: str, compact: bool = False, loaded: In
 
         return dump_yaml_like(document, loaded.text, dump_yaml)
     return dump_yaml(document)
+
+
+def render_over(document: dict[str, Any], text: str, original: dict[str, Any]) -> str:
+    """``document`` written over a definition file's ``text`` (which loads as ``original``), in its format and
+    layout: what a template's DefinitionUri file becomes, as wrapping that file alone writes it."""
+    from sfn_cache.asl.loader import looks_like_json
+
+    return render(document, "json" if looks_like_json(text) else "yaml", loaded=Input("", text, original))
 
 
 @dataclass
@@ -161,8 +169,8 @@ def unwrap(loaded: Input, *, output: str | None, resource: str | None = None) ->
         from sfn_cache.template.update import Rewriter, wrap_template
 
         result = wrap_template(loaded.text, loaded.source,
-                               Rewriter(wrap=unwrapped, to_json=wrapped_json, placeholder=DEFAULT_LAMBDA_ARN,
-                                        invokes_placeholder=False, unwraps=True),
+                               Rewriter(wrap=unwrapped, to_json=wrapped_json, write_file=render_over,
+                                        placeholder=DEFAULT_LAMBDA_ARN, invokes_placeholder=False, unwraps=True),
                                resource=resource, definition_uri="in-place", output=output)
         writes: dict[Path | None, str] = {target: result.text}
         for path, text in result.definition_files.items():

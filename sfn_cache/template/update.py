@@ -18,8 +18,7 @@ from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
 
 from ruamel.yaml.comments import CommentedMap
 
-from sfn_cache.asl.emit import dump_yaml
-from sfn_cache.asl.loader import load_text, looks_like_json, read_source
+from sfn_cache.asl.loader import load_text, read_source
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.runtime.protocol import HANDLER
 from sfn_cache.template.definition_string import read_definition_string
@@ -77,6 +76,8 @@ class Rewriter(Generic[W]):
 
     wrap: Callable[[dict[str, Any], str], W]  # (definition, where) -> its cached form
     to_json: Callable[[dict[str, Any]], str]  # a wrapped definition as wrap writes it
+    # (wrapped definition, its file's text, that text's definition) -> the file as wrap writes it, its layout kept
+    write_file: Callable[[dict[str, Any], str, dict[str, Any]], str]
     placeholder: str  # the ``${...}`` ARN of the caching Lambda that DefinitionSubstitutions fills
     invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
     unwraps: bool = False  # sfn-cache unwrap: a DefinitionUri points to its source again, the substitution goes
@@ -285,7 +286,7 @@ def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewrite
     text = read_source(str(path))
     definition = load_text(text, str(path))
     wrapped = rewriter.wrap(definition, str(path))
-    rendered = rewriter.to_json(wrapped.definition) if looks_like_json(text) else dump_yaml(wrapped.definition)
+    rendered = rewriter.write_file(wrapped.definition, text, definition)
     if rewriter.unwraps:  # the template points to its source again; a wrapped source is unwrapped in place
         if source_uri != uri:
             properties["DefinitionUri"] = source_uri

@@ -20,6 +20,7 @@ from tests.support.cli import sfn_cache, states_of, wrap
 from tests.support.deploy_shapes import CDK, HERE, SAM, TERRAFORM
 
 CODE = "code: Lambda CodeSha256 and Version"
+CACHE_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:sfn-cache"  # cdk.out defines none
 
 
 def explained(path, tmp_path, *flags) -> dict[str, dict]:
@@ -37,7 +38,7 @@ def test_cdk_synth_output(tmp_path):
     assert code_parts(rows["Score"]) == [CODE + " (of the function named at deploy time, resolved at run time)"]
     assert rows["Alert"]["reason"] == "side effect: sns:publish; --include Alert caches it anyway"
     out = tmp_path / "cdk.out.json"
-    assert wrap(CDK, "--no-config", "-o", out).exit_code == 0
+    assert wrap(CDK, "--no-config", "--lambda-arn", CACHE_FUNCTION, "-o", out).exit_code == 0
     machine = json.loads(out.read_text())["Resources"]["Pipeline9C1E4B2A"]
     pieces = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     text = "".join(p if isinstance(p, str) else "<" + json.dumps(p) + ">" for p in pieces)
@@ -93,6 +94,8 @@ def test_every_way_a_sam_definition_names_a_function(tmp_path, resource, paramet
         task["Parameters" if language == "JSONPath" else "Arguments"] = parameters
     template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {
         "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "a.b", "Runtime": "python3.12"}},
+        "SfnCacheFunction": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "sfn_cache.runtime."
+                             "handler.lambda_handler", "Runtime": "python3.12"}},
         "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": {
             "QueryLanguage": language, "StartAt": "T", "States": {"T": task}}}}}}
     path = tmp_path / "template.json"

@@ -32,6 +32,12 @@ Resources:
             Type: Task
             Resource: arn:aws:lambda:us-east-1:123456789012:function:load
             End: true
+  SfnCacheFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: build/sfn-cache-function.zip
+      Handler: sfn_cache.runtime.handler.lambda_handler
+      Runtime: python3.12
 """
 
 

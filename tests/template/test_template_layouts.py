@@ -166,8 +166,9 @@ def test_add_function_writes_the_function_and_the_invoke_permission(tmp_path):
     assert f"      Handler: {HANDLER}\n" in function and "      CodeUri: build/sfn-cache.zip\n" in function
     assert "SFN_CACHE_BUCKET: s3://cache-bucket/team" in function
     assert "arn:aws:s3:::cache-bucket/team/*" in function  # build-lambda's least-privilege policy
-    again = sfn_cache("wrap", "out.yaml", "--no-config", "--check", "-o", "out.yaml", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr  # the function is found: nothing more to add
+    again = sfn_cache("wrap", "out.yaml", "--no-config", "--bucket", "s3://cache-bucket/team", "--check", "-o",
+                      "out.yaml", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr  # the function is found: nothing more to add (same options)
 
 
 def test_add_function_needs_a_bucket_and_a_sam_template(tmp_path):
