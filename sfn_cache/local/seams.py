@@ -204,8 +204,8 @@ def result_over_quota(env: Any, task: str, event_type: Any, **details: str) -> A
         event_details = EventDetails(taskFailedEventDetails=TaskFailedEventDetails(  # type: ignore[typeddict-item]
             error=error.to_name(), cause=cause, **details))
     else:
-        event_details = EventDetails(lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
-            error=error.to_name(), cause=cause))
+        event_details = EventDetails(  # type: ignore[typeddict-item]
+            lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error.to_name(), cause=cause))
     return FailureEvent(env=env, error_name=StatesErrorName(typ=error), event_type=event_type,
                         event_details=event_details)
 
@@ -264,7 +264,8 @@ def install_query_language_scope(patcher: Any) -> None:
     is_production = moto_preprocessor.is_production
 
     def declared(self: Any, parse_tree: Any) -> Any:
-        for child in is_production(parse_tree).children:
+        production: Any = is_production(parse_tree)
+        for child in production.children:
             sub = is_production(child, ASLParser.RULE_top_layer_stmt) or is_production(child, ASLParser.RULE_state_stmt)
             if sub is not None:
                 child = sub.children[0]
@@ -353,7 +354,7 @@ def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any])
     def service_for(service_name: str):
         if service_name == "lambda":
             return real_factory(service_name)
-        patterns = getattr(real_factory(service_name), "_supported_integration_patterns", set())
+        patterns: set = getattr(real_factory(service_name), "_supported_integration_patterns", set())
         return StubService(callbacks=ResourceCondition.WaitForTaskToken in patterns)
 
     patcher.setattr(state_task_factory, "state_task_service_for", service_for)
