@@ -189,3 +189,19 @@ def test_verify_reports_a_miss_whose_jsonata_wrote_1_for_1_0(engine):
         "cache_push_T": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": True}}}
     verdict = verify(engine, "m", original, through_jsonata, {}, "{}")
     assert verdict.difference == "miss: $.output.v (1, original 1.0)"
+
+
+def test_a_jsonata_pass_without_output_passes_its_input_through_unchanged(engine):
+    """docs/testing.md, settled rule 1 (docs: concepts-input-output-filtering, "Your state inputs will
+    pass through as state output by default"): no JSONata expression, no JSONata number handling."""
+    engine.run(one_state({"Type": "Pass"}, QueryLanguage="JSONata"), {"a": 1.0, "b": 2**60 + 1})
+    assert raw_output(engine) == '{"a": 1.0, "b": 1152921504606846977}'
+
+
+def test_a_jsonpath_tasks_assign_reads_the_raw_result_before_result_selector(engine):
+    """docs/testing.md, settled rule 2 (LocalStack's evaluation order; recording
+    BASE_EVALUATION_ORDER_PASS_STATE shows a Pass's Assign reading its Result)."""
+    definition = {"StartAt": "T", "States": {
+        "T": task(function_arn("identity"), ResultSelector={"r.$": "$.v"}, Assign={"seen.$": "$"}, Next="U"),
+        "U": {"Type": "Pass", "Parameters": {"seen.$": "$seen"}, "End": True}}}
+    assert engine.run(definition, {"v": 1, "w": 2}).output == {"seen": {"v": 1, "w": 2}}
