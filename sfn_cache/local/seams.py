@@ -91,7 +91,10 @@ class Patcher:
         self._saved: list[tuple[Any, str, Any]] = []
 
     def setattr(self, target: Any, name: str, value: Any, raising: bool = True) -> None:
-        self._saved.append((target, name, getattr(target, name) if raising else getattr(target, name, _ABSENT)))
+        saved = getattr(target, name) if raising else getattr(target, name, _ABSENT)
+        if isinstance(target, type) and name in vars(target):
+            saved = vars(target)[name]  # a staticmethod stays one when it is put back
+        self._saved.append((target, name, saved))
         setattr(target, name, value)
 
     def setenv(self, name: str, value: str) -> None:

@@ -205,3 +205,16 @@ def test_a_jsonpath_tasks_assign_reads_the_raw_result_before_result_selector(eng
         "T": task(function_arn("identity"), ResultSelector={"r.$": "$.v"}, Assign={"seen.$": "$"}, Next="U"),
         "U": {"Type": "Pass", "Parameters": {"seen.$": "$seen"}, "End": True}}}
     assert engine.run(definition, {"v": 1, "w": 2}).output == {"seen": {"v": 1, "w": 2}}
+
+
+def test_the_cli_session_undoes_the_jsonata_seams_on_exit():
+    """verify and run patch jsonata-python for the session only (Patcher), staticmethods included."""
+    from jsonata import tokenizer, utils
+
+    from sfn_cache.local.seams import Patcher, install_jsonata_number_reading
+
+    before = vars(utils.Utils)["convert_number"]
+    with Patcher() as patcher:
+        install_jsonata_number_reading(patcher)
+        assert utils.Utils.convert_number(2.0**70) == 2.0**70 and hasattr(tokenizer, "float")
+    assert vars(utils.Utils)["convert_number"] is before and not hasattr(tokenizer, "float")
