@@ -298,21 +298,26 @@ def install_query_language_scope(patcher: Any) -> None:
     patcher.setattr(Preprocessor, "_open_query_language_scope", open_scope)
 
 
-def install_repeatable_task_tokens(patcher: Any) -> None:
-    """A task token named by where it is issued (execution, state, Map index, retry), not drawn at
-    random: two runs of one machine under the same execution name read the same ``$$.Task.Token``, so
-    ``verify`` can compare a machine that passes its token on (AWS's tokens differ per run, and are
-    opaque: no task may read anything into them)."""
+def repeatable_token(data: Any, state: str | None) -> str:
+    """A task token named by where it is issued (execution, state, Map index), not drawn at random:
+    two runs of one machine under the same execution name read the same ``$$.Task.Token``, so ``verify``
+    can compare a machine that passes its token on (AWS's tokens differ per run and are opaque: no task
+    may read anything into them). A state entered twice in one execution gets the same token."""
     import hashlib
     import json
 
+    index = ((data.get("Map") or {}).get("Item") or {}).get("Index")
+    return hashlib.sha256(json.dumps([data["Execution"].get("Id"), state, index]).encode()).hexdigest()
+
+
+def install_repeatable_task_tokens(patcher: Any) -> None:
+    """moto's own callback services and activities draw a token before the state's context names the
+    state: name it by the state entered last (they wait for SendTaskSuccess, which nothing sends here)."""
     from moto.stepfunctions.parser.asl.eval.states import ContextObject, TaskData
 
     def update_task_token(self: Any) -> str:
         data = self.context_object_data
-        where = [data["Execution"].get("Id"), (data.get("State") or {}).get("Name"),
-                 (data.get("State") or {}).get("RetryCount"), ((data.get("Map") or {}).get("Item") or {}).get("Index")]
-        token = hashlib.sha256(json.dumps(where).encode()).hexdigest()
+        token = repeatable_token(data, (data.get("State") or {}).get("Name"))
         data["Task"] = TaskData(Token=token)
         return token
 
@@ -346,7 +351,8 @@ def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any])
             if not (self.resource.condition and self.callbacks):
                 super()._eval_body(env)
                 return
-            env.states.context_object.update_task_token()  # as moto's callback services do
+            data = env.states.context_object.context_object_data  # as moto's callback services do
+            data["Task"] = {"Token": repeatable_token(data, self.name)}
             try:
                 super()._eval_body(env)
             finally:

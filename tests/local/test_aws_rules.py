@@ -53,6 +53,20 @@ def test_a_sync_task_of_a_callback_service_reads_its_task_token_the_same_in_ever
     assert second.output == first.output  # verify runs the original twice and compares
 
 
+def test_a_task_token_does_not_depend_on_the_state_before_it(engine):
+    """The wrapped machine enters other states before a callback task (the corpus's
+    sfn-textract-callback-ts-cdk: a dynamodb putItem.waitForTaskToken after a cached task); its token
+    must read as the original's for verify to compare them."""
+    tokens = []
+    for before in ("textract", "cache_push_textract"):
+        definition = {"StartAt": before, "States": {
+            before: {"Type": "Pass", "Next": "Wait"},
+            "Wait": task("arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
+                         {"Item": {"TT": {"S.$": "$$.Task.Token"}}}, End=True)}}
+        tokens.append(engine.run(definition, {}).output["Item"]["TT"]["S"])
+    assert tokens[0] == tokens[1]
+
+
 @pytest.mark.parametrize("resource", [function_arn("identity"), "arn:aws:states:::lambda:invoke",
                                       "arn:aws:states:::glue:startJobRun.sync"])
 def test_a_task_without_a_callback_has_no_task_token_and_reading_it_fails_uncatchably(engine, resource):
@@ -213,8 +227,8 @@ def test_the_cli_session_undoes_the_jsonata_seams_on_exit():
 
     from sfn_cache.local.seams import Patcher, install_jsonata_number_reading
 
-    before = vars(utils.Utils)["convert_number"]
+    before, reader = vars(utils.Utils)["convert_number"], vars(tokenizer).get("float")  # (another session's)
     with Patcher() as patcher:
         install_jsonata_number_reading(patcher)
         assert utils.Utils.convert_number(2.0**70) == 2.0**70 and hasattr(tokenizer, "float")
-    assert vars(utils.Utils)["convert_number"] is before and not hasattr(tokenizer, "float")
+    assert vars(utils.Utils)["convert_number"] is before and vars(tokenizer).get("float") is reader
