@@ -81,17 +81,14 @@ from sfn_cache.local.engine import Engine, ResultOverQuota
 UNCATCHABLE_BY_ALL = frozenset({"States.Runtime"})
 
 
-_ABSENT = object()  # an attribute a Patcher added, to delete again on exit
-
-
 class Patcher:
     """pytest's ``monkeypatch`` for the CLI: setattr/setenv/delenv, all undone on exit."""
 
     def __init__(self) -> None:
         self._saved: list[tuple[Any, str, Any]] = []
 
-    def setattr(self, target: Any, name: str, value: Any, raising: bool = True) -> None:
-        saved = getattr(target, name) if raising else getattr(target, name, _ABSENT)
+    def setattr(self, target: Any, name: str, value: Any) -> None:
+        saved = getattr(target, name)
         if isinstance(target, type) and name in vars(target):
             saved = vars(target)[name]  # a staticmethod stays one when it is put back
         self._saved.append((target, name, saved))
@@ -112,10 +109,7 @@ class Patcher:
         while self._saved:
             target, name, value = self._saved.pop()
             if target is not os.environ:
-                if value is _ABSENT:
-                    delattr(target, name)
-                else:
-                    setattr(target, name, value)
+                setattr(target, name, value)
             elif value is None:
                 os.environ.pop(name, None)
             else:
@@ -253,7 +247,9 @@ def install_jsonata_number_reading(patcher: Any) -> None:
     def convert_number(n: Any) -> Any:
         return None if not utils.Utils.is_numeric(n) else aws_number(n)
 
-    patcher.setattr(tokenizer, "float", exact_number, raising=False)  # the tokenizer's number literals
+    if "float" not in vars(tokenizer):
+        tokenizer.float = float  # the builtin it reads now: nothing to undo
+    patcher.setattr(tokenizer, "float", exact_number)  # the tokenizer's number literals
     patcher.setattr(utils.Utils, "convert_number", staticmethod(convert_number))
 
 
