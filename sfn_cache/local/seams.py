@@ -17,7 +17,8 @@ cannot do here, or does differently from AWS:
    ``States.DataLimitExceeded`` raised by a task whose result is too large *is* caught by
    ``States.ALL`` (recording: LocalStack's ``test_states_errors.snapshot.json``,
    ``test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response``), so it is not
-   excluded. And where a Lambda task's own input or result processing fails
+   excluded; moto takes any result, so ``Engine.invoke`` raises ``ResultOverQuota`` past 256 KiB and
+   the task fails as recorded (``result_over_quota``). And where a Lambda task's own input or result processing fails
    (a ``ResultSelector`` path that is not there), AWS raises ``States.Runtime``; moto's
    ``StateTaskLambda._from_error`` calls it ``Exception``, which any Catch handles. We apply AWS's
    rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
@@ -25,24 +26,25 @@ cannot do here, or does differently from AWS:
 
 Three more make moto's interpreter read definitions and data as AWS does (``install_seams``):
 
-- ``query_language_scope``: a state without ``QueryLanguage`` takes the machine's top-level language,
+- ``install_query_language_scope``: a state without ``QueryLanguage`` takes the machine's top-level language,
   not the enclosing Map's or Parallel's; only a JSONPath state in a JSONata *machine* is refused.
   moto inherits from the enclosing state and refuses a JSONPath state inside a JSONata Map. (AWS CDK's
   ``queryLanguage`` docs: "it will use the query language specified in the top-level queryLanguage
   field"; recording ``test_sfn_api_validation.snapshot.json``,
   ``test_validate_state_machine_definition_type_standard[INVALID_DOWNGRADE_QUERY_LANGUAGE]``:
   "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine".)
-- ``aws_jsonata_numbers``: moto hands JSONata the state's data as JSON text, which jsonata-python
-  reads as doubles (``2**60 + 1`` loses its last digit) and whose integral values it writes as
-  Python ints of any size (``1e300`` as a 301-digit integer). Step Functions' JSONata keeps an integer
-  exact within 64 bits, holds everything else as a double and writes an integral double within 64
-  bits as an integer (``1.0`` as ``1``): integer literals within 64 bits are read exactly, and results
-  are normalised to that rule. (A literal above 2^53 written *in* an expression is read exactly here,
-  as a double on AWS: not a case the cached form writes.)
+- ``install_jsonata_number_reading`` and ``aws_numbers``: moto hands JSONata the state's data as JSON
+  text, which jsonata-python reads as doubles (``2**60 + 1`` loses its last digit) and whose integral
+  values it writes as Python ints of any size (``1e300`` as a 301-digit integer). Step Functions'
+  JSONata keeps an integer exact within 64 bits, holds everything else as a double and writes an
+  integral double within 64 bits as an integer (``1.0`` as ``1``): integer literals within 64 bits are
+  read exactly, and results are normalised to that rule. (A literal above 2^53 written *in* an
+  expression is read exactly here, as a double on AWS: not a case the cached form writes.)
 - Task tokens (in seam 5): ``$$.Task.Token`` exists for a ``.waitForTaskToken`` task and for a
   ``.sync``/``.sync:2`` task of a service that supports callbacks (recording: ``test_callback.snapshot.json``,
   ``test_sync_with_task_token``: ``states:startExecution.sync`` reads ``$$.Task.Token``); a plain
   Lambda invoke has no ``Task``, and reading it fails with ``States.Runtime``, as moto already does.
+  Tokens are named by execution, state and Map index (``repeatable_token``), so runs compare.
 
 Where moto's errors are not AWS's, ``install_seams`` also makes them AWS's (``install_aws_error_seams``:
 ResultPathMatchFailure, QueryEvaluationError, a Parallel re-raising its branch's error).
