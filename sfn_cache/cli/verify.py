@@ -76,7 +76,8 @@ def verify_command(definition: str, input_files: tuple, tasks_file: str | None, 
     """Run FILE's state machine and its wrapped form locally on each input and compare them.
 
     Per input: the original (twice), the wrapped machine on an empty cache (miss) and again (hit).
-    Exit 0 when every run agrees and fits AWS's quotas, 1 when not, 2 on bad input.
+    Exit 0 when every run agrees (or differs only as docs/cached-form.md documents, reported as
+    "documented") and fits AWS's quotas, 1 when not, 2 on bad input.
     """
     from sfn_cache.local.session import local_session
 
@@ -132,7 +133,8 @@ def table(verdicts) -> list[str]:
         three = [runs["original"], runs["miss"], runs["hit"]]
         rows.append((
             verdict.machine, verdict.input,
-            "identical" if verdict.ok else "DIFFERENT" if verdict.difference else "PROBLEM",
+            ("documented" if verdict.documented else "identical") if verdict.ok
+            else "DIFFERENT" if verdict.difference else "PROBLEM",
             "/".join(run.status.split(" ")[0] for run in three),
             "/".join(str(run.transitions) for run in three),
             f"{'/'.join(str(run.events) for run in three)} of {HISTORY_QUOTA_EVENTS}",
@@ -145,6 +147,7 @@ def table(verdicts) -> list[str]:
     for verdict in verdicts:
         if verdict.difference:
             lines.append(f"{verdict.machine} on {verdict.input}: differs at {verdict.difference}")
+        lines += [f"{verdict.machine} on {verdict.input}: documented: {known}" for known in verdict.documented]
         lines += [f"{verdict.machine} on {verdict.input}: {problem}" for problem in verdict.problems]
     return lines
 

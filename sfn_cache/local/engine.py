@@ -20,7 +20,7 @@ from typing import Any, Callable, cast
 
 import boto3
 
-from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS  # AWS fails an execution there
+from sfn_cache.runtime.protocol import HISTORY_QUOTA_EVENTS, PAYLOAD_QUOTA_BYTES  # AWS's quotas
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -43,6 +43,12 @@ class TaskFailure(Exception):
     def __init__(self, error: str, message: str = ""):
         super().__init__(message)
         self.error = error
+
+
+class ResultOverQuota(Exception):
+    """A Lambda answered more than Step Functions accepts as a task's result: on AWS the task fails
+    with States.DataLimitExceeded, which a States.ALL catcher handles (recording: LocalStack's
+    test_states_errors.snapshot.json, test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response)."""
 
 
 class ExecutionOverrun(RuntimeError):
@@ -177,6 +183,8 @@ class Engine:
             return _function_error(exc.error, str(exc))
         except Exception as exc:  # a Lambda's unhandled exception: errorType is the class name
             return _function_error(type(exc).__name__, str(exc))
+        if len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) > PAYLOAD_QUOTA_BYTES:
+            raise ResultOverQuota(written)
         if name == CACHE_FUNCTION:
             self.cache_answers.append((cast(dict, payload).get("sfn_cache"), result))
             for listener in self.listeners:
@@ -279,21 +287,34 @@ def _function_error(error: str, message: str) -> dict:
             "Payload": {"errorType": error, "errorMessage": message}}
 
 
+KNOWN_DIFFERENCES = "docs/cached-form.md#what-a-hit-evaluates"
+
+
 def same_failure_in_generated_state(wrapped: Outcome, original: Outcome) -> bool:
-    """True when both failed with the same uncatchable States.Runtime and the same cause text, except
-    for the known differences docs/cached-form.md lists: the wrapped machine's cause names the generated state
-    that evaluated the failing path (cache_pull_T reads T's InputPath/Parameters first; cache_hit_T,
-    and the classic pattern's cache_out_T, apply T's OutputPath), and in the classic pattern's
-    cache_out_T/cache_hit_T the path is re-rooted under $.input."""
+    """True when the two differ only as a known difference of the cached form (documented_difference)."""
+    return documented_difference(wrapped, original) is not None
+
+
+def documented_difference(wrapped: Outcome, original: Outcome) -> str | None:
+    """Which of the known differences docs/cached-form.md lists, if that is all that separates the two:
+    both failed with the same uncatchable States.Runtime and the same cause text, except that the
+    wrapped machine's cause names the generated state that evaluated the failing path (1: cache_pull_T
+    reads T's InputPath/Parameters first; 2: cache_hit_T, and the classic pattern's cache_out_T, apply
+    T's OutputPath), and (3, classic pattern) the path is re-rooted under $.input."""
     if (wrapped.status, wrapped.error, wrapped.output) != (original.status, "States.Runtime", original.output):
-        return False
+        return None
     from sfn_cache.rewrite.naming import PREFIXES
 
     evaluating = PREFIXES.pattern((PREFIXES.pull, PREFIXES.out, PREFIXES.hit))
-    restoring = PREFIXES.pattern((PREFIXES.out, PREFIXES.hit))
-    named = re.sub(f"state '{evaluating}([^']*)'", r"state '\1'", wrapped.cause or "")
+    pulling = PREFIXES.pattern((PREFIXES.pull,))
+    cause = wrapped.cause or ""
+    named = re.sub(f"state '{evaluating}([^']*)'", r"state '\1'", cause)
     named = re.sub(f'"Name": "{evaluating}([^"]*)"', r'"Name": "\1"', named)  # the context it quotes
-    if re.search(f"state '{restoring}", wrapped.cause or "") and named != original.cause:
+    which = 1 if re.search(f"state '{pulling}", cause) else 2
+    if named != original.cause and re.search(f"state '{evaluating}", cause):
+        which = 3
         named = re.sub(r"'\$\.input([.\[][^']*)?'", lambda m: "'$" + (m.group(1) or "") + "'", named)
         named = named.replace("$['input.", "$['")  # the same path as the interpreter repeats it
-    return named == original.cause
+    if named != original.cause:
+        return None
+    return f"{KNOWN_DIFFERENCES} (known difference {which})"

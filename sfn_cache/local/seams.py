@@ -13,12 +13,38 @@ cannot do here, or does differently from AWS:
 3. History events. ``EventManager.add_event`` also tells the engine, which bounds an execution by the
    events it writes and lets ``sfn-cache run`` print a line per state as it happens.
 4. AWS's error rules. On AWS, ``States.ALL`` in a Retrier or Catcher does not match
-   ``States.Runtime`` or ``States.DataLimitExceeded`` (they always fail the execution); moto's
-   ``ErrorEqualsDecl`` matches them. And where a Lambda task's own input or result processing fails
+   ``States.Runtime`` (it always fails the execution); moto's ``ErrorEqualsDecl`` matches it.
+   ``States.DataLimitExceeded`` raised by a task whose result is too large *is* caught by
+   ``States.ALL`` (recording: LocalStack's ``test_states_errors.snapshot.json``,
+   ``test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response``), so it is not
+   excluded; moto takes any result, so ``Engine.invoke`` raises ``ResultOverQuota`` past 256 KiB and
+   the task fails as recorded (``result_over_quota``). And where a Lambda task's own input or result processing fails
    (a ``ResultSelector`` path that is not there), AWS raises ``States.Runtime``; moto's
    ``StateTaskLambda._from_error`` calls it ``Exception``, which any Catch handles. We apply AWS's
    rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
    type gets from ``ExecutionState._from_error``.
+
+Three more make moto's interpreter read definitions and data as AWS does (``install_seams``):
+
+- ``install_query_language_scope``: a state without ``QueryLanguage`` takes the machine's top-level language,
+  not the enclosing Map's or Parallel's; only a JSONPath state in a JSONata *machine* is refused.
+  moto inherits from the enclosing state and refuses a JSONPath state inside a JSONata Map. (AWS CDK's
+  ``queryLanguage`` docs: "it will use the query language specified in the top-level queryLanguage
+  field"; recording ``test_sfn_api_validation.snapshot.json``,
+  ``test_validate_state_machine_definition_type_standard[INVALID_DOWNGRADE_QUERY_LANGUAGE]``:
+  "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine".)
+- ``install_jsonata_number_reading`` and ``aws_numbers``: moto hands JSONata the state's data as JSON
+  text, which jsonata-python reads as doubles (``2**60 + 1`` loses its last digit) and whose integral
+  values it writes as Python ints of any size (``1e300`` as a 301-digit integer). Step Functions'
+  JSONata keeps an integer exact within 64 bits, holds everything else as a double and writes an
+  integral double within 64 bits as an integer (``1.0`` as ``1``): integer literals within 64 bits are
+  read exactly, and results are normalised to that rule. (A literal above 2^53 written *in* an
+  expression is read exactly here, as a double on AWS: not a case the cached form writes.)
+- Task tokens (in seam 5): ``$$.Task.Token`` exists for a ``.waitForTaskToken`` task and for a
+  ``.sync``/``.sync:2`` task of a service that supports callbacks (recording: ``test_callback.snapshot.json``,
+  ``test_sync_with_task_token``: ``states:startExecution.sync`` reads ``$$.Task.Token``); a plain
+  Lambda invoke has no ``Task``, and reading it fails with ``States.Runtime``, as moto already does.
+  Tokens are named by execution, state and Map index (``repeatable_token``), so runs compare.
 
 Where moto's errors are not AWS's, ``install_seams`` also makes them AWS's (``install_aws_error_seams``:
 ResultPathMatchFailure, QueryEvaluationError, a Parallel re-raising its branch's error).
@@ -52,9 +78,9 @@ import threading
 import types
 from typing import Any, Callable
 
-from sfn_cache.local.engine import Engine
+from sfn_cache.local.engine import Engine, ResultOverQuota
 
-UNCATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+UNCATCHABLE_BY_ALL = frozenset({"States.Runtime"})
 
 
 class Patcher:
@@ -64,7 +90,10 @@ class Patcher:
         self._saved: list[tuple[Any, str, Any]] = []
 
     def setattr(self, target: Any, name: str, value: Any) -> None:
-        self._saved.append((target, name, getattr(target, name)))
+        saved = getattr(target, name)
+        if isinstance(target, type) and name in vars(target):
+            saved = vars(target)[name]  # a staticmethod stays one when it is put back
+        self._saved.append((target, name, saved))
         setattr(target, name, value)
 
     def setenv(self, name: str, value: str) -> None:
@@ -93,15 +122,23 @@ def install_seams(patcher: Any, engine: Engine) -> None:
     """Seams 1-4: JSONata, Lambda invocations, history events, AWS's error rules."""
     import jsonata
     from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import HistoryEventType
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+        StateTaskServiceLambda,
+    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
-    patcher.setattr(moto_jsonata, "_eval_jsonata", lambda expression: jsonata.Jsonata(expression).evaluate(None))
+    patcher.setattr(moto_jsonata, "_eval_jsonata",
+                    lambda expression: aws_numbers(jsonata.Jsonata(expression).evaluate(None)))
+    install_jsonata_number_reading(patcher)
+    install_query_language_scope(patcher)
+    install_repeatable_task_tokens(patcher)
     patcher.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
 
     add_event = EventManager.add_event
@@ -131,34 +168,201 @@ def install_seams(patcher: Any, engine: Engine) -> None:
                           lambda_eval_utils.LambdaFunctionErrorException)
 
     def aws_from_error(self, env, ex):
+        if isinstance(ex, ResultOverQuota):
+            return result_over_quota(env, str(ex), HistoryEventType.LambdaFunctionFailed)
         if isinstance(ex, reported_by_lambda):
             return lambda_from_error(self, env, ex)
         return ExecutionState._from_error(self, env, ex)
 
+    service_from_error = StateTaskServiceLambda._from_error
+
+    def service_result_over_quota(self, env, ex):
+        if isinstance(ex, ResultOverQuota):
+            return result_over_quota(env, "lambda", HistoryEventType.TaskFailed,
+                                     resource=self._get_sfn_resource(), resourceType=self._get_sfn_resource_type())
+        return service_from_error(self, env, ex)
+
     patcher.setattr(StateTaskLambda, "_from_error", aws_from_error)
+    patcher.setattr(StateTaskServiceLambda, "_from_error", service_result_over_quota)
     install_aws_error_seams(patcher)
+
+
+def result_over_quota(env: Any, task: str, event_type: Any, **details: str) -> Any:
+    """The failure AWS records for a Lambda result over the payload quota (words from the recording
+    named at ResultOverQuota): States.DataLimitExceeded, which States.ALL catches."""
+    from moto.stepfunctions.parser.api import LambdaFunctionFailedEventDetails, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    error = StatesErrorNameType.StatesStatesDataLimitExceeded
+    cause = (f"The state/task '{task}' returned a result with a size exceeding the maximum number of bytes "
+             "service limit.")
+    if details:
+        event_details = EventDetails(taskFailedEventDetails=TaskFailedEventDetails(  # type: ignore[typeddict-item]
+            error=error.to_name(), cause=cause, **details))
+    else:
+        event_details = EventDetails(  # type: ignore[typeddict-item]
+            lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error.to_name(), cause=cause))
+    return FailureEvent(env=env, error_name=StatesErrorName(typ=error), event_type=event_type,
+                        event_details=event_details)
+
+
+INT64 = range(-2**63, 2**63)
+
+
+def aws_number(value: Any) -> Any:
+    """One JSONata number as Step Functions holds it: an integer within 64 bits exactly, anything
+    else as a double, an integral double within 64 bits as an integer (``1.0`` is written ``1``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, int):
+        return value if value in INT64 else float(value)
+    if value.is_integer() and -2.0**63 <= value < 2.0**63:
+        return int(value)
+    return value
+
+
+def aws_numbers(value: Any) -> Any:
+    """A JSONata result with every number as Step Functions holds it (see aws_number)."""
+    if isinstance(value, dict):
+        return {key: aws_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [aws_numbers(item) for item in value]
+    return aws_number(value)
+
+
+def exact_number(text: str) -> int | float:
+    """A JSON number literal: an integer within 64 bits exactly, anything else as a double."""
+    if text.lstrip("-").isdigit() and int(text) in INT64:
+        return int(text)
+    return float(text)
+
+
+def install_jsonata_number_reading(patcher: Any) -> None:
+    """jsonata-python reads every number literal with ``float()`` and converts integral values to
+    Python ints of any size; here (moto binds the state's data as JSON text) a literal integer within
+    64 bits stays exact and only values within 64 bits become integers (module docstring)."""
+    from jsonata import tokenizer, utils
+
+    def convert_number(n: Any) -> Any:
+        return None if not utils.Utils.is_numeric(n) else aws_number(n)
+
+    if "float" not in vars(tokenizer):
+        tokenizer.float = float  # the builtin it reads now: nothing to undo
+    patcher.setattr(tokenizer, "float", exact_number)  # the tokenizer's number literals
+    patcher.setattr(utils.Utils, "convert_number", staticmethod(convert_number))
+
+
+def install_query_language_scope(patcher: Any) -> None:
+    """A state without QueryLanguage takes the machine's top-level language (module docstring)."""
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+    from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguage, QueryLanguageMode
+    from moto.stepfunctions.parser.asl.parse import preprocessor as moto_preprocessor
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    is_production = moto_preprocessor.is_production
+
+    def declared(self: Any, parse_tree: Any) -> Any:
+        production: Any = is_production(parse_tree)
+        for child in production.children:
+            sub = is_production(child, ASLParser.RULE_top_layer_stmt) or is_production(child, ASLParser.RULE_state_stmt)
+            if sub is not None:
+                child = sub.children[0]
+            sub = is_production(child, ASLParser.RULE_query_language_decl)
+            if sub is not None:
+                return self.visit(sub)
+        return None
+
+    def open_scope(self: Any, parse_tree: Any) -> None:
+        language = declared(self, parse_tree)
+        if "_query_language_per_scope" not in vars(self):
+            # moto keeps the scopes in a class attribute, which a refused definition leaves non-empty;
+            # one list per parse (a Preprocessor is made for each) makes scopes[0] this machine's
+            self._query_language_per_scope = []
+        scopes = self._query_language_per_scope
+        if not scopes:
+            language = language or QueryLanguage()
+        else:
+            top = scopes[0]
+            if language is None:
+                language = top
+            elif (top.query_language_mode == QueryLanguageMode.JSONata
+                  and language.query_language_mode == QueryLanguageMode.JSONPath):
+                raise ValueError("'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
+        scopes.append(language)
+
+    patcher.setattr(Preprocessor, "_open_query_language_scope", open_scope)
+
+
+def repeatable_token(data: Any, state: str | None) -> str:
+    """A task token named by where it is issued (execution, state, Map index), not drawn at random:
+    two runs of one machine under the same execution name read the same ``$$.Task.Token``, so ``verify``
+    can compare a machine that passes its token on (AWS's tokens differ per run and are opaque: no task
+    may read anything into them). A state entered twice in one execution gets the same token."""
+    import hashlib
+    import json
+
+    index = ((data.get("Map") or {}).get("Item") or {}).get("Index")
+    return hashlib.sha256(json.dumps([data["Execution"].get("Id"), state, index]).encode()).hexdigest()
+
+
+def install_repeatable_task_tokens(patcher: Any) -> None:
+    """moto's own callback services and activities draw a token before the state's context names the
+    state: name it by the state entered last (they wait for SendTaskSuccess, which nothing sends here)."""
+    from moto.stepfunctions.parser.asl.eval.states import ContextObject, TaskData
+
+    def update_task_token(self: Any) -> str:
+        data = self.context_object_data
+        token = repeatable_token(data, (data.get("State") or {}).get("Name"))
+        data["Task"] = TaskData(Token=token)
+        return token
+
+    patcher.setattr(ContextObject, "update_task_token", update_task_token)
 
 
 def install_service_seams(patcher: Any, service_stub: Callable[[str, Any], Any]) -> None:
     """Seams 5 and 6: stubbed service integrations, no sleeping."""
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
         StateTaskService,
     )
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
     class StubService(StateTaskService):
+        """Answers from ``service_stub``; gives the task a ``$$.Task.Token`` where AWS does."""
+
+        def __init__(self, callbacks: bool):
+            super().__init__()
+            self.callbacks = callbacks  # the service supports .waitForTaskToken
+
         def _validate_service_integration_is_supported(self) -> None:
             pass
 
         def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
             env.stack.append(service_stub(self.resource.resource_arn, normalised_parameters))
 
+        def _eval_body(self, env) -> None:
+            if not (self.resource.condition and self.callbacks):
+                super()._eval_body(env)
+                return
+            data = env.states.context_object.context_object_data  # as moto's callback services do
+            data["Task"] = {"Token": repeatable_token(data, self.name)}
+            try:
+                super()._eval_body(env)
+            finally:
+                env.states.context_object.context_object_data.pop("Task", None)
+
     real_factory = state_task_factory.state_task_service_for
 
     def service_for(service_name: str):
-        return real_factory(service_name) if service_name == "lambda" else StubService()
+        if service_name == "lambda":
+            return real_factory(service_name)
+        patterns: set = getattr(real_factory(service_name), "_supported_integration_patterns", set())
+        return StubService(callbacks=ResourceCondition.WaitForTaskToken in patterns)
 
     patcher.setattr(state_task_factory, "state_task_service_for", service_for)
     patcher.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: None)
