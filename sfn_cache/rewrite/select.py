@@ -19,7 +19,7 @@ from sfn_cache.rewrite.key_spec import describe_key, key_input
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.rewrite.report import Action, TaskReport
 from sfn_cache.rewrite.resource_shape import callback
-from sfn_cache.rewrite.side_effects import side_effect
+from sfn_cache.rewrite.side_effects import secret_read, side_effect
 
 
 def _refusal(ref: StateRef, pattern: str) -> str | None:
@@ -50,6 +50,9 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
                         ttl=opts.ttl, cache_version=opts.cache_version, force=opts.force)
     warnings: list[str] = []
     effect = side_effect(ref.state, ref.query_language)
+    secret = None if effect else secret_read(ref.state)
+    left_out = (f"side effect: {effect}" if effect else
+                f"reads a secret: {secret} (a cached result would be stored in the cache bucket)" if secret else None)
     if ref.name in wrapped:
         report.action, report.reason = Action.ALREADY_WRAPPED, "already behind a cache_pull state"
     elif not opts.selected:
@@ -61,12 +64,16 @@ def plan_task(ref: StateRef, options: WrapOptions, wrapped: set[str], source: st
         report.action, report.reason = Action.REFUSED, (
             f"reads {context[0]} after the task, which a cache hit would read in a generated state; "
             f"--allow-context-reads '{ref.name}' caches it anyway")
-    elif effect and not named(ref.name, options):
-        report.action, report.reason = Action.EXCLUDED, f"side effect: {effect}; --include {ref.name} caches it anyway"
+    elif left_out and not named(ref.name, options):
+        report.action, report.reason = Action.EXCLUDED, f"{left_out}; --include {ref.name} caches it anyway"
     if report.action != Action.WRAPPED:
         report.bundle_name = None
         return report, opts, warnings
 
+    if secret:
+        report.reason = f"wrapped: reads a secret ({secret}), named by an include"
+        warnings.append(f"{source}: state '{ref.name}': cached although it reads a secret ({secret}), because an "
+                        f"include names it: its result is stored in the cache bucket")
     if effect:
         report.reason = f"wrapped: side effect {effect}, named by an include"
         warnings.append(f"{source}: state '{ref.name}': cached although it is a side effect ({effect}), because an "

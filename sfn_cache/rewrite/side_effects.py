@@ -44,6 +44,11 @@ the SDK), "Call HTTPS APIs" (call-https-apis: ``http:invoke`` and its ``Method``
   ``createEndpoint``/``createModel``, EC2 ``runInstances``, ... Reads (``get``, ``list``,
   ``describe``, ``head``, ``query``, ``scan``, ``batchGet``, ...) and other verbs (``invoke``,
   ``detect``, ``translate``, ...) are computations, cached.
+
+Beside them, reads whose result is a secret or credentials (``SECRET_READS``: Secrets Manager
+``getSecretValue``, SSM ``getParameter(s)``, KMS ``decrypt``, STS ``assumeRole`` and session tokens)
+are not cached by default either: a cached result would be stored in the cache bucket as a shared,
+versioned data product, and served after the secret is rotated or the credentials expire.
 """
 
 from __future__ import annotations
@@ -87,6 +92,12 @@ WRITE_VERBS = frozenset({
     "start", "stop", "submit", "subscribe", "suspend", "tag", "terminate", "transfer", "unarchive", "unlink",
     "unlock", "unsubscribe", "untag", "update", "upgrade", "upload", "write",
 })
+SECRET_READS = frozenset({
+    "aws-sdk:secretsmanager:getSecretValue", "aws-sdk:secretsmanager:batchGetSecretValue",
+    "aws-sdk:ssm:getParameter", "aws-sdk:ssm:getParameters", "aws-sdk:ssm:getParametersByPath",
+    "aws-sdk:kms:decrypt", "aws-sdk:sts:assumeRole", "aws-sdk:sts:assumeRoleWithWebIdentity",
+    "aws-sdk:sts:assumeRoleWithSAML", "aws-sdk:sts:getSessionToken", "aws-sdk:sts:getFederationToken",
+})
 _WORD = re.compile(r"[a-z]+|[A-Z][a-z]*")
 _FUNCTION_WORDS = frozenset({"function", "fn", "func", "lambda", "handler"})
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
@@ -120,6 +131,12 @@ def side_effect(state: dict[str, Any], language: str) -> str | None:
         statement = _static(parameters, "Statement", language)
         return None if isinstance(statement, str) and _SELECT.match(statement) else integration
     return integration if verb(action) in WRITE_VERBS else None
+
+
+def secret_read(state: dict[str, Any]) -> str | None:
+    """The API, when this Task reads a secret or credentials (``SECRET_READS``), else None."""
+    found = target(state.get("Resource"))
+    return found.integration if found.kind == "service" and found.integration in SECRET_READS else None
 
 
 def _named_like_a_write(placeholder: str) -> str | None:

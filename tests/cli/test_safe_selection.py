@@ -164,3 +164,21 @@ def test_the_failure_alert_is_sent_again_on_the_second_run(tmp_path):
     second = result.stdout[result.stdout.index("run 2 of"):]
     assert "TrainModel: cache hit: task skipped" in second  # the computations hit
     assert "NotifyFailure: entered" in second and "NotifyFailure: cache hit" not in result.stdout
+
+
+def test_a_secret_read_is_not_cached_unless_named(tmp_path):
+    """Secrets Manager's getSecretValue: a cached result would be a secret stored in the cache bucket."""
+    path = machine(tmp_path, {
+        "Secret": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:secretsmanager:getSecretValue",
+                   "Parameters": {"SecretId.$": "$.secret"}},
+        "Use": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:use"}})
+    result = sfn_cache("explain", path, "--json", "--no-config", cwd=tmp_path)
+    rows = {row["state"]: row for row in json.loads(result.stdout)}
+    assert (rows["Secret"]["action"], rows["Secret"]["reason"]) == (
+        "excluded", "reads a secret: aws-sdk:secretsmanager:getSecretValue (a cached result would be stored in the "
+                    "cache bucket); --include Secret caches it anyway")
+    assert rows["Use"]["action"] == "wrapped"
+    named = wrap(path, "--no-config", "--include", "*", "--include", "Secret", "-o", tmp_path / "o.json")
+    assert named.exit_code == 0, named.stderr
+    assert pulled(json.loads((tmp_path / "o.json").read_text())) == {"Secret", "Use"}
+    assert "cached although it reads a secret (aws-sdk:secretsmanager:getSecretValue)" in named.stderr

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from sfn_cache.rewrite.resource_shape import target
-from sfn_cache.rewrite.side_effects import side_effect, verb
+from sfn_cache.rewrite.side_effects import secret_read, side_effect, verb
 
 STATES = "arn:aws:states:::"
 
@@ -142,3 +142,20 @@ def test_verb(action, expected):
 def test_resource_shapes(resource, kind, integration, pattern):
     found = target(resource)
     assert (found.kind, found.integration, found.pattern) == (kind, integration, pattern)
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:states:::aws-sdk:secretsmanager:getSecretValue", "arn:aws:states:::aws-sdk:ssm:getParameter",
+    {"Fn::Sub": "arn:${AWS::Partition}:states:::aws-sdk:kms:decrypt"}, "arn:aws:states:::aws-sdk:sts:assumeRole",
+])
+def test_secret_reads_are_named(resource):
+    """A cached secret would sit in the cache bucket and outlive its rotation: left uncached by default."""
+    assert secret_read(task(resource)) is not None
+    assert side_effect(task(resource), "JSONPath") is None, "a read, not a side effect"
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:states:::aws-sdk:secretsmanager:listSecrets",
+                                      "arn:aws:states:::aws-sdk:ssm:describeParameters",
+                                      "arn:aws:states:::lambda:invoke"])
+def test_other_reads_are_not_secret_reads(resource):
+    assert secret_read(task(resource)) is None
