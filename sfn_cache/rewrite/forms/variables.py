@@ -238,7 +238,7 @@ def _catching(name: str, apply_name: str, hit: State, original: State, language:
     if language == "JSONPath":
         apply = hit
     else:  # Output and Assign stay on the Parallel: its own Catch handles their errors, as T's does
-        apply = {"Type": "Pass", "Comment": hit["Comment"], "Output": None}
+        apply = {"Type": "Pass", "Comment": hit["Comment"], "Output": {}}  # small; null fails the ASL schema
     if scope_language != language:
         apply["QueryLanguage"] = language
     state = catching_hit(name, apply_name, apply, original, copy.deepcopy(original["Catch"]), language)
