@@ -12,7 +12,8 @@ JSONata tasks get the same shape (Arguments/Output/Assign instead of the paths; 
 T's Output and Assign with $states.result read from $V.data). ASL evaluates a JSONPath task's Assign on
 the raw result, before ResultSelector, so the raw result is what one Assign entry can capture; the hit
 state re-applies ResultSelector. When T has both ResultSelector and Assign, the hit path needs one more
-Pass (cache_assign_T) so that T's Assign still sees the raw result.
+Pass (cache_assign_T) so that T's Assign still sees the raw result; it comes after the hit Pass, whose
+ResultSelector/ResultPath/OutputPath thus read the variables as T would (as of entering T).
 """
 
 from __future__ import annotations
@@ -89,8 +90,6 @@ def rewrite_task(name: str, task: State, opts: StateOptions, options: WrapOption
     fits = _fits_state(t, n, result) if n.fits else None
 
     states = {**({n.keys: keys} if n.keys and keys else {}), n.pull: pull, n.choice: choice, **wait}
-    if n.assign:
-        states[n.assign] = _assign_pass(t, n.var, {"Next": n.hit})
     states[name] = user_task
     if n.fits and fits is not None:
         states[n.fits] = fits
@@ -98,6 +97,8 @@ def rewrite_task(name: str, task: State, opts: StateOptions, options: WrapOption
     if n.large:
         states[n.large] = _too_large(push)
     states[n.hit] = hit
+    if n.assign:  # after the hit: T's ResultSelector/ResultPath/OutputPath read the variables as T would
+        states[n.assign] = _assign_pass(t, n.var, t.exit_fields)
     if n.assign_after:
         states[n.assign_after] = _assign_pass(t, n.var, t.exit_fields)
     if n.done:
@@ -174,7 +175,7 @@ def _pull_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions) -
 
 def _choice_state(t: _Task, n: _Names) -> State:
     return {"Type": "Choice", "Comment": f"{GENERATED_COMMENT}skip '{t.name}' on a cache hit",
-            "Choices": [{**t.dialect.is_hit(n.var), "Next": n.assign or n.hit}], "Default": t.name}
+            "Choices": [{**t.dialect.is_hit(n.var), "Next": n.hit}], "Default": t.name}
 
 
 def _user_task(t: _Task, n: _Names) -> tuple[State, str]:
@@ -242,12 +243,14 @@ def _hit_state(t: _Task, n: _Names) -> State:
         hit = _jsonpath_hit(t.name, t.original, n.var, assign_elsewhere=n.assign is not None or t.catching)
     if n.apply is not None:
         hit = _catching(t.name, n.apply, hit, t.original, t.language, t.scope_language)
-    hit.update({"Next": n.assign_after} if n.assign_after else t.exit_fields)
+    after = n.assign_after or n.assign
+    hit.update({"Next": after} if after else t.exit_fields)
     return hit
 
 
 def _assign_pass(t: _Task, var: str, next_fields: State) -> State:
-    """T's JSONPath Assign evaluated on the cached raw result, as T evaluates it on its raw result."""
+    """T's JSONPath Assign evaluated on the cached raw result, as T evaluates it on its raw result; its
+    output is its input (the hit's output): ResultPath null keeps the raw state input."""
     return {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{t.name}' Assign from the cached raw result",
             "InputPath": f"${var}.data", "ResultPath": None,
             "Assign": copy.deepcopy(t.original["Assign"]), **next_fields}
