@@ -98,7 +98,7 @@ def rewrite_task(name: str, task: State, opts: StateOptions, options: WrapOption
         states[n.large] = _too_large(push)
     states[n.hit] = hit
     if n.assign:  # after the hit: T's ResultSelector/ResultPath/OutputPath read the variables as T would
-        states[n.assign] = _assign_pass(t, n.var, t.exit_fields)
+        states[n.assign] = _assign_pass(t, n.var, t.exit_fields, clear=True)
     if n.assign_after:
         states[n.assign_after] = _assign_pass(t, n.var, t.exit_fields)
     if n.done:
@@ -223,15 +223,24 @@ def _push_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions, r
     else:
         push["Arguments"] = push_arguments(t.name, opts, options, n.var, result)
     dialect.keep_input(push)
+    push["Assign"] = _cleared(n, result)
     push["TimeoutSeconds"] = cache_timeout(options)
     push["Retry"] = cache_retry(options)
     if not options.fail_closed:  # a failed push loses only the cache entry
         catcher: State = {"ErrorEquals": ["States.ALL"]}
         dialect.keep_input(catcher)
+        catcher["Assign"] = _cleared(n, result)
         catcher["Next"] = t.exit_fields.get("Next", n.done)
         push["Catch"] = [catcher]
     push.update(t.exit_fields)
     return push
+
+
+def _cleared(n: _Names, result: str) -> State:
+    """The Assign that drops the task's answer and result variables once the push has read them: a
+    variable lives on to the end of the execution, and Step Functions counts every live variable
+    against its 10 MiB per execution (and each against 256 KiB)."""
+    return {n.var: None, **({result[1:]: None} if result.startswith("$" + n.var) else {})}
 
 
 def _hit_state(t: _Task, n: _Names) -> State:
@@ -241,6 +250,10 @@ def _hit_state(t: _Task, n: _Names) -> State:
         hit = _jsonata_hit(t.name, t.original, n.var)
     else:
         hit = _jsonpath_hit(t.name, t.original, n.var, assign_elsewhere=n.assign is not None or t.catching)
+    # the last state that reads the answer lets it go (JSONPath: moto's interpreter evaluates a JSONata
+    # Pass's Assign before its Output, where AWS evaluates both with the values as of entering the state)
+    if n.apply is None and n.assign is None and t.dialect is JsonPath:
+        hit["Assign"] = {**hit.get("Assign", {}), n.var: None}
     if n.apply is not None:
         hit = _catching(t.name, n.apply, hit, t.original, t.language, t.scope_language)
     after = n.assign_after or n.assign
@@ -248,12 +261,12 @@ def _hit_state(t: _Task, n: _Names) -> State:
     return hit
 
 
-def _assign_pass(t: _Task, var: str, next_fields: State) -> State:
+def _assign_pass(t: _Task, var: str, next_fields: State, clear: bool = False) -> State:
     """T's JSONPath Assign evaluated on the cached raw result, as T evaluates it on its raw result; its
     output is its input (the hit's output): ResultPath null keeps the raw state input."""
     return {"Type": "Pass", "Comment": f"{GENERATED_COMMENT}'{t.name}' Assign from the cached raw result",
             "InputPath": f"${var}.data", "ResultPath": None,
-            "Assign": copy.deepcopy(t.original["Assign"]), **next_fields}
+            "Assign": {**copy.deepcopy(t.original["Assign"]), **({var: None} if clear else {})}, **next_fields}
 
 
 def _mark_query_languages(t: _Task, states: dict[str, State], languages: dict[int, str]) -> None:
