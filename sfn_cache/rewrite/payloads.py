@@ -54,6 +54,7 @@ def pull_payload(name: str, task: dict[str, Any], opts: StateOptions, options: W
     ``dialect`` is the pull state's (JSONata whenever key paths are read), ``language`` the task's;
     ``root`` is where a JSONata pull finds the task's raw input."""
     payload = common_fields(name, opts, options, "pull")
+    payload.update(task_timeouts(task, dialect))  # before the input, as T evaluates them
     payload["resource"] = copy.deepcopy(task.get("Resource"))
     if opts.cache_version:
         payload["cache_version"] = opts.cache_version
@@ -84,6 +85,25 @@ def pull_payload(name: str, task: dict[str, Any], opts: StateOptions, options: W
         key, value = dialect.ref("run_force", "$" + FORCE_VARIABLE)
         payload[key] = value
     return payload
+
+
+TIMEOUT_FIELDS = {"TimeoutSecondsPath": "task_timeout", "HeartbeatSecondsPath": "task_heartbeat",
+                  "TimeoutSeconds": "task_timeout", "HeartbeatSeconds": "task_heartbeat"}
+
+
+def task_timeouts(task: dict[str, Any], dialect: type[Dialect]) -> dict[str, Any]:
+    """T's timeout paths (JSONPath) or expressions (JSONata), for the pull to evaluate: where T fails on
+    them (a path that is not in the input: States.Runtime; an expression that fails:
+    States.QueryEvaluationError), the pull fails the same way, so a hit never succeeds where T would
+    fail. The Lambda ignores these fields; they are not part of the key."""
+    read: dict[str, Any] = {}
+    for field, key in TIMEOUT_FIELDS.items():
+        value = task.get(field)
+        if field.endswith("Path") and isinstance(value, str) and dialect is JsonPath:
+            read[key + ".$"] = value
+        elif not field.endswith("Path") and isinstance(value, str) and "{%" in value and dialect is Jsonata:
+            read[key] = value
+    return read
 
 
 def pull_failed(options: WrapOptions) -> dict[str, Any]:
