@@ -124,7 +124,7 @@ def jsonpath_push_parameters(name: str, opts: StateOptions, options: WrapOptions
     The size guard is the JSONata Choice before it (push_fits), which reads the result but passes it on
     untouched. ``result``: T's result as a JSONPath reference (``$`` or T's result variable)."""
     return {**common_fields(name, opts, options, "push"), **{f"{k}.$": f"${var}.{k}" for k in ECHOED},
-            "execution.$": JsonPath.context["execution"], "state_machine.$": JsonPath.context["state_machine"],
+            "execution.$": JsonPath.context["execution"],  # the Lambda reads the state machine from it
             "result.$": result}  # "fits" is left out: only false means anything
 
 

@@ -165,8 +165,9 @@ def refuse_other_protocols(top: Scope, source: str) -> None:
 def check_reserved_variables(top: Scope, source: str) -> None:
     """Refuse user variables named with the reserved prefix: in a state's Assign, and in the Assign of
     its Catchers and Choice rules (variables set there are the same variables)."""
+    generated = generated_states(top)  # a hit state, cache_assign_T, cache_keys_T drop or set the task's variable
     for ref in walk(top):
-        if cache_operation(ref.state) or is_force_reader(ref.state):
+        if ref.name in generated:
             continue
         for where, key in _assigned(ref.state):
             if key.startswith(VARIABLE_PREFIX) and not (where == "" and _is_generated_result_entry(ref.state, key)):

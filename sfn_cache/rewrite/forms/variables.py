@@ -223,13 +223,13 @@ def _push_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions, r
     else:
         push["Arguments"] = push_arguments(t.name, opts, options, n.var, result)
     dialect.keep_input(push)
-    push["Assign"] = _cleared(n, result)
+    if result != "$states.input":  # a result variable to drop (the small miss answer goes with it)
+        push["Assign"] = _cleared(n, result)
     push["TimeoutSeconds"] = cache_timeout(options)
     push["Retry"] = cache_retry(options)
     if not options.fail_closed:  # a failed push loses only the cache entry
         catcher: State = {"ErrorEquals": ["States.ALL"]}
         dialect.keep_input(catcher)
-        catcher["Assign"] = _cleared(n, result)
         catcher["Next"] = t.exit_fields.get("Next", n.done)
         push["Catch"] = [catcher]
     push.update(t.exit_fields)
