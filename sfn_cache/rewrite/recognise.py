@@ -100,7 +100,7 @@ def has_force_reader(top: Scope) -> bool:
     return is_force_reader(top.states.get(top.body["StartAt"], {}))
 
 
-_GENERATED_NAME = re.compile("^" + PREFIXES.pattern(PREFIXES.task_states) + "(.*)$")
+_GENERATED_NAME = re.compile("^" + PREFIXES.pattern(PREFIXES.task_states) + "(.*)$", re.S)  # names may hold \n
 
 
 def generated_states(top: Scope) -> set[str]:
