@@ -51,3 +51,19 @@ def test_at_most_one_answer_is_live_at_a_time(make_engine, result_path):
     for run in ("miss", "hit"):
         engine.run(wrapped, {})
         assert live_variable_bytes(engine) <= RESULT_BYTES + 2048, f"{run}: the answers of every task stay live"
+
+
+def test_t_assign_carries_no_copy_of_a_result_that_its_output_holds(make_engine):
+    """The per-Assign quota (256 KiB): where T's output holds its raw result (a plain ResultPath, no
+    ResultSelector or OutputPath), the push reads it there, so T's own Assign is the user's alone."""
+    engine = make_engine({"work": big_result})
+    definition = machine({"T": task("work", ResultPath="$.out", Assign={"mine.$": "$.blob"}, End=True)})
+    original = engine.run(definition, {"k": 1})
+    wrapped = cached(definition, pattern="variables")
+    assert engine.run(wrapped, {"k": 1}) == original
+    events = engine.client.get_execution_history(executionArn=engine.last_execution_arn, maxResults=1000)["events"]
+    assigned_by_t = [set(event["stateExitedEventDetails"].get("assignedVariables") or {}) for event in events
+                     if event["type"] == "TaskStateExited" and event["stateExitedEventDetails"]["name"] == "T"]
+    assert assigned_by_t == [{"mine"}]
+    calls = engine.calls["work"]
+    assert engine.run(wrapped, {"k": 1}) == original and engine.calls["work"] == calls, "a hit"

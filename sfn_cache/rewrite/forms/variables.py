@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_cache.asl.expressions import replace_states_result
+from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.dialects import DIALECTS, Dialect, Jsonata, JsonPath
 from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, cache_timeout, follower_wait
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
+from sfn_cache.rewrite.key_spec import path_steps
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.rewrite.payloads import (
@@ -183,8 +185,11 @@ def _user_task(t: _Task, n: _Names) -> tuple[State, str]:
     reads that result."""
     user_task = copy.deepcopy(t.original)
     user_task.pop("End", None)
+    steps = result_steps_in_output(t.original) if t.dialect is JsonPath else None
     if output_is_result(t.original, t.language):  # the push reads T's output: no variable needed
         result = "$states.input"
+    elif steps:  # the raw result sits in T's output at ResultPath: no variable needed either
+        result = "$states.input" + "".join(f".`{step}`" for step in steps)
     else:
         user_task["Assign"] = {**t.original.get("Assign", {}), **t.dialect.capture(n.var + "_result")}
         result = "$" + n.var + "_result"
@@ -219,11 +224,11 @@ def _push_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions, r
                    "Resource": options.lambda_arn}
     if dialect is JsonPath:
         push["Parameters"] = jsonpath_push_parameters(
-            t.name, opts, options, n.var, "$" if result == "$states.input" else result)
+            t.name, opts, options, n.var, _jsonpath_result(t, result))
     else:
         push["Arguments"] = push_arguments(t.name, opts, options, n.var, result)
     dialect.keep_input(push)
-    if result != "$states.input":  # a result variable to drop (the small miss answer goes with it)
+    if result.startswith("$" + n.var):  # a result variable to drop (the small miss answer goes with it)
         push["Assign"] = _cleared(n, result)
     push["TimeoutSeconds"] = cache_timeout(options)
     push["Retry"] = cache_retry(options)
@@ -234,6 +239,27 @@ def _push_state(t: _Task, n: _Names, opts: StateOptions, options: WrapOptions, r
         push["Catch"] = [catcher]
     push.update(t.exit_fields)
     return push
+
+
+def result_steps_in_output(task: State) -> list[str] | None:
+    """A JSONPath task without ResultSelector and OutputPath whose ResultPath is a plain path of names
+    (``$.out``) keeps its raw result in its output there: the steps (``["out"]``), else None. The push
+    then reads it from T's output, and T's own Assign carries no copy of it (its 256 KiB quota)."""
+    path = task.get("ResultPath", "$")
+    if "ResultSelector" in task or task.get("OutputPath", "$") != "$" or not isinstance(path, str) or path == "$":
+        return None
+    try:
+        steps = path_steps(path)
+    except SfnCacheError:
+        return None
+    return [step for step in steps if isinstance(step, str)] if all(isinstance(s, str) for s in steps) else None
+
+
+def _jsonpath_result(t: _Task, result: str) -> str:
+    """The JSONPath spelling of where the push reads T's result (``result`` is the JSONata one)."""
+    if result == "$states.input":
+        return "$"
+    return str(t.original["ResultPath"]) if result.startswith("$states.input") else result
 
 
 def _cleared(n: _Names, result: str) -> State:
