@@ -8,10 +8,10 @@ linear). Checks that every Task was wrapped (status printed). ``--source`` runs 
 other source trees side by side (e.g. a checkout of main: before/after).
 
 Goal: at most half the bytes the cached form once added (7cb23e7: 3,398 bytes for one Lambda task,
-4,435 for the example), so at most 1,699 bytes per task for one task and 2,217 for the example, in
-the byte-minimal form (minified: what ``wrap --compact`` writes for a machine near the quota; the
-default layout spends bytes on indentation a reviewer can read, docs/performance.md); exit 1 when
-missed (CHANGES.md has the history of these figures).
+4,435 for the example), so at most 1,699 bytes per task for one task and 2,217 for the example, plus
+250 for a JSONPath task's JSONPath push (issue 27), in the byte-minimal form (minified: what ``wrap
+--compact`` writes for a machine near the quota; the default layout spends bytes on indentation a
+reviewer can read, docs/performance.md); exit 1 when missed (CHANGES.md has the history of these figures).
 
     python benchmarks/cached_bytes.py [--source before=DIR --source after=.]
 """
@@ -29,7 +29,10 @@ from source_tree import goal_status, parse_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUE_FILED_PER_TASK = {"example": 4435, "one task": 3398}  # as written, by this script on 7cb23e7
-GOALS = {name: figure // 2 for name, figure in ISSUE_FILED_PER_TASK.items()}
+# issue 27 point 3: a JSONPath task's result and output may not pass through JSONata, so its push is
+# JSONPath behind a JSONata size check (docs/cached-form.md): about 230 bytes more per task
+JSONPATH_PUSH_BYTES = 250
+GOALS = {name: figure // 2 + JSONPATH_PUSH_BYTES for name, figure in ISSUE_FILED_PER_TASK.items()}
 QUOTA = 1_048_576  # Step Functions' definition size, in bytes
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:work"
 ONE_TASK = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": ARN, "End": True}}}

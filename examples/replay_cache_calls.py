@@ -5,7 +5,7 @@ handler in this process: no AWS account, no state machine, no hand-written Lambd
         --input '{"dataset": {"uri": "s3://data/day1", "snapshot": "d1"}}' --result '{"Id": "jr_1"}'
 
 Reads the payloads that ``sfn-cache wrap`` wrote into ``cache_pull_STATE`` and ``cache_push_STATE``,
-fills their ``.$`` fields (pull) and evaluates their ``{% %}`` expressions (push, always JSONata) the
+fills their ``.$`` fields (pull; a JSONPath task's push) and evaluates ``{% %}`` expressions (a JSONata push) the
 way Step Functions would (the state input, the context object, the workflow variables), then calls
 the handler: pull (a miss the first time), push of ``--result`` (the stand-in for the task's own
 result), pull again (a hit). The cache is wherever the Lambda's
@@ -107,7 +107,10 @@ def main() -> None:
         variables.update(dict.fromkeys(assigned(pull), answer))
         variables.update(dict.fromkeys(assigned(task), json.loads(args.result)))
         states_variable = {"input": data, "context": context}
-        stored = lambda_handler(evaluate(push["Arguments"], {**variables, "states": states_variable}))
+        if "Parameters" in push:  # a JSONPath task's push: JSONPath, its input T's output (the result here)
+            stored = lambda_handler(resolve(push["Parameters"], json.loads(args.result), context, variables))
+        else:
+            stored = lambda_handler(evaluate(push["Arguments"], {**variables, "states": states_variable}))
         print(f"push: stored={stored['stored']} uuid={stored.get('uuid')}")
     raise SystemExit("error: the second pull missed")
 

@@ -37,7 +37,7 @@ class Caching:
                  ttl: int | str | None = None, cache_version: str | int = "", pattern: str = "variables",
                  fail_closed: bool = False, runtime_force: bool = True, concurrent: str = "run",
                  key_code: str | None = None, key_s3: str = "off", allow_context_reads: bool = False,
-                 comments: bool = False):
+                 comments: bool = False, express: bool = False):
         self.options = keywords.wrap_options(locals())  # the table's keywords, checked in its order
         self.verbose = verbose
 

@@ -23,7 +23,7 @@ class Scope:
 
     path: str
     body: dict[str, Any]
-    query_language: str
+    query_language: str  # the machine's top-level language: what a state here without QueryLanguage uses
     children: list["Scope"] = field(default_factory=list)
 
     @property
@@ -40,7 +40,15 @@ class StateRef:
 
     @property
     def query_language(self) -> str:
-        return str(self.state.get("QueryLanguage", self.scope.query_language))
+        """The state's effective language (effective_language)."""
+        return effective_language(self.state, self.scope.query_language)
+
+
+def effective_language(state: dict[str, Any], top_language: str) -> str:
+    """A state's own QueryLanguage, else the machine's top-level one -- never an enclosing Map's or
+    Parallel's (AWS: a state without QueryLanguage "will use the query language specified in the
+    top-level queryLanguage field", CDK StateBaseProps.queryLanguage)."""
+    return str(state.get("QueryLanguage", top_language))
 
 
 def transitions(state: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -119,9 +127,9 @@ def _parse_scope(body: Any, path: str, language: str, source: str) -> Scope:
         if state.get("Type") not in STATE_TYPES:
             raise SfnCacheError(f"unknown Type {state.get('Type')!r}", file=source, state=name)
         _check_shape(name, state, source)
-        inner_language = _query_language(state, language, source, name)
-        for sub_path, sub_body in nested_scope_bodies(name, state):
-            scope.children.append(_parse_scope(sub_body, sub_path, inner_language, source))
+        _query_language(state, language, source, name)
+        for sub_path, sub_body in nested_scope_bodies(name, state):  # inner states default to the top's
+            scope.children.append(_parse_scope(sub_body, sub_path, language, source))
     return scope
 
 

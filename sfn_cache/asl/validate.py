@@ -23,6 +23,7 @@ def validate(top: Scope, source: str) -> list[str]:
             raise SfnCacheError(f"state name is longer than {MAX_NAME_LENGTH} characters",
                                 file=source, state=ref.name)
         _check_transitions(ref.name, ref.state, ref.scope, source)
+    check_query_languages(top, source)
 
     warnings = []
     for scope in all_scopes(top):
@@ -58,3 +59,39 @@ def _reachable(scope: Scope) -> set[str]:
         seen.add(name)
         todo.extend(target for _, target in transitions(scope.states[name]))
     return seen
+
+
+# Fields a state may carry only in one query language (AWS: "Transforming data with JSONata", its table
+# of JSONPath fields and their JSONata replacements; CreateStateMachine rejects the other language's).
+JSONPATH_ONLY = ("InputPath", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "ItemsPath",
+                 "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath", "SecondsPath", "TimestampPath",
+                 "ErrorPath", "CausePath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath")
+JSONATA_ONLY = ("Arguments", "Output", "Items")
+_JSONPATH_RULE = "Variable"  # a JSONPath Choice rule compares a Variable; a JSONata one has a Condition
+
+
+def check_query_languages(top: Scope, source: str) -> None:
+    """Raise when a state carries a field its effective language (model.effective_language) does not
+    have, or is JSONPath in a JSONata machine: the definitions CreateStateMachine rejects that way."""
+    for ref in walk(top):
+        language = ref.query_language
+        if top.query_language == "JSONata" and language != "JSONata":
+            raise SfnCacheError("is JSONPath in a JSONata state machine (a JSONata machine holds JSONata "
+                                "states only)", file=source, state=ref.name)
+        for where, holder in _field_holders(ref.state):
+            wrong = [key for key in (JSONATA_ONLY if language == "JSONPath" else JSONPATH_ONLY) if key in holder]
+            if holder is not ref.state and where.startswith("Choices"):
+                rule_wrong = "Condition" if language == "JSONPath" else _JSONPATH_RULE
+                wrong += [rule_wrong] if rule_wrong in holder else []
+            if wrong:
+                raise SfnCacheError(f"{where}{wrong[0]} is not a field of a {language} state", file=source,
+                                    state=ref.name)
+
+
+def _field_holders(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The state and the objects inside it whose fields follow its language (catchers, Choice rules)."""
+    holders: list[tuple[str, dict[str, Any]]] = [("", state)]
+    for key in ("Catch", "Choices"):
+        holders += [(f"{key}[{i}].", item) for i, item in enumerate(state.get(key) or [])
+                    if isinstance(item, dict)]
+    return holders

@@ -145,6 +145,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("fail_closed", "--fail-closed", "fail_closed", "flag", default=False,
            help="Fail the execution when the cache fails (default: run uncached).",
            field="fail_closed", config_key="fail-closed", config_type=bool),
+    Option("express", "--express", "express", "flag", default=False,
+           help="The machine is an Express workflow (5-minute executions): shorter cache timeouts.",
+           field="express", config_key="express", config_type=bool),
     Option("runtime_force", "--no-runtime-force", "runtime_force", "flag", default=True,
            help="Ignore the execution input's sfn_cache.force (no force reader state, no run_force in the "
                 "pulls); the cache never receives the execution input either way.",

@@ -19,6 +19,7 @@ allows it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -96,3 +97,36 @@ def _same_on_a_hit(path: str) -> bool:
     """``.Execution.Id`` is; ``.State.Name``, ``.Task.Token``, ``""`` (the whole object) are not."""
     parts = path.split(".")
     return len(parts) > 1 and parts[1] in SAME_ON_A_HIT
+
+
+# The context fields a pull (a plain Lambda invoke) lacks but T may have: ``Task`` exists only for a task
+# whose resource waits for a callback (``.waitForTaskToken``; AWS docs, input-output-contextobject: "Task.Token
+# ... only available in callback tasks"). A JSONPath reference to it in the pull fails with States.Runtime,
+# which no Catch handles.
+NOT_IN_THE_PULL = ("Task",)
+NOT_READ = "(not read by the pull) "  # what the key holds instead of such a field's value
+_JSONPATH_MISSING = re.compile(r"\$\$\.(?:" + "|".join(NOT_IN_THE_PULL) + r")(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_JSONATA_MISSING = re.compile(r"\$states\.context\.(?:" + "|".join(NOT_IN_THE_PULL) + r")(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def without_missing_context(value: Any, language: str) -> Any:
+    """T's Parameters (JSONPath) or Arguments (JSONata) as the pull may evaluate them: a read of a context
+    field the pull lacks (``$$.Task.Token``) is kept in the key as its text, never read. That field is
+    per execution (a token), so the key loses nothing that could make two runs share a wrong result."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, inner in value.items():
+            if (language == "JSONPath" and isinstance(key, str) and key.endswith(".$") and isinstance(inner, str)
+                    and _JSONPATH_MISSING.search(inner)):
+                if _JSONPATH_MISSING.fullmatch(inner.strip()):
+                    out[key[:-2]] = NOT_READ + inner
+                else:  # an intrinsic: only the missing field becomes a string, its other arguments are read
+                    out[key] = _JSONPATH_MISSING.sub(lambda m: f"'{NOT_READ}{m.group(0)[3:]}'", inner)
+            else:
+                out[key] = without_missing_context(inner, language)
+        return out
+    if isinstance(value, list):
+        return [without_missing_context(inner, language) for inner in value]
+    if language == "JSONata" and isinstance(value, str) and "{%" in value:
+        return _JSONATA_MISSING.sub(lambda m: json.dumps(NOT_READ + m.group(0)), value)
+    return value

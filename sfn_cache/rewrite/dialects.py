@@ -7,8 +7,9 @@ data differ: JSONPath reads with ``"key.$": "$path"``, ``InputPath``/``ResultPat
 
 from __future__ import annotations
 
-import copy
 from typing import Any, ClassVar
+
+from sfn_cache.rewrite.context_reads import without_missing_context
 
 
 class Dialect:
@@ -25,7 +26,8 @@ class Dialect:
 
     @staticmethod
     def key_input(task: dict[str, Any]) -> tuple[str, object]:
-        """The whole effective input (key paths are read by rewrite/key_spec.py instead)."""
+        """The whole effective input (key paths are read by rewrite/key_spec.py instead), less the
+        context fields a pull does not have (context_reads.without_missing_context)."""
         raise NotImplementedError
 
     @staticmethod
@@ -61,7 +63,7 @@ class JsonPath(Dialect):
     @staticmethod
     def key_input(task: dict[str, Any]) -> tuple[str, object]:
         if "Parameters" in task:
-            return "input", copy.deepcopy(task["Parameters"])
+            return "input", without_missing_context(task["Parameters"], "JSONPath")
         return "input.$", "$"
 
     @staticmethod
@@ -93,7 +95,7 @@ class Jsonata(Dialect):
     @staticmethod
     def key_input(task: dict[str, Any]) -> tuple[str, object]:
         if "Arguments" in task:
-            return "input", copy.deepcopy(task["Arguments"])
+            return "input", without_missing_context(task["Arguments"], "JSONata")
         return "input", "{% $states.input %}"
 
     @staticmethod

@@ -28,6 +28,8 @@ class Prefixes:
     miss: str = "cache_miss_"
     check: str = "cache_check_"
     catch: str = "cache_catch{}_"  # one per catcher of the task: its index
+    keys: str = "cache_keys_"  # a JSONPath task's key paths, read by JSONata before its JSONPath pull
+    large: str = "cache_large_"  # a JSONPath task's push without its result, too large to cache
     force: str = "cache_"  # + "force": the force reader, once per machine
     variable: str = "sfncache_"
 
@@ -38,7 +40,8 @@ class Prefixes:
     def task_states(self) -> tuple[str, ...]:
         """The prefixes of the states generated around one task (``catch`` with ``{}`` for its index)."""
         return (self.pull, self.push, self.hit, self.apply, self.assign, self.done, self.wait, self.wrap,
-                self.out, self.miss, self.check, self.catch, self.choice)
+                self.out, self.miss, self.check, self.catch, self.keys, self.large,
+                self.choice)
 
     def pattern(self, prefixes: tuple[str, ...]) -> str:
         """A regular expression alternation matching any of ``prefixes`` (a catch index as digits)."""

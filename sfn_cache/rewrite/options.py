@@ -64,6 +64,7 @@ class WrapOptions:
     context: str | None = None
     pattern: str = "variables"
     fail_closed: bool = False
+    express: bool = False  # an Express workflow: cache states time out sooner (cache_timeout)
     concurrent: str = "run"
     runtime_force: bool = True
     include: tuple[str, ...] = ()

@@ -54,6 +54,7 @@ def pull_payload(name: str, task: dict[str, Any], opts: StateOptions, options: W
     ``dialect`` is the pull state's (JSONata whenever key paths are read), ``language`` the task's;
     ``root`` is where a JSONata pull finds the task's raw input."""
     payload = common_fields(name, opts, options, "pull")
+    payload.update(task_timeouts(task, dialect))  # before the input, as T evaluates them
     payload["resource"] = copy.deepcopy(task.get("Resource"))
     if opts.cache_version:
         payload["cache_version"] = opts.cache_version
@@ -86,10 +87,50 @@ def pull_payload(name: str, task: dict[str, Any], opts: StateOptions, options: W
     return payload
 
 
-def pull_failed(options: WrapOptions) -> dict[str, bool]:
+TIMEOUT_FIELDS = {"TimeoutSecondsPath": "task_timeout", "HeartbeatSecondsPath": "task_heartbeat",
+                  "TimeoutSeconds": "task_timeout", "HeartbeatSeconds": "task_heartbeat"}
+
+
+def task_timeouts(task: dict[str, Any], dialect: type[Dialect]) -> dict[str, Any]:
+    """T's timeout paths (JSONPath) or expressions (JSONata), for the pull to evaluate: where T fails on
+    them (a path that is not in the input: States.Runtime; an expression that fails:
+    States.QueryEvaluationError), the pull fails the same way, so a hit never succeeds where T would
+    fail. The Lambda ignores these fields; they are not part of the key."""
+    read: dict[str, Any] = {}
+    for field, key in TIMEOUT_FIELDS.items():
+        value = task.get(field)
+        if field.endswith("Path") and isinstance(value, str) and dialect is JsonPath:
+            read[key + ".$"] = value
+        elif not field.endswith("Path") and isinstance(value, str) and "{%" in value and dialect is Jsonata:
+            read[key] = value
+    return read
+
+
+def pull_failed(options: WrapOptions) -> dict[str, Any]:
     """What a failed pull leaves in its variable: a miss without a key (merged into the push, it makes
-    a push that stores nothing). A JSONPath Choice on ``wait`` needs the field."""
-    return {"hit": False, **({"wait": False} if options.concurrent == "wait" else {})}
+    a push that stores nothing). A JSONPath Choice on ``wait`` needs that field, a JSONPath push the
+    fields it echoes (ECHOED), so each is there, as in the handler's keyless miss."""
+    return {"hit": False, **dict.fromkeys(ECHOED), **({"wait": False} if options.concurrent == "wait" else {})}
+
+
+ECHOED = ("key", "base", "pulled")  # what a push sends back of the pull's miss answer (docs/protocol.md)
+
+
+def jsonpath_push_parameters(name: str, opts: StateOptions, options: WrapOptions, var: str, result: str
+                             ) -> dict[str, Any]:
+    """A JSONPath task's push payload, read with JSONPath so that T's result reaches the cache with its
+    number text as T returned it (JSONata would write ``10.0`` as ``10`` and round integers past 2^53).
+    Every field it reads is in every pull answer that leads here (pull_failed, the handler's misses).
+    The size guard is the JSONata Choice before it (push_fits), which reads the result but passes it on
+    untouched. ``result``: T's result as a JSONPath reference (``$`` or T's result variable)."""
+    return {**common_fields(name, opts, options, "push"), **{f"{k}.$": f"${var}.{k}" for k in ECHOED},
+            "execution.$": JsonPath.context["execution"],  # the Lambda reads the state machine from it
+            "result.$": result}  # "fits" is left out: only false means anything
+
+
+def push_fits(result: str) -> str:
+    """JSONata: true when ``result`` (T's raw result) is small enough to be cached (PUSH_RESULT_MAX_BYTES)."""
+    return f"{{% {push_size(result)}<={PUSH_RESULT_MAX_BYTES} %}}"
 
 
 def push_size(result: str) -> str:

@@ -49,7 +49,7 @@ def check_definition_size(text: str, source: str, *, compact_hint: bool) -> list
 TASK_EVENTS = 5  # entered, scheduled, started, succeeded, exited
 STATE_EVENTS = 2  # entered, exited (Pass, Choice, Wait, ...)
 ITERATION_EVENTS = 2  # MapIterationStarted, MapIterationSucceeded
-CACHED_MISS_EXTRA_EVENTS = 12  # pull (5) + choice (2) + push (5)
+CACHED_MISS_EXTRA_EVENTS = 14  # pull (5) + choice (2) + size check (2) + push (5); a JSONata task: 12, no check
 CACHED_HIT_EXTRA_EVENTS = 4  # pull (5) + choice (2) + hit Pass (2) - the task's own 5
 
 

@@ -37,6 +37,10 @@ HISTORY_QUOTA_EVENTS = 25_000  # history events per execution: AWS fails the exe
 # -- timeouts (their order matters: see the module docstring) --------------------------------------
 CLAIM_WITHIN_SECONDS = 100  # a pull takes no lease after running this long
 CACHE_TIMEOUT_SECONDS = 120  # TimeoutSeconds of the generated cache_pull / cache_push states
+# An Express execution ends after 5 minutes (States.Timeout): a hung caching Lambda may cost a cache
+# state this long, so that fail-open holds with several cached tasks (issue 27 point 9)
+EXPRESS_CACHE_TIMEOUT_SECONDS = 10
+EXPRESS_EXECUTION_SECONDS = 300
 FUNCTION_TIMEOUT_SECONDS = 150  # the generated caching function's timeout
 
 # -- leases ----------------------------------------------------------------------------------------

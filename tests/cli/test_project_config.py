@@ -38,10 +38,14 @@ key-paths = ["$.dataset"]
 def payloads(definition: dict) -> dict[str, dict]:
     """The cache_pull payload of each wrapped task, by task name."""
     found = {}
-    for ref in walk(parse(definition)):
+    refs = list(walk(parse(definition)))
+    for ref in refs:
         payload = cache_payload(ref.state)
         if payload and payload["sfn_cache"] == "pull":
-            found[payload["state"]] = payload
+            found[payload["state"]] = dict(payload)
+    for ref in refs:  # a JSONPath task's key paths are read by cache_keys_T (issue 27)
+        if ref.name.startswith("cache_keys_") and ref.name[len("cache_keys_"):] in found:
+            found[ref.name[len("cache_keys_"):]].update(next(iter(ref.state["Assign"].values())))
     return found
 
 

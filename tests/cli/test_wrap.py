@@ -25,7 +25,8 @@ def test_wrap_example_to_a_file(tmp_path):
     assert pull["Resource"] == "arn:aws:lambda:us-east-1:1:function:cache"
     assert pull["Parameters"]["bucket"] == "s3://b/p" and pull["Parameters"]["context"] == "ctx"
     assert pull["Parameters"]["input"] == states["TrainModel"]["Parameters"]
-    assert states["TrainModel"]["Next"] == "cache_push_TrainModel"
+    assert states["TrainModel"]["Next"] == "cache_check_TrainModel"  # issue 27: the size check, then the push
+    assert states["cache_check_TrainModel"]["Choices"][0]["Next"] == "cache_push_TrainModel"
     assert states["cache_push_TrainModel"]["Next"] == "cache_pull_EvaluateModel"
 
 
@@ -63,8 +64,9 @@ def test_include_exclude_bundle_name_key_path_ttl_version_force():
     states = states_of(document)
     assert [name for name in states if name.startswith("cache_pull_")] == ["cache_pull_TrainModel"]
     pull = states["cache_pull_TrainModel"]
-    assert pull["QueryLanguage"] == "JSONata", "key paths are read by a pull that cannot fail on a missing one"
-    payload = pull["Arguments"]
+    keys = states["cache_keys_TrainModel"]  # issue 27: JSONata reads the key paths, the pull stays JSONPath
+    assert keys["QueryLanguage"] == "JSONata", "key paths are read by a state that cannot fail on a missing one"
+    payload = pull["Parameters"] | next(iter(keys["Assign"].values()))
     assert payload["bundle"] == "model"
     assert sorted(payload["input"]) == ["$.hyperparameters", "$.region"]
     assert all(value.startswith("{% ($v := $states.input;") for value in payload["input"].values())

@@ -3,8 +3,10 @@ PyPI ``statelint``. Wherever an original definition passes one, its wrapped form
 
 statelint 3.1 predates two parts of ASL that the default pattern uses in JSONPath states, and reports
 them although Step Functions accepts them (docs/architecture.md, "Independent validators"): ``Assign``
-in a JSONPath state, and a workflow-variable reference (``"run_force.$": "$sfncache_force"``). Those two
-messages, and only those, are set aside for the default pattern; the classic pattern must pass as is.
+in a JSONPath state, and a workflow-variable reference (``"run_force.$": "$sfncache_force"``; since issue
+27 also a JSONPath push's ``"key.$": "$sfncache_<digest>.key"`` and its ``base``/``pulled``, and the
+key-path pull's ``input``/``target``). Those messages, and only those, are set aside for the default
+pattern; the classic pattern must pass as is.
 
 ``.ci/run`` installs asl-validator with npm and sets SFN_CACHE_REQUIRE_VALIDATORS=1, so CI fails
 rather than skips when a validator is missing.
@@ -31,8 +33,8 @@ from tests.support.paths import ROOT
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:sfn-cache"
 STATELINT_GAPS = (re.compile(r'^Field "Assign" not allowed in '),
-                  re.compile(r'^Field "run_force\.\$" of Parameters at ".*" is not a JSONPath or intrinsic function '
-                             r'expression$'))
+                  re.compile(r'^Field "(run_force|key|base|pulled|result|input|target)\.\$" of Parameters at ".*" '
+                             r'is not a JSONPath or intrinsic function expression$'))
 
 def asl_validator() -> str | None:
     found = (os.environ.get("ASL_VALIDATOR") or shutil.which("asl-validator")

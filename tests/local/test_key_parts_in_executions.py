@@ -230,8 +230,12 @@ def test_the_history_check_sees_a_failed_jsonpath_read(make_engine):
 
 
 def pull_parameters(definition: dict) -> dict:
+    """The pull's payload; a JSONPath task's key-path parts are read by cache_keys_T (issue 27 point 3)."""
     pull = definition["States"]["cache_pull_T"]
-    return pull.get("Arguments", pull.get("Parameters"))
+    payload = dict(pull.get("Arguments", pull.get("Parameters")))
+    for keys in [definition["States"].get("cache_keys_T")] if "cache_keys_T" in definition["States"] else []:
+        payload.update(next(iter(keys["Assign"].values())))
+    return payload
 
 
 @pytest.mark.parametrize("arguments", [

@@ -43,9 +43,9 @@ def test_identical_machine_exits_0_with_one_row_per_input_and_the_costs(tmp_path
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["MACHINE", "INPUT", "VERDICT"]
     assert [line.split()[1] for line in lines[1:]] == [first, second]
-    # original 2 states; with run-time force (the default) a miss adds 4 and a hit 3
+    # original 2 states; with run-time force (the default) a miss adds 5 and a hit 3
     # (tests/local/test_transition_costs.py BUDGET)
-    assert all(line.split()[2:5] == ["identical", "SUCCEEDED/SUCCEEDED/SUCCEEDED", "2/6/5"] for line in lines[1:])
+    assert all(line.split()[2:5] == ["identical", "SUCCEEDED/SUCCEEDED/SUCCEEDED", "2/7/5"] for line in lines[1:])
 
 
 def test_json_reports_calls_saved_payloads_and_sizes(tmp_path):

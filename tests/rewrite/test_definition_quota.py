@@ -91,17 +91,18 @@ def test_state_names_at_the_80_character_limit(tmp_path):
     assert result.exit_code == 0, result.stderr
     states = json.loads(result.stdout)["States"]
     assert set(names) <= set(states) and max(map(len, states)) == 80
-    assert len(states) == 1 + 3 * 5 + 1  # the force reader; per task pull, choice, task, push, hit; cache_done
+    # the force reader; per task pull, choice, task, size check, push, hit; cache_done
+    assert len(states) == 1 + 3 * 6 + 1
     too_long = wrap(write(tmp_path, chain(1, lambda i: "N" * 81)))
     assert too_long.exit_code == 2 and "longer than 80 characters" in too_long.stderr
 
 
 def test_many_states(tmp_path):
-    """About 1,000 states after wrapping (compact output): names stay unique, every Next resolves."""
+    """About 1,200 states after wrapping (compact output): names stay unique, every Next resolves."""
     definition = chain(200, lambda i: f"Step number {i} of a long pipeline".ljust(80, "."))
     result = wrap(write(tmp_path, definition), "--lambda-arn", ARN, "--compact")
     assert result.exit_code == 0, result.stderr
     states = json.loads(result.stdout)["States"]
-    assert len(states) == 1 + 200 * 5 + 1
+    assert len(states) == 1 + 200 * 6 + 1
     assert all(len(name) <= 80 for name in states)
     assert all(target in states for state in states.values() for _, target in transitions(state))

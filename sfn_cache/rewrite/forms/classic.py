@@ -28,12 +28,11 @@ from typing import Any
 from sfn_cache.asl.model import redirect
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.dialects import Jsonata, JsonPath
-from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, follower_wait, going_to
+from sfn_cache.rewrite.forms.common import CachedForm, cache_retry, cache_timeout, follower_wait, going_to
 from sfn_cache.rewrite.hit_catch import catches_result_errors, catching_hit
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
 from sfn_cache.rewrite.options import StateOptions, WrapOptions
 from sfn_cache.rewrite.payloads import classic_push_payload, pull_payload
-from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS
 
 State = dict[str, Any]
 # a failed pull's answer: every field, since the JSONPath states after it read them
@@ -141,7 +140,7 @@ def _pull_state(name: str, original: State, n: _Names, opts: StateOptions, optio
                 "Parameters": pull_payload(name, {k: v for k, v in original.items() if k != "InputPath"},
                                            opts, options, JsonPath, language, form=selected_form(original)),
                 "ResultPath": "$.cache"}
-    pull["TimeoutSeconds"] = CACHE_TIMEOUT_SECONDS
+    pull["TimeoutSeconds"] = cache_timeout(options)
     pull["Retry"] = cache_retry(options, bool(opts.key_paths))
     if n.miss:
         catcher: State = {"ErrorEquals": ["States.ALL"]}
@@ -173,7 +172,7 @@ def _push_state(name: str, n: _Names, opts: StateOptions, options: WrapOptions) 
     push: State = {"Type": "Task", "Comment": f"{GENERATED_COMMENT}store the result of '{name}'",
                    "Resource": options.lambda_arn,
                    "Parameters": classic_push_payload(name, opts, options),
-                   "ResultPath": None, "TimeoutSeconds": CACHE_TIMEOUT_SECONDS,
+                   "ResultPath": None, "TimeoutSeconds": cache_timeout(options),
                    "Retry": cache_retry(options)}
     if n.miss:
         push["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": n.out}]

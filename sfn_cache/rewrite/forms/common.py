@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sfn_cache.errors import SfnCacheError
 from sfn_cache.rewrite.naming import GENERATED_COMMENT, PREFIXES, NameAllocator
 from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.payloads import POLLS_PER_LEASE, lease_seconds
+from sfn_cache.runtime.protocol import CACHE_TIMEOUT_SECONDS, CLAIM_WITHIN_SECONDS, EXPRESS_CACHE_TIMEOUT_SECONDS
 
 # Fail-open (the default): one retrier for every task error. The handler answers its own failures
 # (a protocol or configuration mismatch, S3 access denied: a miss without a key, or "not stored"),
@@ -63,3 +65,17 @@ def going_to(state: dict[str, Any], target: str) -> dict[str, Any]:
     moved = {("Next" if key == "End" else key): value for key, value in state.items()}
     moved["Next"] = target
     return moved
+
+
+def cache_timeout(options: WrapOptions) -> int:
+    """TimeoutSeconds of a cache state. An Express execution ends after 5 minutes with States.Timeout,
+    which no Catch of the machine's handles: there a hung caching Lambda must cost seconds, not two
+    minutes per cache state, for fail-open to hold (--express). A lease (--concurrent wait) is claimed
+    up to CLAIM_WITHIN_SECONDS into a pull, longer than an Express cache state lives: refused."""
+    if not options.express:
+        return CACHE_TIMEOUT_SECONDS
+    if options.concurrent == "wait":
+        raise SfnCacheError(f"--express and --concurrent wait do not go together: a pull may take a lease up to "
+                            f"{CLAIM_WITHIN_SECONDS} s into its call, and an Express cache state gives up after "
+                            f"{EXPRESS_CACHE_TIMEOUT_SECONDS} s")
+    return EXPRESS_CACHE_TIMEOUT_SECONDS
