@@ -121,8 +121,9 @@ def _unwrap_scope(scope: Scope, wrapped: set[str], by_digest: dict[str, str], ac
             raise SfnCacheError(f"its task {task!r} is not in this scope: unwrap needs the task the cache "
                                 f"states were generated for", file=source, state=name)
         group = _group(states, task, name, leading_to.get(name, []), wrapped, by_digest)
-        classic = _push_of(states, task, source).get("Parameters") is not None
-        entry = _classic_entry(states, group, name) if classic else name
+        _push_of(states, task, source)
+        classic = "Assign" not in state  # the variables pattern's pull keeps its answer in T's variable
+        entry = _classic_entry(states, group, name) if classic else _variables_entry(states, group, task, name)
         originals[task] = (_classic_original if classic else _variables_original)(states, task, name, group, source)
         _check_exits(states, task, group, originals[task], source)
         groups[task] = group
@@ -165,11 +166,34 @@ def _group(states: dict[str, State], task: str, pull: str, before_pull: list[str
 
 def _push_of(states: dict[str, State], task: str, source: str) -> State:
     push = states.get(states[task].get("Next", ""))
+    if isinstance(push, dict) and push.get("Type") == "Choice" and _generated_for(push, task):
+        push = states.get(_first_choice(push))  # cache_check_T: the push when T's result can be cached
     payload = cache_payload(push) if isinstance(push, dict) else None
     if push is None or payload is None or payload["sfn_cache"] != "push" or payload["state"] != task:
         raise SfnCacheError("its Next is no longer its cache_push state, so unwrap cannot tell where it went: "
                             "edit the original definition and wrap it again", file=source, state=task)
     return push
+
+
+def _generated_for(state: State, task: str) -> bool:
+    """A JSONPath task's cache_check_T: a JSONata Choice whose one rule goes on to T's push."""
+    target = _first_choice(state)
+    return state.get("QueryLanguage") == "JSONata" and isinstance(target, str) and target.endswith(task)
+
+
+def _first_choice(choice: State) -> Any:
+    rules = choice.get("Choices")
+    return rules[0].get("Next") if isinstance(rules, list) and len(rules) == 1 and isinstance(rules[0], dict) else None
+
+
+def _variables_entry(states: dict[str, State], group: set[str], task: str, pull: str) -> str:
+    """Where the cached form is entered: its pull, or the cache_keys_T Pass that reads the key paths
+    of a JSONPath task before it (the follower's Wait goes back there too)."""
+    for name in sorted(group - {task, pull}):
+        state = states[name]
+        if state.get("Next") == pull and state.get("Type") == "Pass":
+            return name
+    return pull
 
 
 def _exit(state: State) -> State:
