@@ -68,7 +68,10 @@ def main() -> int:
             text = source.read_text()
             tasks = sum(1 for line in text.splitlines() if '"Type": "Task"' in line)
             for label, argv in tools.items():
-                wrapped = subprocess.run(argv + ["wrap", str(source), "-v"], check=True, capture_output=True,
+                # the example's NotifyFailure is a side effect, left uncached unless named: name it, so that
+                # every task is cached and bytes per task stay bytes per cached task
+                named = ["--include", "*", "--include", "NotifyFailure"] if name == "example" else []
+                wrapped = subprocess.run(argv + ["wrap", str(source), "-v", *named], check=True, capture_output=True,
                                          text=True)
                 done = sum(line.startswith("wrapped ") for line in wrapped.stderr.splitlines())
                 status = "all wrapped" if done == tasks else f"{done} of {tasks} wrapped"

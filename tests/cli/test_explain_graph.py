@@ -50,7 +50,8 @@ group = click.Group("sfn-cache", commands={command.name: command for command in 
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(group, list(args), catch_exceptions=False)
+    # COLUMNS unset: not a terminal, so tables keep whole rows whatever the worker's environment says
+    return CliRunner().invoke(group, list(args), catch_exceptions=False, env={"COLUMNS": None})
 
 
 def run(command: str, *args: str, definition=DEFINITION, tmp_path):

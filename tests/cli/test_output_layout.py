@@ -28,6 +28,8 @@ def long_line_is_a_long_string(line: str, is_json: bool) -> bool:
                 else next(iter(json.loads("{" + text + "}").values()))
         else:
             parsed = yaml.safe_load(text)
+            if isinstance(parsed, list) and len(parsed) == 1 and isinstance(parsed[0], dict):
+                parsed = parsed[0]  # - Condition: "{% ... %}": a list item holding one member
             value = parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else \
                 next(iter(parsed.values())) if isinstance(parsed, dict) and len(parsed) == 1 else None
     except (ValueError, StopIteration, yaml.YAMLError):
@@ -111,7 +113,10 @@ def test_a_json_input_keeps_its_own_text_where_nothing_changed(tmp_path):
     result = sfn_cache("wrap", source, "--include", "Train", "--diff")
     assert result.returncode == 1, result.stderr
     removed = [line[1:].strip() for line in result.stdout.splitlines() if line[:1] == "-" and line[:3] != "---"]
-    assert set(removed) - {"}", "},", "]", "],"} == {'"StartAt": "Fetch",', '"Next": "Train"', '"End": true'}
+    changed = set(removed) - {"}", "},", "]", "],"}
+    # Train's End becomes its Next; difflib may pair that line with a generated state's "End": true instead
+    assert {'"StartAt": "Fetch",', '"Next": "Train"'} <= changed <= {'"StartAt": "Fetch",', '"Next": "Train"',
+                                                                   '"End": true'}
     written = sfn_cache("wrap", source, "--include", "Train").stdout
     assert '            "Retry": [ { "ErrorEquals": [ "States.ALL" ], "MaxAttempts": 2 } ],\n' in written
     assert '            "Type" : "Task",\n' in written
@@ -212,7 +217,7 @@ def test_an_anchor_stays_where_its_node_changes_alike_and_expands_where_it_does_
     wrapped = yaml.safe_load(text)
     assert wrapped == json.loads(sfn_cache("wrap", source, "--include", "Train", "--format", "json").stdout)
     assert wrapped["States"]["Again"] == yaml.safe_load(CATCHES)["States"]["Again"]
-    assert wrapped["States"]["Train"]["Next"] == "cache_push_Train"
+    assert wrapped["States"]["Train"]["Next"] == "cache_check_Train"  # its size check, then its push
 
 
 def test_compact_is_byte_minimal_and_deterministic(tmp_path):

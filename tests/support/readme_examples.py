@@ -6,10 +6,9 @@ A block of tool output in a page is marked by an HTML comment on the line before
     <!-- sfn-cache-example: COMMAND -->      the whole block is COMMAND's stdout
 
 The block is indented by 4 spaces or fenced (```). COMMAND runs with bash in a sandbox holding the
-files the pages name (``make_sandbox``), with COLUMNS=80. A line ``...`` (indented or not) stands for any
-lines the page leaves out; a
-block's text after a ``...`` starts at the line of the output equal to its first line. Trailing blanks
-are not compared (tables pad their last column).
+files the pages name (``make_sandbox``), with no COLUMNS (a pipe: whole rows). A line ``...``
+(indented or not) stands for any lines the page leaves out; a block's text after a ``...`` starts at
+the line of the output equal to its first line. Trailing blanks are not compared (tables pad their last column).
 
 tests/docs/test_readme.py compares every block with what the tool prints. After a change to an output:
 
@@ -102,8 +101,8 @@ def make_sandbox(path: Path) -> Path:
 
 def produce(example: Example, sandbox: Path) -> subprocess.CompletedProcess:
     """Run the example's command in ``sandbox`` with this interpreter's console script first on PATH."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "80"}
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SFN_CACHE_BUCKET", "SFN_CACHE_CONTEXT"):
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SFN_CACHE_BUCKET", "SFN_CACHE_CONTEXT", "COLUMNS"):
         env.pop(name, None)
     return subprocess.run(["bash", "-euo", "pipefail", "-c", example.command], cwd=sandbox, env=env,
                           capture_output=True, text=True, timeout=300)
