@@ -62,6 +62,15 @@ def machines(loaded: Input, resource: str | None) -> list[Machine]:
     return [(None, loaded.document)]
 
 
+def express_machines(loaded: Input, resource: str | None) -> dict[str, str]:
+    """A template's machines declared Express, each with how (``Type: EXPRESS``); none for a definition file."""
+    if not loaded.is_template:
+        return {}
+    from sfn_cache.template.machines import express_machines as declared
+
+    return declared(loaded.text, loaded.source, resource)
+
+
 def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
     """The rewriter as a template sees it: wrap one definition with ``options``, write it as JSON."""
     from dataclasses import replace
