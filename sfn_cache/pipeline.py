@@ -62,15 +62,31 @@ def machines(loaded: Input, resource: str | None) -> list[Machine]:
     return [(None, loaded.document)]
 
 
+def express_machines(loaded: Input, resource: str | None) -> dict[str, str]:
+    """A template's machines declared Express, each with how (``Type: EXPRESS``); none for a definition file."""
+    if not loaded.is_template:
+        return {}
+    from sfn_cache.template.machines import express_machines as declared
+
+    return declared(loaded.text, loaded.source, resource)
+
+
 def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
     """The rewriter as a template sees it: wrap one definition with ``options``, write it as JSON."""
+    from dataclasses import replace
+
+    from sfn_cache.rewrite.forms.common import express_refusal
     from sfn_cache.rewrite.options import DEFAULT_LAMBDA_ARN
     from sfn_cache.rewrite.wrap import wrap_definition, wrapped_json
     from sfn_cache.template.update import Rewriter
 
-    return Rewriter(wrap=lambda definition, where: wrap_definition(definition, options, where),
+    express = replace(options, express=True)  # a machine the template declares Express: as with --express
+    refusal = express_refusal(express)
+    return Rewriter(wrap=lambda definition, where, is_express: wrap_definition(
+                        definition, express if is_express else options, where),
                     to_json=wrapped_json, write_file=render_over, placeholder=DEFAULT_LAMBDA_ARN,
-                    invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN)
+                    invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN,
+                    express_refusal=None if refusal is None else f"{refusal[0]}: {refusal[1]}")
 
 
 def render(document: dict[str, Any], fmt: str, compact: bool = False, loaded: Input | None = None) -> str:
@@ -160,7 +176,7 @@ def unwrap(loaded: Input, *, output: str | None, resource: str | None = None) ->
     from sfn_cache.rewrite.unwrap import unwrap_definition
     from sfn_cache.rewrite.wrap import WrapResult, wrapped_json
 
-    def unwrapped(definition: dict[str, Any], where: str) -> WrapResult:
+    def unwrapped(definition: dict[str, Any], where: str, express: bool = False) -> WrapResult:
         found = unwrap_definition(definition, where)
         return WrapResult(found.definition, unwrapped=found.tasks)
 

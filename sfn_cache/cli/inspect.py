@@ -33,6 +33,7 @@ from sfn_cache.rewrite.quotas import map_history_warnings
 from sfn_cache.rewrite.recognise import generated_states
 from sfn_cache.rewrite.report import Action, TaskReport
 from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
+from sfn_cache.runtime.protocol import EXPRESS_CACHE_TIMEOUT_SECONDS
 
 COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force",
            "key_parts")
@@ -83,8 +84,11 @@ def explain_command(definitions: tuple[str, ...], as_json: bool, report_format: 
             selected.append((selectors(params, file_config), readable, loaded.source))
             planned.append((loaded, machines, options))
         check_run(selected)
-        rows, warnings, findings = [], [], []
+        rows, warnings, findings, notes = [], [], [], []
         for loaded, machines, options in planned:
+            notes += [f"{loaded.source}: state machine '{name}' is an Express workflow ({declared}): wrap gives its "
+                      f"cache states a {EXPRESS_CACHE_TIMEOUT_SECONDS} s timeout"
+                      for name, declared in pipeline.express_machines(loaded, params["resource"]).items()]
             file_rows = []
             for name, machine in machines:
                 if isinstance(machine, SfnCacheError):
@@ -105,6 +109,8 @@ def explain_command(definitions: tuple[str, ...], as_json: bool, report_format: 
         click.echo(config_line(config), err=True)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False))
     elif fmt != "text":

@@ -31,6 +31,7 @@ from sfn_cache.template.splice import (
 )
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
+EXPRESS = "EXPRESS"  # the workflow type whose executions end after 5 minutes (the other: STANDARD, the default)
 
 
 def _round_trip_yaml(text: str) -> YAML:
@@ -213,3 +214,25 @@ def definition_object(definition: Any, where: str, key: str) -> dict[str, Any]:
     if not isinstance(definition, dict):
         raise SfnCacheError(f"{where}: {key} is not an object")
     return definition
+
+
+def workflow_type(machine: Any, serverless: bool) -> tuple[str, Any]:
+    """(the key that gives a state machine's workflow type, its value as plain data or None): CloudFormation's
+    ``StateMachineType``, SAM's ``Type`` (Properties), the serverless-step-functions plugin's ``type`` (which
+    it copies to StateMachineType)."""
+    if serverless:
+        return "type", plain(machine.get("type")) if isinstance(machine, dict) else None
+    key = "StateMachineType" if machine.get("Type") == STATE_MACHINE_TYPES[0] else "Type"
+    properties = machine.get("Properties")
+    return key, plain(properties.get(key)) if isinstance(properties, dict) else None
+
+
+def is_express(value: Any) -> bool | None:
+    """Whether a workflow type value is EXPRESS (in any case: AWS and the plugin accept upper case only, and
+    the short timeouts are the safe side); None when it is not written as a value (an intrinsic function, a
+    Serverless variable), so the deployed type cannot be read here."""
+    if value is None:
+        return False
+    if isinstance(value, str) and "${" not in value:
+        return value.strip().upper() == EXPRESS
+    return None

@@ -11,10 +11,12 @@ from sfn_cache.template.definition_string import read_definition_string
 from sfn_cache.template.definition_uri import definition_source, is_local_uri, local_definition_path, template_dir
 from sfn_cache.template.document import (
     definition_object,
+    is_express,
     is_serverless,
     read_template,
     serverless_machines,
     state_machines,
+    workflow_type,
 )
 from sfn_cache.template.nodes import plain
 
@@ -42,6 +44,24 @@ def machine_definitions(text: str, source: str,
             found.append((name, _definition(resources[name], f"{source}: resource '{name}'", source)))
         except SfnCacheError as error:
             found.append((name, error))
+    return found
+
+
+def express_machines(text: str, source: str, resource: str | None = None) -> dict[str, str]:
+    """The state machines the template declares Express, each with how (``StateMachineType: EXPRESS``):
+    wrap gives their cache states Express timeouts."""
+    template = read_template(text, source)
+    serverless = is_serverless(template.tree)
+    if serverless:
+        bodies, names = template.tree["stepFunctions"]["stateMachines"], serverless_machines(template.tree, resource,
+                                                                                             source)
+    else:
+        bodies, names = template.tree["Resources"], state_machines(template.tree["Resources"], resource, source)
+    found = {}
+    for name in names:
+        key, value = workflow_type(bodies[name], serverless)
+        if is_express(value):
+            found[name] = f"{key}: {value}"
     return found
 
 

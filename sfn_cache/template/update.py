@@ -5,7 +5,8 @@ the values of the keys that changed (splice.py). A definition can be a ``Definit
 ``DefinitionString`` (definition_string.py) or a ``DefinitionUri`` pointing to a local file
 (definition_uri.py); a Serverless Framework service's machines (``stepFunctions.stateMachines``)
 are wrapped the same way. The wrapping itself is the caller's ``Rewriter``: this package never imports
-the rewriter.
+the rewriter. A machine the template declares Express (workflow_type) is wrapped as one: its executions
+end after 5 minutes, so its cache states must give up sooner.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from sfn_cache.template.document import (
     STATE_MACHINE_TYPES,
     Template,
     definition_object,
+    is_express,
     is_serverless,
     read_template,
     serverless_machines,
     state_machines,
+    workflow_type,
 )
 from sfn_cache.template.nodes import as_node, merge, plain
 from sfn_cache.template.splice import Edit, drop_trailing_comment
@@ -74,13 +77,14 @@ W = TypeVar("W", bound=Wrapped)
 class Rewriter(Generic[W]):
     """What a template needs from the rewriter, handed in by the pipeline."""
 
-    wrap: Callable[[dict[str, Any], str], W]  # (definition, where) -> its cached form
+    wrap: Callable[[dict[str, Any], str, bool], W]  # (definition, where, an Express workflow) -> its cached form
     to_json: Callable[[dict[str, Any]], str]  # a wrapped definition as wrap writes it
     # (wrapped definition, its file's text, that text's definition) -> the file as wrap writes it, its layout kept
     write_file: Callable[[dict[str, Any], str, dict[str, Any]], str]
     placeholder: str  # the ``${...}`` ARN of the caching Lambda that DefinitionSubstitutions fills
     invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
     unwraps: bool = False  # sfn-cache unwrap: a DefinitionUri points to its source again, the substitution goes
+    express_refusal: str | None = None  # "OPTION: why" an Express machine cannot be wrapped with the options
 
 
 @dataclass
@@ -111,6 +115,8 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
     resources = template.tree["Resources"]
     machines = state_machines(resources, resource, source)
     result: TemplateResult[W] = TemplateResult(text="", machines=[])
+    express = {name: _express(resources[name], False, f"{source}: resource '{name}'", rewriter, result.notes)
+               for name in machines}
     function_id = _caching_function(plain(resources))
     if _is_cdk_output(source, plain(resources)):
         result.notes.append(f"{source}: CDK synth output: the next cdk synth overwrites this file; wrap the "
@@ -123,7 +129,7 @@ def wrap_template(text: str, source: str, rewriter: Rewriter[W], *, resource: st
     for name in machines:
         where = f"{source}: resource '{name}'"
         try:
-            report = _wrap_machine(template, name, rewriter, where, definition_uri, output, result)
+            report = _wrap_machine(template, name, rewriter, where, definition_uri, output, result, express[name])
         except SfnCacheError as error:
             if resource is not None:
                 raise
@@ -158,14 +164,18 @@ def _wrap_serverless(template: Template, rewriter: Rewriter[W], resource: str | 
     machines = template.tree["stepFunctions"]["stateMachines"]
     result: TemplateResult[W] = TemplateResult(text="", machines=[])
     edits: list[Edit] = []
-    for name in serverless_machines(template.tree, resource, source):
+    names = serverless_machines(template.tree, resource, source)
+    express = {name: _express(machines[name], True, f"{source}: state machine '{name}'", rewriter, result.notes)
+               for name in names}
+    for name in names:
         where = f"{source}: state machine '{name}'"
         try:
             machine = machines[name]
             if not isinstance(machine, dict) or "definition" not in machine:
                 raise SfnCacheError(f"{where}: has no definition")
             definition = plain(machine["definition"])
-            wrapped = rewriter.wrap(definition_object(definition, where, "definition"), f"{where} definition")
+            wrapped = rewriter.wrap(definition_object(definition, where, "definition"), f"{where} definition",
+                                    express[name] is not None)
         except SfnCacheError as error:
             if resource is not None:
                 raise
@@ -180,13 +190,38 @@ def _wrap_serverless(template: Template, rewriter: Rewriter[W], resource: str | 
             machine["definition"] = merge(machine["definition"], wrapped.definition, template.short_forms)
             if isinstance(machine, CommentedMap):
                 edits.append((machine, "definition"))
+        detail = f"{count} task(s) wrapped" if count else "nothing new to wrap"
         result.machines.append(MachineReport(name, "wrapped" if count else "unchanged",
-                                             f"{count} task(s) wrapped" if count else "nothing new to wrap", wrapped))
+                                             detail + _express_detail(express[name]), wrapped))
     if not any(m.action in ("wrapped", "unchanged") for m in result.machines):
         first = result.machines[0]
         raise SfnCacheError(f"no state machine could be wrapped: '{first.resource}': {first.detail}", file=source)
     result.text = template.dump([], edits)
     return result
+
+
+def _express(machine: Any, serverless: bool, where: str, rewriter: Rewriter[W], notes: list[str]) -> str | None:
+    """How the template declares ``machine`` Express (``StateMachineType: EXPRESS``), None for a Standard one.
+    Refused (one line, before anything is wrapped) when the options do not go with an Express workflow; a
+    type the template computes (an intrinsic function, a Serverless variable) gets a note."""
+    if rewriter.unwraps:  # unwrap gives back what wrap was given, whatever the type
+        return None
+    key, value = workflow_type(machine, serverless)
+    express = is_express(value)
+    if express is None:
+        notes.append(f"{where}: {key} is {json.dumps(value, default=str)}, not a value sfn-cache can read: "
+                     f"if the machine deploys as EXPRESS, pass --express (shorter cache timeouts)")
+    if not express:
+        return None
+    declared = f"{key}: {value}"
+    if rewriter.express_refusal is not None:
+        raise SfnCacheError(f"{where} is an Express workflow ({declared}), which does not go with "
+                            f"{rewriter.express_refusal}")
+    return declared
+
+
+def _express_detail(declared: str | None) -> str:
+    return f"; Express workflow ({declared}): shorter cache timeouts" if declared else ""
 
 
 def _is_cdk_output(source: str, resources: dict[str, Any]) -> bool:
@@ -248,34 +283,34 @@ def _edits(resources: Any, changed: list[str], before: dict[str, Any]) -> list[E
 
 
 def _wrap_machine(template: Template, name: str, rewriter: Rewriter[W], where: str, definition_uri: str,
-                  output: str | None, result: TemplateResult[W]) -> MachineReport[W]:
+                  output: str | None, result: TemplateResult[W], express: str | None) -> MachineReport[W]:
     properties = template.tree["Resources"][name].get("Properties")
     if not isinstance(properties, dict):
         raise SfnCacheError(f"{where}: has no Properties")
     if "Definition" in properties:
         definition = definition_object(plain(properties["Definition"]), where, "Definition")
-        wrapped = rewriter.wrap(definition, f"{where} Definition")
+        wrapped = rewriter.wrap(definition, f"{where} Definition", express is not None)
         properties["Definition"] = merge(properties["Definition"], wrapped.definition, template.short_forms)
     elif "DefinitionString" in properties:
         string = read_definition_string(plain(properties["DefinitionString"]), where)
-        wrapped = rewriter.wrap(string.definition, f"{where} DefinitionString")
+        wrapped = rewriter.wrap(string.definition, f"{where} DefinitionString", express is not None)
         if wrapped.definition != string.definition:
             new = string.write(wrapped.definition, rewriter.to_json, rewriter.placeholder)
             properties["DefinitionString"] = merge(properties["DefinitionString"], new, template.short_forms)
     elif "DefinitionUri" in properties:
         wrapped = _wrap_definition_uri(template, properties, rewriter, where, definition_uri, output, result,
-                                       template.tree["Resources"][name])
+                                       template.tree["Resources"][name], express is not None)
     else:
         raise SfnCacheError(f"{where}: no Definition, DefinitionString or DefinitionUri")
     count = sum(1 for task in wrapped.tasks if task.action == "wrapped")
     action = "wrapped" if count or wrapped.unwrapped else "unchanged"
     detail = "; ".join(([f"{count} task(s) wrapped"] if count else []) + (
         [f"{len(wrapped.unwrapped)} task(s) no longer cached"] if wrapped.unwrapped else [])) or "nothing new to wrap"
-    return MachineReport(name, action, detail, wrapped)
+    return MachineReport(name, action, detail + _express_detail(express), wrapped)
 
 
 def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewriter: Rewriter[W], where: str,
-                         mode: str, output: str | None, result: TemplateResult[W], resource: Any) -> W:
+                         mode: str, output: str | None, result: TemplateResult[W], resource: Any, express: bool) -> W:
     uri = plain(properties["DefinitionUri"])
     if not is_local_uri(uri):
         raise SfnCacheError(f"{where}: DefinitionUri {json.dumps(uri)} is not a local file "
@@ -285,7 +320,7 @@ def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewrite
     path = local_definition_path(source_uri, directory, where)
     text = read_source(str(path))
     definition = load_text(text, str(path))
-    wrapped = rewriter.wrap(definition, str(path))
+    wrapped = rewriter.wrap(definition, str(path), express)
     rendered = rewriter.write_file(wrapped.definition, text, definition)
     if rewriter.unwraps:  # the template points to its source again; a wrapped source is unwrapped in place
         if source_uri != uri:

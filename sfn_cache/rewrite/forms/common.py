@@ -74,8 +74,17 @@ def cache_timeout(options: WrapOptions) -> int:
     up to CLAIM_WITHIN_SECONDS into a pull, longer than an Express cache state lives: refused."""
     if not options.express:
         return CACHE_TIMEOUT_SECONDS
-    if options.concurrent == "wait":
-        raise SfnCacheError(f"--express and --concurrent wait do not go together: a pull may take a lease up to "
-                            f"{CLAIM_WITHIN_SECONDS} s into its call, and an Express cache state gives up after "
-                            f"{EXPRESS_CACHE_TIMEOUT_SECONDS} s")
+    refusal = express_refusal(options)
+    if refusal is not None:
+        option, why = refusal
+        raise SfnCacheError(f"--express and {option} do not go together: {why}")
     return EXPRESS_CACHE_TIMEOUT_SECONDS
+
+
+def express_refusal(options: WrapOptions) -> tuple[str, str] | None:
+    """(the option, why) when an Express machine cannot be wrapped with ``options``; None when it can
+    (whether --express or a template's ``StateMachineType: EXPRESS`` says it is one)."""
+    if options.concurrent != "wait":
+        return None
+    return "--concurrent wait", (f"a pull may take a lease up to {CLAIM_WITHIN_SECONDS} s into its call, and an "
+                                 f"Express cache state gives up after {EXPRESS_CACHE_TIMEOUT_SECONDS} s")
