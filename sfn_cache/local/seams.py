@@ -42,14 +42,15 @@ Four more make moto's interpreter read definitions and data as AWS does (``insta
   expression is read exactly here, as a double on AWS: not a case the cached form writes.)
 - ``install_jsonpath_variable_reads``: a JSONPath state's reference to a workflow variable (``InputPath``
   ``$v``, ``"x.$": "$v.data"`` in Parameters, a Choice ``Variable: "$v.hit"``, an intrinsic's ``$v``) reads
-  the value as assigned, as it reads ``$.data`` from the state's input: ``10.0`` stays ``10.0`` and
-  ``2**60 + 1`` stays exact (a JSONPath machine keeps number text as written: recordings
+  the value as assigned, as it reads ``$.data`` from the state's input: ``10.0`` stays ``10.0`` and an
+  integer past 64 bits stays exact (a JSONPath machine keeps number text as written: recordings
   ``test_lambda_task.snapshot.json``, ``test_invoke_json_values[0.0]``; the variable read itself:
-  ``test_assign_reference_variables.snapshot.json``, ``BASE_REFERENCE_IN_INPUTPATH`` and
-  ``BASE_REFERENCE_IN_PARAMETERS``, a JSONPath reference yielding the assigned value). moto's
-  ``StringVariableSample`` writes every variable into a JSONata expression as JSON text and evaluates
-  it, so the read went through JSONata's doubles (``10.0`` came back ``10``). A reference that names
-  no value still goes moto's way (its errors and Choice's ``IsPresent`` are unchanged).
+  ``test_assign_reference_variables.snapshot.json``, ``BASE_REFERENCE_IN_INPUTPATH``,
+  ``BASE_REFERENCE_IN_PARAMETERS`` and ``BASE_REFERENCE_IN_CHOICE``: a reference yields the value
+  assigned). moto's ``StringVariableSample`` writes every variable into a JSONata expression as JSON
+  text and evaluates it, so the read went through JSONata's numbers (``10.0`` came back ``10``, an
+  integer past 64 bits a double). A reference that names no value still goes moto's way (its errors
+  and Choice's ``IsPresent`` are unchanged).
 - Task tokens (in seam 5): ``$$.Task.Token`` exists for a ``.waitForTaskToken`` task and for a
   ``.sync``/``.sync:2`` task of a service that supports callbacks (recording: ``test_callback.snapshot.json``,
   ``test_sync_with_task_token``: ``states:startExecution.sync`` reads ``$$.Task.Token``); a plain

@@ -164,8 +164,9 @@ def test_a_jsonpath_lambda_task_keeps_number_text_as_written(engine):
 
 def test_a_jsonpath_read_of_a_variable_keeps_the_value_as_assigned(engine):
     """Issue 27 point 3. A JSONPath state reads a variable as it reads its input (recordings
-    test_assign_reference_variables.snapshot.json, BASE_REFERENCE_IN_INPUTPATH and
-    BASE_REFERENCE_IN_PARAMETERS: ``$theAnswer`` and ``"result.$": "$result"`` give the value assigned),
+    test_assign_reference_variables.snapshot.json, BASE_REFERENCE_IN_INPUTPATH, BASE_REFERENCE_IN_PARAMETERS
+    and BASE_REFERENCE_IN_CHOICE: ``$theAnswer``, ``"result.$": "$result"``, ``Variable: "$guess"`` give the
+    value assigned),
     and a JSONPath machine keeps number text as written (test_lambda_task.snapshot.json,
     test_invoke_json_values[0.0]). moto read variables through JSONata: 10.0 came back 10 and a value
     past 64 bits as a double."""
