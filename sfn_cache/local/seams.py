@@ -24,7 +24,7 @@ cannot do here, or does differently from AWS:
    rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
    type gets from ``ExecutionState._from_error``.
 
-Three more make moto's interpreter read definitions and data as AWS does (``install_seams``):
+Four more make moto's interpreter read definitions and data as AWS does (``install_seams``):
 
 - ``install_query_language_scope``: a state without ``QueryLanguage`` takes the machine's top-level language,
   not the enclosing Map's or Parallel's; only a JSONPath state in a JSONata *machine* is refused.
@@ -40,6 +40,17 @@ Three more make moto's interpreter read definitions and data as AWS does (``inst
   integral double within 64 bits as an integer (``1.0`` as ``1``): integer literals within 64 bits are
   read exactly, and results are normalised to that rule. (A literal above 2^53 written *in* an
   expression is read exactly here, as a double on AWS: not a case the cached form writes.)
+- ``install_jsonpath_variable_reads``: a JSONPath state's reference to a workflow variable (``InputPath``
+  ``$v``, ``"x.$": "$v.data"`` in Parameters, a Choice ``Variable: "$v.hit"``, an intrinsic's ``$v``) reads
+  the value as assigned, as it reads ``$.data`` from the state's input: ``10.0`` stays ``10.0`` and an
+  integer past 64 bits stays exact (a JSONPath machine keeps number text as written: recordings
+  ``test_lambda_task.snapshot.json``, ``test_invoke_json_values[0.0]``; the variable read itself:
+  ``test_assign_reference_variables.snapshot.json``, ``BASE_REFERENCE_IN_INPUTPATH``,
+  ``BASE_REFERENCE_IN_PARAMETERS`` and ``BASE_REFERENCE_IN_CHOICE``: a reference yields the value
+  assigned). moto's ``StringVariableSample`` writes every variable into a JSONata expression as JSON
+  text and evaluates it, so the read went through JSONata's numbers (``10.0`` came back ``10``, an
+  integer past 64 bits a double). A reference that names no value still goes moto's way (its errors
+  and Choice's ``IsPresent`` are unchanged).
 - Task tokens (in seam 5): ``$$.Task.Token`` exists for a ``.waitForTaskToken`` task and for a
   ``.sync``/``.sync:2`` task of a service that supports callbacks (recording: ``test_callback.snapshot.json``,
   ``test_sync_with_task_token``: ``states:startExecution.sync`` reads ``$$.Task.Token``); a plain
@@ -72,6 +83,7 @@ signature: pytest's own fixture in the tests, ``Patcher`` (which undoes on exit)
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import threading
@@ -137,6 +149,7 @@ def install_seams(patcher: Any, engine: Engine) -> None:
     patcher.setattr(moto_jsonata, "_eval_jsonata",
                     lambda expression: aws_numbers(jsonata.Jsonata(expression).evaluate(None)))
     install_jsonata_number_reading(patcher)
+    install_jsonpath_variable_reads(patcher)
     install_query_language_scope(patcher)
     install_repeatable_task_tokens(patcher)
     patcher.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
@@ -253,6 +266,39 @@ def install_jsonata_number_reading(patcher: Any) -> None:
         tokenizer.float = float  # the builtin it reads now: nothing to undo
     patcher.setattr(tokenizer, "float", exact_number)  # the tokenizer's number literals
     patcher.setattr(utils.Utils, "convert_number", staticmethod(convert_number))
+
+
+_VARIABLE_REFERENCE = re.compile(r"\$([A-Za-z0-9_]+)((?:[.[].*)?)", re.DOTALL)
+
+
+def install_jsonpath_variable_reads(patcher: Any) -> None:
+    """A JSONPath state reads a variable's value as assigned, no JSONata round trip (module docstring):
+    the variable's Python value, then the rest of the reference as a JSONPath on it, as moto reads
+    ``$.path`` from a state's input (``StringJsonPath``)."""
+    from jsonpath_ng.exceptions import JSONPathError
+    from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringVariableSample
+    from moto.stepfunctions.parser.asl.eval.variable_store import NoSuchVariable
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError, extract_json
+
+    through_jsonata = StringVariableSample._eval_body
+
+    def read_as_assigned(self: Any, env: Any) -> None:
+        reference = _VARIABLE_REFERENCE.fullmatch(self.expression)
+        if self.query_language_mode != QueryLanguageMode.JSONPath or reference is None:
+            through_jsonata(self, env)
+            return
+        name, path = reference.groups()
+        try:
+            value = env.variable_store.get(name)
+            if path:
+                value = extract_json("$" + path, value)
+        except (NoSuchVariable, NoSuchJsonPathError, JSONPathError):  # names no value, or a path jsonpath_ng
+            through_jsonata(self, env)  # cannot read: moto's way (its errors, Choice's IsPresent)
+            return
+        env.stack.append(copy.deepcopy(value))
+
+    patcher.setattr(StringVariableSample, "_eval_body", read_as_assigned)
 
 
 def install_query_language_scope(patcher: Any) -> None:

@@ -162,6 +162,32 @@ def test_a_jsonpath_lambda_task_keeps_number_text_as_written(engine):
     assert raw_output(engine) == '{"a": 10.0, "b": 10}'
 
 
+def test_a_jsonpath_read_of_a_variable_keeps_the_value_as_assigned(engine):
+    """Issue 27 point 3. A JSONPath state reads a variable as it reads its input (recordings
+    test_assign_reference_variables.snapshot.json, BASE_REFERENCE_IN_INPUTPATH, BASE_REFERENCE_IN_PARAMETERS
+    and BASE_REFERENCE_IN_CHOICE: ``$theAnswer``, ``"result.$": "$result"``, ``Variable: "$guess"`` give the
+    value assigned),
+    and a JSONPath machine keeps number text as written (test_lambda_task.snapshot.json,
+    test_invoke_json_values[0.0]). moto read variables through JSONata: 10.0 came back 10 and a value
+    past 64 bits as a double."""
+    values = {"ten": 10.0, "big": 2**60 + 1, "huge": 12345678901234567890}
+    definition = {"StartAt": "Keep", "States": {
+        "Keep": {"Type": "Pass", "Assign": {"v.$": "$"}, "Next": "Read"},
+        "Read": {"Type": "Pass", "InputPath": "$v", "Next": "Select"},
+        "Select": {"Type": "Pass", "Parameters": {"read.$": "$", "ten.$": "$v.ten", "big.$": "$v.big"},
+                   "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [{"And": [
+            {"Variable": "$v.huge", "NumericEqualsPath": "$.read.huge"},
+            {"Variable": "$v.big", "NumericEqualsPath": "$.big"},
+            {"Variable": "$v.ten", "NumericEquals": 10}], "Next": "Done"}], "Default": "Differs"},
+        "Done": {"Type": "Pass", "End": True},
+        "Differs": {"Type": "Fail", "Error": "Differs"}}}
+    outcome = engine.run(definition, values)
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert raw_output(engine) == ('{"read": {"ten": 10.0, "big": 1152921504606846977, "huge": 12345678901234567890}, '
+                                  '"ten": 10.0, "big": 1152921504606846977}')
+
+
 CAUSE = "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit."
 
 
