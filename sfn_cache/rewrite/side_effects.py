@@ -46,7 +46,9 @@ the SDK), "Call HTTPS APIs" (call-https-apis: ``http:invoke`` and its ``Method``
   ``detect``, ``translate``, ...) are computations, cached.
 
 Beside them, reads whose result is a secret or credentials (``SECRET_READS``: Secrets Manager
-``getSecretValue``, SSM ``getParameter(s)``, KMS ``decrypt``, STS ``assumeRole`` and session tokens)
+``getSecretValue``, SSM ``getParameter(s)``, KMS ``decrypt``/``generateDataKey``, STS ``assumeRole``
+and session tokens; and an AWS SDK action named as getting, generating or initiating a token,
+credentials, a secret, a password or an authorization)
 are not cached by default either: a cached result would be stored in the cache bucket as a shared,
 versioned data product, and served after the secret is rotated or the credentials expire.
 """
@@ -60,6 +62,8 @@ from sfn_cache.rewrite.resource_shape import target
 
 HTTP_CALLS = frozenset({"http:invoke", "apigateway:invoke", "eks:call"})  # their Method decides
 CHILD_EXECUTIONS = frozenset({"states:startExecution", "aws-sdk:sfn:startExecution"})
+LAMBDA_INVOKES = frozenset({"lambda:invoke", "aws-sdk:lambda:invoke"})  # with InvocationType Event: fire and forget
+ASYNC_INVOKES = frozenset({"aws-sdk:lambda:invokeAsync"})
 COMPUTE = frozenset({
     # optimized integrations (connect-supported-services)
     "lambda:invoke", "batch:submitJob", "ecs:runTask", "glue:startJobRun", "databrew:startJobRun",
@@ -91,12 +95,20 @@ WRITE_VERBS = frozenset({
     "respond", "restart", "restore", "resume", "revoke", "rotate", "run", "schedule", "send", "set", "signal",
     "start", "stop", "submit", "subscribe", "suspend", "tag", "terminate", "transfer", "unarchive", "unlink",
     "unlock", "unsubscribe", "untag", "update", "upgrade", "upload", "write",
+    # found by review (admin*, post, grant, failover, rollback, ...): calls whose effect is the point
+    "approve", "close", "deny", "dispatch", "emit", "escalate", "failover", "flush", "forget", "grant", "issue",
+    "link", "open", "post", "push", "rebuild", "recover", "refresh", "reload", "retry", "revert", "rollback",
+    "trigger",
 })
+PREFIX_WORDS = ("batch", "transact", "admin")  # batchWriteItem, transactWriteItems, adminDeleteUser: the next word
+SECRET_WORDS = frozenset({"secret", "secrets", "credentials", "token", "password", "authorization", "auth"})
+SECRET_VERBS = frozenset({"get", "generate", "initiate"})  # getAuthorizationToken, generateDbAuthToken, ...
 SECRET_READS = frozenset({
     "aws-sdk:secretsmanager:getSecretValue", "aws-sdk:secretsmanager:batchGetSecretValue",
     "aws-sdk:ssm:getParameter", "aws-sdk:ssm:getParameters", "aws-sdk:ssm:getParametersByPath",
     "aws-sdk:kms:decrypt", "aws-sdk:sts:assumeRole", "aws-sdk:sts:assumeRoleWithWebIdentity",
     "aws-sdk:sts:assumeRoleWithSAML", "aws-sdk:sts:getSessionToken", "aws-sdk:sts:getFederationToken",
+    "aws-sdk:kms:generateDataKey", "aws-sdk:kms:generateDataKeyPair", "aws-sdk:ssm:getParameterHistory",
 })
 _WORD = re.compile(r"[a-z]+|[A-Z][a-z]*")
 _FUNCTION_WORDS = frozenset({"function", "fn", "func", "lambda", "handler"})
@@ -122,6 +134,9 @@ def side_effect(state: dict[str, Any], language: str) -> str | None:
         return f"{integration} with Method {shown}"
     if integration in CHILD_EXECUTIONS:
         return None if found.pattern.startswith("sync") else f"{integration} without .sync (the child runs on its own)"
+    if integration in ASYNC_INVOKES or (integration in LAMBDA_INVOKES and _static(
+            parameters, "InvocationType", language) == "Event"):
+        return f"{integration} with InvocationType Event (the function runs on its own)"
     if integration in COMPUTE:
         return None
     service, _, action = integration.rpartition(":")
@@ -134,9 +149,17 @@ def side_effect(state: dict[str, Any], language: str) -> str | None:
 
 
 def secret_read(state: dict[str, Any]) -> str | None:
-    """The API, when this Task reads a secret or credentials (``SECRET_READS``), else None."""
+    """The API, when this Task reads a secret or credentials, else None: ``SECRET_READS``, or an action
+    that gets, generates or initiates one by its name (``getAuthorizationToken``, ``generateDbAuthToken``,
+    ``adminInitiateAuth``, ``getClusterCredentials``, ``getRandomPassword``)."""
     found = target(state.get("Resource"))
-    return found.integration if found.kind == "service" and found.integration in SECRET_READS else None
+    if found.kind != "service" or not found.integration.startswith("aws-sdk:"):
+        return None
+    words = _words(found.integration.rpartition(":")[2])
+    if found.integration in SECRET_READS or (verb(found.integration.rpartition(":")[2]) in SECRET_VERBS
+                                             and SECRET_WORDS & set(words)):
+        return found.integration
+    return None
 
 
 def _named_like_a_write(placeholder: str) -> str | None:
@@ -146,10 +169,15 @@ def _named_like_a_write(placeholder: str) -> str | None:
     return f"${{{placeholder}}}, a Resource filled in at deploy time, named like a write"
 
 
+def _words(action: str) -> list[str]:
+    return [str(word).lower() for word in _WORD.findall(action)]
+
+
 def verb(action: str) -> str:
-    """The verb of an API action: ``putObject`` -> ``put``; ``batchWriteItem`` -> ``write``."""
-    words: list[str] = [str(word).lower() for word in _WORD.findall(action)]
-    if len(words) > 1 and words[0] in ("batch", "transact"):
+    """The verb of an API action: ``putObject`` -> ``put``; ``batchWriteItem`` -> ``write``;
+    ``adminDeleteUser`` -> ``delete``."""
+    words = _words(action)
+    if len(words) > 1 and words[0] in PREFIX_WORDS:
         return words[1]
     return words[0] if words else ""
 

@@ -159,3 +159,44 @@ def test_secret_reads_are_named(resource):
                                       "arn:aws:states:::lambda:invoke"])
 def test_other_reads_are_not_secret_reads(resource):
     assert secret_read(task(resource)) is None
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:states:::aws-sdk:cognitoidentityprovider:adminDeleteUser",
+    "arn:aws:states:::aws-sdk:cognitoidentityprovider:adminResetUserPassword",
+    "arn:aws:states:::aws-sdk:apigatewaymanagementapi:postToConnection",
+    "arn:aws:states:::aws-sdk:rds:failoverDbCluster", "arn:aws:states:::aws-sdk:cloudformation:rollbackStack",
+    "arn:aws:states:::aws-sdk:lakeformation:grantPermissions",
+    "arn:aws:states:::aws-sdk:codepipeline:retryStageExecution", "arn:aws:states:::aws-sdk:lambda:invokeAsync",
+])
+def test_writes_behind_a_prefix_or_other_verbs_are_side_effects(resource):
+    """Found by review: verbs outside the first list, and the verb after ``admin``."""
+    assert side_effect(task(resource), "JSONPath") is not None
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:states:::lambda:invoke", "arn:aws:states:::aws-sdk:lambda:invoke"])
+def test_an_asynchronous_lambda_call_is_a_side_effect(resource):
+    fire = task(resource, {"FunctionName": "f", "InvocationType": "Event", "Payload.$": "$"})
+    assert side_effect(fire, "JSONPath") == f"{resource.rpartition(':::')[2]} with InvocationType Event " \
+                                           "(the function runs on its own)"
+    assert side_effect(task(resource, {"FunctionName": "f", "Payload.$": "$"}), "JSONPath") is None
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:states:::aws-sdk:kms:generateDataKey", "arn:aws:states:::aws-sdk:ecr:getAuthorizationToken",
+    "arn:aws:states:::aws-sdk:rds:generateDbAuthToken",
+    "arn:aws:states:::aws-sdk:cognitoidentityprovider:adminInitiateAuth",
+    "arn:aws:states:::aws-sdk:cognitoidentity:getCredentialsForIdentity",
+    "arn:aws:states:::aws-sdk:codeartifact:getAuthorizationToken",
+    "arn:aws:states:::aws-sdk:redshift:getClusterCredentials", "arn:aws:states:::aws-sdk:sso:getRoleCredentials",
+    "arn:aws:states:::aws-sdk:secretsmanager:getRandomPassword",
+])
+def test_credentials_named_by_the_action_are_secret_reads(resource):
+    assert secret_read(task(resource)) is not None
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:states:::aws-sdk:cognitoidentityprovider:adminGetUser",
+                                      "arn:aws:states:::aws-sdk:secretsmanager:describeSecret",
+                                      "arn:aws:states:::aws-sdk:kms:getPublicKey"])
+def test_reads_named_like_secrets_only_by_their_verb_are_not(resource):
+    assert secret_read(task(resource)) is None and side_effect(task(resource), "JSONPath") is None
