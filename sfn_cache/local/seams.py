@@ -54,9 +54,10 @@ Five more make moto's interpreter read definitions and data as AWS does (``insta
 - ``install_assign_after_output``: a state's fields are evaluated with the variables as of entering it;
   its ``Assign`` writes land only after its ``ResultSelector``/``ResultPath``/``OutputPath`` (JSONPath) or
   ``Output`` (JSONata), so only later states see them, and the Assign's own expressions read the old
-  values (recording: LocalStack's ``test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE]``,
-  template ``assign/statemachines/base_evaluation_order_pass_state.json5``: ``OutputPath: "$answer"``
-  gives 42, the value before that state's ``Assign {"answer": ...}``). moto's ``AssignDecl`` writes the
+  values (recording ``test_assign_reference_variables.snapshot.json``,
+  ``test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE]``: State1's ``OutputPath: "$answer"``
+  gives 42, the value before that state's ``Assign {"answer": "<omitted>"}``; ``BASE_ASSIGN_FROM_PARAMETERS``:
+  one Assign sets ``result`` and reads the old ``$result`` into ``originalResult``). moto's ``AssignDecl`` writes the
   variables as it evaluates them, and a Task evaluates its Assign (on the raw result, as AWS does)
   *before* its ResultSelector, so ``"old.$": "$v"`` there read the new value. The write is held until
   the state's output is done (``_set_next``) and dropped when the state fails into a Catch.

@@ -274,11 +274,11 @@ ASSIGN_AFTER_OUTPUT = {"StartAt": "Init", "States": {
 
 
 def test_a_states_fields_read_the_variables_as_of_entering_it_and_assign_lands_after_output(engine):
-    """Issue 27 point 7. Recording test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE]
-    (LocalStack, template assign/statemachines/base_evaluation_order_pass_state.json5): State1's
-    ``OutputPath: "$answer"`` reads 42, the value before its own ``Assign {"answer": ...}``; and a Task's
-    Assign reads the raw result (BASE_ASSIGN_FROM_LAMBDA_TASK_RESULT). moto wrote the Assign before
-    ResultSelector, whose ``$v`` then read 6."""
+    """Issue 27 point 7. Recordings test_assign_reference_variables.snapshot.json:
+    test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE] (State1's ``OutputPath: "$answer"``
+    reads 42, the value before its own Assign; test below), BASE_ASSIGN_FROM_PARAMETERS (an Assign reads
+    the old value of the variable it sets) and BASE_ASSIGN_FROM_LAMBDA_TASK_RESULT (a Task's Assign reads
+    the raw result). moto wrote the Assign before ResultSelector, whose ``$v`` then read 6."""
     outcome = engine.run(ASSIGN_AFTER_OUTPUT, {"x": 3})
     assert outcome.status == "SUCCEEDED", outcome.cause
     assert outcome.output == {"in": {"r": 6, "old": 1}, "v": 6, "w": 1}
@@ -293,3 +293,19 @@ def test_verify_finds_a_cached_task_with_assign_and_result_selector_identical(tm
     result = sfn_cache("verify", "asg.json", "--input", "x3.json", "--tasks", "tasks2.py", cwd=tmp_path)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "identical" in result.stdout.lower() and "DIFFERENT" not in result.stdout
+
+
+def test_the_recorded_evaluation_order_machine_outputs_the_value_before_its_own_assign(engine):
+    """Recording test_assign_reference_variables.snapshot.json,
+    test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE]: State1's output is 42 (its
+    InputPath and OutputPath read ``$answer`` as of entering it) and its exit event assigns "<omitted>"."""
+    definition = {"StartAt": "State0", "States": {
+        "State0": {"Type": "Pass", "Result": {"theQuestion": "What is the answer to life the universe and everything?"},
+                   "Assign": {"question.$": "$.theQuestion", "answer": 42}, "Next": "State1"},
+        "State1": {"Type": "Pass", "InputPath": "$answer", "ResultPath": "$.theAnswer", "OutputPath": "$answer",
+                   "Assign": {"answer": "<omitted>"}, "End": True}}}
+    outcome = engine.run(definition, {})
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output == 42
+    exited = [event["stateExitedEventDetails"] for event in engine.history() if "stateExitedEventDetails" in event]
+    assert exited[-1]["assignedVariables"] == {"answer": '"<omitted>"'}
