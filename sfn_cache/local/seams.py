@@ -24,7 +24,7 @@ cannot do here, or does differently from AWS:
    rules: the interpreter's own errors in a Lambda task get the ``States.Runtime`` every other task
    type gets from ``ExecutionState._from_error``.
 
-Four more make moto's interpreter read definitions and data as AWS does (``install_seams``):
+Five more make moto's interpreter read definitions and data as AWS does (``install_seams``):
 
 - ``install_query_language_scope``: a state without ``QueryLanguage`` takes the machine's top-level language,
   not the enclosing Map's or Parallel's; only a JSONPath state in a JSONata *machine* is refused.
@@ -51,6 +51,16 @@ Four more make moto's interpreter read definitions and data as AWS does (``insta
   text and evaluates it, so the read went through JSONata's numbers (``10.0`` came back ``10``, an
   integer past 64 bits a double). A reference that names no value still goes moto's way (its errors
   and Choice's ``IsPresent`` are unchanged).
+- ``install_assign_after_output``: a state's fields are evaluated with the variables as of entering it;
+  its ``Assign`` writes land only after its ``ResultSelector``/``ResultPath``/``OutputPath`` (JSONPath) or
+  ``Output`` (JSONata), so only later states see them, and the Assign's own expressions read the old
+  values (recording ``test_assign_reference_variables.snapshot.json``,
+  ``test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE]``: State1's ``OutputPath: "$answer"``
+  gives 42, the value before that state's ``Assign {"answer": "<omitted>"}``; ``BASE_ASSIGN_FROM_PARAMETERS``:
+  one Assign sets ``result`` and reads the old ``$result`` into ``originalResult``). moto's ``AssignDecl`` writes the
+  variables as it evaluates them, and a Task evaluates its Assign (on the raw result, as AWS does)
+  *before* its ResultSelector, so ``"old.$": "$v"`` there read the new value. The write is held until
+  the state's output is done (``_set_next``) and dropped when the state fails into a Catch.
 - Task tokens (in seam 5): ``$$.Task.Token`` exists for a ``.waitForTaskToken`` task and for a
   ``.sync``/``.sync:2`` task of a service that supports callbacks (recording: ``test_callback.snapshot.json``,
   ``test_sync_with_task_token``: ``states:startExecution.sync`` reads ``$$.Task.Token``); a plain
@@ -150,6 +160,7 @@ def install_seams(patcher: Any, engine: Engine) -> None:
                     lambda expression: aws_numbers(jsonata.Jsonata(expression).evaluate(None)))
     install_jsonata_number_reading(patcher)
     install_jsonpath_variable_reads(patcher)
+    install_assign_after_output(patcher)
     install_query_language_scope(patcher)
     install_repeatable_task_tokens(patcher)
     patcher.setattr(lambda_eval_utils, "_invoke_lambda_function", engine.invoke)
@@ -299,6 +310,54 @@ def install_jsonpath_variable_reads(patcher: Any) -> None:
         env.stack.append(copy.deepcopy(value))
 
     patcher.setattr(StringVariableSample, "_eval_body", read_as_assigned)
+
+
+_PENDING_ASSIGN = "_sfn_cache_pending_assign"
+
+
+def install_assign_after_output(patcher: Any) -> None:
+    """A state's Assign writes its variables after the state's output is evaluated (module docstring):
+    ``AssignDecl`` evaluates its bindings as moto does and holds the values on the variable store; a
+    state's ``_set_next`` (after its output, before its exit event, which lists them) writes them; a
+    Catch drops those of the attempt that failed (the catcher's own Assign is held the same way)."""
+    from moto.stepfunctions.parser.asl.component.common.assign.assign_decl import AssignDecl
+    from moto.stepfunctions.parser.asl.component.state.choice.state_choice import StateChoice
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.eval.variable_store import IllegalOuterScopeWrite
+
+    def hold(self: Any, env: Any) -> None:
+        declarations: dict[str, Any] = {}
+        for binding in self.declaration_bindings:
+            binding.eval(env=env)
+            declarations.update(env.stack.pop())
+        store = env.variable_store
+        for identifier, value in declarations.items():
+            if identifier in store._outer_scope:  # moto's error, where moto raises it
+                raise IllegalOuterScopeWrite(variable_identifier=identifier, variable_value=value)
+        setattr(store, _PENDING_ASSIGN, declarations)
+
+    def write_held(env: Any) -> None:
+        store = env.variable_store
+        for identifier, value in vars(store).pop(_PENDING_ASSIGN, {}).items():
+            store.set(variable_identifier=identifier, variable_value=value)
+
+    def after_output(set_next: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        def write_then_set_next(self: Any, env: Any) -> None:
+            write_held(env)
+            set_next(self, env)
+        return write_then_set_next
+
+    handle_catch = ExecutionState._handle_catch
+
+    def drop_then_catch(self: Any, env: Any, failure_event: Any) -> None:
+        vars(env.variable_store).pop(_PENDING_ASSIGN, None)
+        handle_catch(self, env, failure_event)
+
+    patcher.setattr(AssignDecl, "_eval_body", hold)
+    patcher.setattr(CommonStateField, "_set_next", after_output(CommonStateField._set_next))
+    patcher.setattr(StateChoice, "_set_next", after_output(StateChoice._set_next))
+    patcher.setattr(ExecutionState, "_handle_catch", drop_then_catch)
 
 
 def install_query_language_scope(patcher: Any) -> None:

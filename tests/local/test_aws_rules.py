@@ -12,10 +12,15 @@ from sfn_cache.local.engine import CACHE_ARN, function_arn
 from sfn_cache.local.session import local_session
 from sfn_cache.local.tasks import TaskTable
 from sfn_cache.local.verify import verify
+from tests.support.cli import sfn_cache
 
 
 def identity(event):
     return event
+
+
+def doubled(event):
+    return {"r": event["x"] * 2, "f": 1.0}
 
 
 def oversized(event):
@@ -25,7 +30,7 @@ def oversized(event):
 @pytest.fixture(scope="module")
 def engine():
     """One local session (what verify and run use: stubbed services, the real caching handler)."""
-    with local_session(TaskTable({}, [], {"identity": identity, "oversized": oversized})) as session:
+    with local_session(TaskTable({}, [], {"identity": identity, "oversized": oversized, "f": doubled})) as session:
         yield session
 
 
@@ -258,3 +263,49 @@ def test_the_cli_session_undoes_the_jsonata_seams_on_exit():
         install_jsonata_number_reading(patcher)
         assert utils.Utils.convert_number(2.0**70) == 2.0**70 and tokenizer.float("1") == 1
     assert vars(utils.Utils)["convert_number"] is before and tokenizer.float is reader
+
+
+ASSIGN_AFTER_OUTPUT = {"StartAt": "Init", "States": {
+    "Init": {"Type": "Pass", "Assign": {"v": 1}, "Next": "T"},
+    "T": {"Type": "Task", "Resource": function_arn("f"), "ResultSelector": {"r.$": "$.r", "old.$": "$v"},
+          "ResultPath": "$.res", "OutputPath": "$.res", "Assign": {"v.$": "$.r", "w.$": "$v"},
+          "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Show"}], "Next": "Show"},
+    "Show": {"Type": "Pass", "Parameters": {"in.$": "$", "v.$": "$v", "w.$": "$w"}, "End": True}}}
+
+
+def test_a_states_fields_read_the_variables_as_of_entering_it_and_assign_lands_after_output(engine):
+    """Issue 27 point 7. Recordings test_assign_reference_variables.snapshot.json:
+    test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE] (State1's ``OutputPath: "$answer"``
+    reads 42, the value before its own Assign; test below), BASE_ASSIGN_FROM_PARAMETERS (an Assign reads
+    the old value of the variable it sets) and BASE_ASSIGN_FROM_LAMBDA_TASK_RESULT (a Task's Assign reads
+    the raw result). moto wrote the Assign before ResultSelector, whose ``$v`` then read 6."""
+    outcome = engine.run(ASSIGN_AFTER_OUTPUT, {"x": 3})
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output == {"in": {"r": 6, "old": 1}, "v": 6, "w": 1}
+
+
+def test_verify_finds_a_cached_task_with_assign_and_result_selector_identical(tmp_path):
+    """The cached form runs the Assign after the hit's Pass (as AWS orders it, test above); verify
+    reported DIFFERENT ($.output.in.old 1, original 6) while the engine wrote the Assign early."""
+    (tmp_path / "asg.json").write_text(json.dumps(ASSIGN_AFTER_OUTPUT))
+    (tmp_path / "x3.json").write_text('{"x": 3}')
+    (tmp_path / "tasks2.py").write_text('def f(event):\n    return {"r": event["x"] * 2, "f": 1.0}\n')
+    result = sfn_cache("verify", "asg.json", "--input", "x3.json", "--tasks", "tasks2.py", cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert "identical" in result.stdout.lower() and "DIFFERENT" not in result.stdout
+
+
+def test_the_recorded_evaluation_order_machine_outputs_the_value_before_its_own_assign(engine):
+    """Recording test_assign_reference_variables.snapshot.json,
+    test_state_assign_evaluation_order[BASE_EVALUATION_ORDER_PASS_STATE]: State1's output is 42 (its
+    InputPath and OutputPath read ``$answer`` as of entering it) and its exit event assigns "<omitted>"."""
+    definition = {"StartAt": "State0", "States": {
+        "State0": {"Type": "Pass", "Result": {"theQuestion": "What is the answer to life the universe and everything?"},
+                   "Assign": {"question.$": "$.theQuestion", "answer": 42}, "Next": "State1"},
+        "State1": {"Type": "Pass", "InputPath": "$answer", "ResultPath": "$.theAnswer", "OutputPath": "$answer",
+                   "Assign": {"answer": "<omitted>"}, "End": True}}}
+    outcome = engine.run(definition, {})
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output == 42
+    exited = [event["stateExitedEventDetails"] for event in engine.history() if "stateExitedEventDetails" in event]
+    assert exited[-1]["assignedVariables"] == {"answer": '"<omitted>"'}
