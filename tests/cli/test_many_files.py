@@ -113,6 +113,20 @@ def test_a_shared_selector_need_not_match_in_every_file_only_in_some(project):
     assert flag.startswith("error: --exclude Nope*: matches no state in machines/sub/small.json")
 
 
+def test_a_symbolic_link_in_a_directory_is_skipped_not_refused(project):
+    """An in-place run refuses to write over a symbolic link: the walk skips it, counts it, names it with -v."""
+    (project / "machines" / "link.asl.json").symlink_to("etl.asl.json")
+    checked = sfn_cache("wrap", "machines", "--check", "--no-config", cwd=project)
+    assert checked.returncode == 1 and "error" not in checked.stderr, checked.stderr
+    assert checked.stderr.splitlines()[-1] == (f"2 files checked: 2 out of date, 0 up to date; {SKIPPED}; "
+                                               "1 skipped (symbolic link)")
+    written = sfn_cache("wrap", "machines", "--in-place", "-v", "--no-config", cwd=project)
+    assert written.returncode == 0, written.stderr
+    assert "note: skipped machines/link.asl.json (a symbolic link)" in written.stderr.splitlines()
+    assert (project / "machines" / "link.asl.json").is_symlink()
+    assert "cache_pull_TrainModel" in (project / "machines" / "etl.asl.json").read_text()
+
+
 def test_files_sections_apply_to_the_files_their_glob_matches(project):
     (project / "sfn-cache.yaml").write_text(
         "ttl: 2h\n"
