@@ -51,6 +51,11 @@ def _printable(char: str) -> str:
         f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
 
 
+def install_hint(extra: str) -> str:
+    """How to install an extra: there is no package-index release, so from a clone (docs/usage.md's recipes)."""
+    return f"pip install '.[{extra}]' from a clone of the repository"
+
+
 def exit_with(error: SfnCacheError, verbose: bool = False) -> NoReturn:
     """Print the refusal as one ``error:`` line on stderr (details too with ``-v``) and exit with its code."""
     print(f"error: {error}", file=sys.stderr)

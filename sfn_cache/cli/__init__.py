@@ -16,6 +16,7 @@ import sys
 import click
 
 from sfn_cache import __version__
+from sfn_cache.errors import install_hint
 
 # name -> (module, attribute, the summary `sfn-cache --help` lists; tests check it is the command's own)
 COMMANDS = {
@@ -70,7 +71,7 @@ def missing_extra(name: str, command: click.Command) -> click.Command:
 
     @functools.wraps(command.callback or (lambda: None))
     def refuse(*args: object, **kwargs: object) -> None:
-        raise MissingExtra(f"{name} needs {missing[0]}, which is not installed; run: pip install 'sfn-cache[{extra}]'")
+        raise MissingExtra(f"{name} needs {missing[0]}, which is not installed; run: {install_hint(extra)}")
 
     guarded = copy.copy(command)
     guarded.callback = refuse

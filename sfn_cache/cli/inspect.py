@@ -32,7 +32,7 @@ from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.quotas import map_history_warnings
 from sfn_cache.rewrite.recognise import generated_states
 from sfn_cache.rewrite.report import Action, TaskReport
-from sfn_cache.rewrite.wrap import plan_definition, wrap_definition
+from sfn_cache.rewrite.wrap import plan_definition, plan_with_warnings, wrap_definition
 from sfn_cache.runtime.protocol import EXPRESS_CACHE_TIMEOUT_SECONDS
 
 COLUMNS = ("state", "scope", "action", "reason", "key_fields", "bundle_name", "ttl", "cache_version", "force",
@@ -95,10 +95,13 @@ def explain_command(definitions: tuple[str, ...], as_json: bool, report_format: 
                     file_rows += _rows(name, [TaskReport(state="", scope="", action=Action.REFUSED,
                                                          reason=str(machine))])
                 else:
-                    reports = plan_definition(machine, options, loaded.source, checked=True)  # loaded above
+                    reports, planned_warnings = plan_with_warnings(machine, options, loaded.source, checked=True)
                     file_rows += _rows(name, reports)
                     cached = {report.state for report in reports if report.action == "wrapped"}
-                    found = map_history_warnings(machine, cached, loaded.source)
+                    refusals = {f"{loaded.source}: state '{report.state}': not cached: {report.reason}"
+                                for report in reports if report.action == Action.REFUSED}  # rows already
+                    found = [warning for warning in planned_warnings if warning not in refusals]
+                    found += map_history_warnings(machine, cached, loaded.source)
                     warnings += found
                     findings += [_warning_finding(loaded, warning) for warning in found]
             findings += [_refusal_finding(loaded, row) for row in file_rows if row["action"] == "refused"]

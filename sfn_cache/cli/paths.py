@@ -4,7 +4,8 @@ A file named on the command line is always an input (a wrong one is an error nam
 directory (walked in sorted order, skipping hidden folders and ``node_modules``) the inputs are the
 ``*.asl.json``/``*.asl.yaml``/``*.asl.yml`` files and the ``*.json``/``*.yaml``/``*.yml``/``*.template``
 files that read as a state machine definition (a ``States`` table) or a CloudFormation/SAM template;
-the other JSON/YAML files are skipped and counted in the summary. A glob (quoted, so the shell leaves
+the other JSON/YAML files, and symbolic links (which in-place writes refuse), are skipped and counted
+in the summary. A glob (quoted, so the shell leaves
 it alone; ``**`` crosses folders) expands like the shell would, sorted; one that matches nothing is
 an error.
 """
@@ -30,6 +31,7 @@ class Inputs:
 
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # symbolic links of the directories given: not inputs
     many: bool = False  # several arguments, or a directory or a glob: the run takes many files
 
 
@@ -63,7 +65,9 @@ def _walk(folder: Path, inputs: Inputs) -> None:
         folders[:] = sorted(name for name in folders if not name.startswith(".") and name not in SKIPPED_FOLDERS)
         for name in sorted(names):
             path = os.path.normpath(os.path.join(root, name))  # "." walks to "template.yaml", not "./template.yaml"
-            if name.endswith(ASL_SUFFIXES) or (name.endswith(CANDIDATE_SUFFIXES) and _is_machine_or_template(path)):
+            if name.endswith(CANDIDATE_SUFFIXES) and not name.startswith(".") and os.path.islink(path):
+                inputs.links.append(path)  # written over, it would be refused: counted, named with -v
+            elif name.endswith(ASL_SUFFIXES) or (name.endswith(CANDIDATE_SUFFIXES) and _is_machine_or_template(path)):
                 inputs.files.append(path)
             elif name.endswith(CANDIDATE_SUFFIXES) and not name.startswith("."):
                 inputs.skipped.append(path)  # JSON or YAML, but not ours: counted (other files are not)

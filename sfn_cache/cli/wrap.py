@@ -209,6 +209,8 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
             click.echo(f"note: {path} is a template's DefinitionUri file: left to the template", err=True)
         click.echo("\n".join(f"note: skipped {path} (neither a state machine definition nor a template)"
                              for path in inputs.skipped), err=True, nl=bool(inputs.skipped))
+        for path in inputs.links:
+            click.echo(f"note: skipped {path} (a symbolic link)", err=True)
     findings: list[Finding] = []
     changed = 0
     for path, result in results:
@@ -240,6 +242,8 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
         summary += f"; {len(left)} DefinitionUri " + ("file" if len(left) == 1 else "files") + " left to a template"
     if inputs.skipped:
         summary += f"; {len(inputs.skipped)} skipped (neither a state machine definition nor a template)"
+    if inputs.links:
+        summary += f"; {len(inputs.links)} skipped (symbolic " + ("link)" if len(inputs.links) == 1 else "links)")
     click.echo(summary, err=True)
     sys.exit(1 if changed and (check or show_diff) else 0)
 

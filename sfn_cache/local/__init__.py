@@ -7,9 +7,7 @@ absence into the one-line error every command prints.
 
 from __future__ import annotations
 
-from sfn_cache.errors import SfnCacheError
-
-INSTALL_HINT = "pip install 'sfn-cache[verify]'"
+from sfn_cache.errors import SfnCacheError, install_hint
 
 
 def require() -> None:
@@ -20,4 +18,4 @@ def require() -> None:
     except ImportError as exc:
         missing = (exc.name or "moto").split(".")[0]
         raise SfnCacheError(f"the local Step Functions interpreter is not installed ({missing} is missing); "
-                            f"run: {INSTALL_HINT}") from None
+                            f"run: {install_hint('verify')}") from None

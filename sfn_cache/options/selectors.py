@@ -1,7 +1,9 @@
 """Every option value that names states, and the check that each one matches a state.
 
 A state name or glob that matches no state is a typo: the same error whether it came from a flag,
-the project configuration or the API, naming the option and the closest state name.
+a ``files.<GLOB>`` table of the project configuration or the API, naming the option and the closest
+state name. The configuration's top level is shared by every file of the project, so its selectors
+are for the files that have such states and never an error (issue 28).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ NAMING = sorted((option for option in SELECTED if option.form in _FORM_ORDER and
 
 
 def selectors(values: Mapping[str, Any], config: ProjectConfig | None) -> list[Selector]:
-    """(option, state name or glob, configuration file or None) for every value that names states.
+    """(option, state name or glob, configuration file or None) for every value that must name a state.
 
     ``values``: the command line's, by click parameter name (checked already: each splits cleanly).
+    From ``config``, only the values a ``files.<GLOB>`` table gave: the top level's are shared.
     """
     found: list[Selector] = []
     for option in NAMING:
@@ -38,11 +41,12 @@ def selectors(values: Mapping[str, Any], config: ProjectConfig | None) -> list[S
                 found.append((f"{option.flag} {value}", state, None))
     if config:
         for option in NAMING:
-            if option.form == "globs" and not values[option.param]:
-                key = str(option.config_key)
-                found += [(f"{config.setting_keys.get(key, key)} {glob}", glob, str(config.path))
+            key = str(option.config_key)
+            if option.form == "globs" and not values[option.param] and key in config.setting_keys:
+                found += [(f"{config.setting_keys[key]} {glob}", glob, str(config.path))
                           for glob in config.settings.get(key, ())]
-        found += [(config.rule_key(index), rule.pattern, str(config.path)) for index, rule in enumerate(config.rules)]
+        found += [(config.rule_key(index), rule.pattern, str(config.path)) for index, rule in enumerate(config.rules)
+                  if config.rule_key(index).startswith("files.")]
     return found
 
 
@@ -61,8 +65,8 @@ def check_run(files: list[tuple[list[Selector], list[tuple[dict[str, Any], str]]
     """SfnCacheError for the first selector that matches no state in any file it applies to.
 
     ``files``: for each file of a run, (the selectors that apply to it, its definitions, its name).
-    A selector shared by many files (a flag, the configuration's top level) need not match in each:
-    ``exclude = ["Notify*"]`` in a shared pyproject.toml is for the machines that have such states.
+    A selector shared by many files (a flag, a ``files.<GLOB>`` table) need not match in each, only
+    in some file of the run.
     """
     from sfn_cache.rewrite.wrap import state_names
 

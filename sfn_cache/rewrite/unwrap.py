@@ -170,7 +170,8 @@ def _push_of(states: dict[str, State], task: str, source: str) -> State:
         push = states.get(_first_choice(push))  # cache_check_T: the push when T's result can be cached
     payload = cache_payload(push) if isinstance(push, dict) else None
     if push is None or payload is None or payload["sfn_cache"] != "push" or payload["state"] != task:
-        raise SfnCacheError("its Next is no longer its cache_push state, so unwrap cannot tell where it went: "
+        raise SfnCacheError("its Next is no longer its cache_check or cache_push state, so unwrap cannot tell "
+                            "where it went: "
                             "edit the original definition and wrap it again", file=source, state=task)
     return push
 

@@ -29,7 +29,7 @@ from sfn_cache.rewrite.report import Action, TaskReport
 from sfn_cache.rewrite.select import plan_task
 from sfn_cache.rewrite.unwrap import unwrap_definition
 
-__all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "state_names"]
+__all__ = ["TaskReport", "WrapResult", "wrap_definition", "plan_definition", "plan_with_warnings", "state_names"]
 
 
 @dataclass
@@ -64,12 +64,19 @@ def plan_definition(definition: dict[str, Any], options: WrapOptions, source: st
     """What ``wrap_definition`` would do to each Task state, without rewriting anything. ``checked``:
     the caller's loader already ran check_document (a second pass is a third of ``explain``'s time).
     A task a previous wrap cached, and that these options cache too, is reported already wrapped."""
+    return plan_with_warnings(definition, options, source, checked)[0]
+
+
+def plan_with_warnings(definition: dict[str, Any], options: WrapOptions, source: str = "<definition>",
+                       checked: bool = False) -> tuple[list[TaskReport], list[str]]:
+    """``plan_definition``'s reports and the warnings ``wrap_definition`` gives for the same tasks
+    (explain reports what wrap would warn about)."""
     if not checked:
         check_document(definition, source)
     original = unwrap_definition(definition, source)
-    reports = _plan(original.definition, options, source)[1]
+    _, reports, _, warnings = _plan(original.definition, options, source)
     _mark_already_wrapped(reports, original.tasks)
-    return reports
+    return reports, warnings
 
 
 def _mark_already_wrapped(reports: list[TaskReport], previously: list[str]) -> None:

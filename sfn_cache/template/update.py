@@ -243,14 +243,16 @@ def _add_function(template: Template, needing: list[str], function: dict[str, An
     or refuse: a template whose machines invoke a function it does not define cannot deploy."""
     source, resources = template.source, template.tree["Resources"]
     names = ", ".join(f"'{name}'" for name in needing)
+    transform = plain(template.tree.get("Transform"))
+    sam = SAM_TRANSFORM in (transform if isinstance(transform, list) else [transform])
     if function is None:
         plural = "s" if len(needing) > 1 else ""
+        fix = ("pass --add-function CODE_URI to add it (the zip sfn-cache build-lambda writes), or --lambda-arn ARN "
+               "for a function deployed elsewhere" if sam else  # --add-function writes a SAM resource
+               "define the caching function yourself, or pass --lambda-arn ARN for a function deployed elsewhere")
         raise SfnCacheError(f"state machine{plural} {names} would invoke '{DEFAULT_FUNCTION_ID}', which the "
-                            f"template does not define: pass --add-function CODE_URI to add it (the zip "
-                            f"sfn-cache build-lambda writes), or --lambda-arn ARN for a function deployed elsewhere",
-                            file=source)
-    transform = plain(template.tree.get("Transform"))
-    if SAM_TRANSFORM not in (transform if isinstance(transform, list) else [transform]):
+                            f"template does not define: {fix}", file=source)
+    if not sam:
         raise SfnCacheError(f"--add-function writes an AWS::Serverless::Function, and the template has no "
                             f"'Transform: {SAM_TRANSFORM}': add the caching function yourself, or pass "
                             f"--lambda-arn ARN", file=source)

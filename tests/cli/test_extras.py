@@ -56,7 +56,7 @@ def test_a_command_without_its_extra_names_it_in_one_line(tmp_path, args, extra)
     result = without({"disdat"}, tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr == (f"error: {args[0]} needs disdat, which is not installed; "
-                             f"run: pip install 'sfn-cache[{extra}]'\n")
+                             f"run: pip install '.[{extra}]' from a clone of the repository\n")
     assert result.stdout == ""
 
 

@@ -99,15 +99,32 @@ def test_one_bad_file_refuses_the_run_and_writes_nothing(project):
 
 
 def test_a_shared_selector_need_not_match_in_every_file_only_in_some(project):
-    """Issue 28: a shared pyproject with exclude = ["Notify*"] failed every file without such a state."""
+    """Issue 28: a shared pyproject with exclude = ["Notify*"] failed every file without such a state,
+    and still failed a run of one such file: the top level's selectors are never an error."""
     (project / "pyproject.toml").write_text('[tool.sfn-cache]\nexclude = ["Notify*"]\n')
     run = sfn_cache("wrap", "machines", "--check", cwd=project)
     assert run.returncode == 1 and run.stderr.splitlines()[-1].startswith("2 files checked: 2 out of date")
-    alone = one_line_refusal(sfn_cache("wrap", "machines/sub/small.json", "--check", cwd=project))
-    assert alone.startswith("error: pyproject.toml: exclude Notify*: matches no state in machines/sub/small.json")
+    alone = sfn_cache("wrap", "machines/sub/small.json", "--check", cwd=project)
+    assert alone.returncode == 1 and "out of date" in alone.stderr and "error" not in alone.stderr
+    explained = sfn_cache("explain", "machines/sub/small.json", "--output-format", "json", cwd=project)
+    assert explained.returncode == 0 and {row["state"] for row in json.loads(explained.stdout)} == {"Load", "Store"}
     flag = one_line_refusal(sfn_cache("wrap", "machines/sub/small.json", "machines/sub/small.json", "--check",
                                       "--no-config", "--exclude", "Nope*", cwd=project))
     assert flag.startswith("error: --exclude Nope*: matches no state in machines/sub/small.json")
+
+
+def test_a_symbolic_link_in_a_directory_is_skipped_not_refused(project):
+    """An in-place run refuses to write over a symbolic link: the walk skips it, counts it, names it with -v."""
+    (project / "machines" / "link.asl.json").symlink_to("etl.asl.json")
+    checked = sfn_cache("wrap", "machines", "--check", "--no-config", cwd=project)
+    assert checked.returncode == 1 and "error" not in checked.stderr, checked.stderr
+    assert checked.stderr.splitlines()[-1] == (f"2 files checked: 2 out of date, 0 up to date; {SKIPPED}; "
+                                               "1 skipped (symbolic link)")
+    written = sfn_cache("wrap", "machines", "--in-place", "-v", "--no-config", cwd=project)
+    assert written.returncode == 0, written.stderr
+    assert "note: skipped machines/link.asl.json (a symbolic link)" in written.stderr.splitlines()
+    assert (project / "machines" / "link.asl.json").is_symlink()
+    assert "cache_pull_TrainModel" in (project / "machines" / "etl.asl.json").read_text()
 
 
 def test_files_sections_apply_to_the_files_their_glob_matches(project):

@@ -105,7 +105,8 @@ def test_yaml_config_is_preferred_in_the_same_directory(project):
 @pytest.mark.parametrize("text, message", [
     ("[tool.sfn-cache]\nbukcet = 's3://x'\n", "unknown key tool.sfn-cache.bukcet"),
     ("[tool.sfn-cache.states.Train]\nbundle = 'm'\n", "unknown key tool.sfn-cache.states.Train.bundle"),
-    ("[tool.sfn-cache.states.Trian]\nttl = '1h'\n", "states.Trian: matches no state in def.asl.json"),
+    ("[tool.sfn-cache.files.'def.asl.json'.states.Trian]\nttl = '1h'\n",
+     "files.def.asl.json.states.Trian: matches no state in def.asl.json"),
     ("[tool.sfn-cache]\nttl = 'soon'\n", "tool.sfn-cache.ttl: not a duration"),
     ("[tool.sfn-cache]\nexclude = 'Notify'\n", "tool.sfn-cache.exclude: wrong type str"),
     ("[tool.sfn-cache\n", "invalid TOML"),

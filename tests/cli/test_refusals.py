@@ -29,10 +29,15 @@ def test_a_selector_that_matches_no_state_is_an_error(tmp_path, flags, option, c
 
 
 def test_the_same_typo_in_the_configuration_gets_the_same_error(tmp_path):
-    (tmp_path / "sfn-cache.yaml").write_text("exclude: ['Notfy*']\n")
+    """In a files.<GLOB> table; the top level is shared by every file, so its selectors are never refused."""
+    name = EXAMPLE.name
+    (tmp_path / "sfn-cache.yaml").write_text(f"files:\n  {name}:\n    exclude: ['Notfy*']\n")
     line = one_line_refusal(sfn_cache("wrap", EXAMPLE, cwd=tmp_path))
-    assert line == (f"error: sfn-cache.yaml: exclude Notfy*: matches no state in {EXAMPLE} "
+    assert line == (f"error: sfn-cache.yaml: files.{name}.exclude Notfy*: matches no state in {EXAMPLE} "
                     f"(closest state name: 'NotifyFailure')")
+    (tmp_path / "sfn-cache.yaml").write_text("exclude: ['Notfy*']\n")
+    shared = sfn_cache("wrap", EXAMPLE, cwd=tmp_path)
+    assert shared.returncode == 0 and "cache_pull_TrainModel" in shared.stdout, shared.stderr
 
 
 def test_selectors_that_match_are_accepted(tmp_path):

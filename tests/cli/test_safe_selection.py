@@ -141,6 +141,13 @@ def test_a_key_that_holds_no_input_is_warned_about(tmp_path):
         f"warning: {path}: state 'NoInput': its cache key holds no input (InputPath is null): every execution gets "
         "the first result stored, until it expires (--ttl) or --cache-version changes"]
 
+    explained = sfn_cache("explain", path, "--no-config", "--output-format", "github", cwd=tmp_path)
+    assert explained.returncode == 0, explained.stderr  # explain's findings hold the warnings wrap prints
+    findings = [line.split("::", 2)[2] for line in explained.stdout.splitlines() if "holds no input" in line]
+    assert ["warning: " + finding for finding in findings] == warned
+    told = sfn_cache("explain", path, "--no-config", cwd=tmp_path)
+    assert [line for line in told.stderr.splitlines() if "holds no input" in line] == warned
+
 
 LOW_SCORES = '''
 def _train_model(event):

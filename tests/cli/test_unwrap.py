@@ -10,7 +10,7 @@ import shutil
 from click.testing import CliRunner
 
 from sfn_cache.cli import cli
-from tests.support.cli import SAM_TEMPLATE, sfn_cache, wrap
+from tests.support.cli import SAM_TEMPLATE, one_line_refusal, sfn_cache, wrap
 from tests.support.paths import EXAMPLE
 
 TEMPLATE = """\
@@ -129,6 +129,22 @@ def test_unwrap_refuses_a_hand_edited_generated_state_in_one_line(tmp_path):
         assert result.exit_code == 2 and not back.exists()
         assert result.stderr == (f"error: {wrapped}: state 'cache_hit_A': goes to 'C' where its task 'A' goes to "
                                  "'B': a generated state was edited, and unwrap cannot tell which way was meant\n")
+
+
+def test_an_edited_next_names_the_state_it_no_longer_goes_to(tmp_path):
+    """A JSONPath task's Next is cache_check_T once wrapped: the refusal names it, not only cache_push."""
+    source = tmp_path / "ml.json"
+    source.write_text(json.dumps({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:t", "Next": "Done"},
+        "Done": {"Type": "Succeed"}}}))
+    assert sfn_cache("wrap", "ml.json", "-i", "--no-config", cwd=tmp_path).returncode == 0
+    edited = json.loads(source.read_text())
+    assert edited["States"]["T"]["Next"] == "cache_check_T"  # what the user sees and edits
+    edited["States"]["T"]["Next"] = "Done"
+    source.write_text(json.dumps(edited))
+    line = one_line_refusal(sfn_cache("unwrap", "ml.json", cwd=tmp_path))
+    assert line == ("error: ml.json: state 'T': its Next is no longer its cache_check or cache_push state, so "
+                    "unwrap cannot tell where it went: edit the original definition and wrap it again")
 
 
 def test_a_reserved_result_name_is_refused_the_first_time(tmp_path):

@@ -125,4 +125,5 @@ def test_the_action_installs_a_lean_sfn_cache_and_runs_the_command(tmp_path):
     assert bare.returncode != 0, "the base install brings no disdat"
     refused = subprocess.run([f"{path}/sfn-cache", "show", "abc"], capture_output=True, text=True)
     assert refused.returncode == 2
-    assert refused.stderr == "error: show needs disdat, which is not installed; run: pip install 'sfn-cache[cache]'\n"
+    assert refused.stderr == ("error: show needs disdat, which is not installed; "
+                              "run: pip install '.[cache]' from a clone of the repository\n")

@@ -201,7 +201,7 @@ ERROR_EXAMPLES = [
     ({"definition.asl.json": '{"StartAt": "Train", "States": {"Train": {"Type": "Task", "Resource": '
                              '"arn:aws:lambda:us-east-1:1:function:t", "Next": "Evaluat"}, '
                              '"Evaluate": {"Type": "Succeed"}}}'}, ""),
-    ({"pyproject.toml": "[tool.sfn-cache.states.Trian]\nttl = '1h'\n"}, ""),
+    ({"pyproject.toml": "[tool.sfn-cache.files.'definition.asl.json'.states.Trian]\nttl = '1h'\n"}, ""),
     ({}, "--bundle-name Trian=model"),
 ]
 

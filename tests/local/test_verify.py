@@ -157,7 +157,7 @@ def test_without_the_extra_verify_says_what_to_install(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr == "error: the local Step Functions interpreter is not installed (moto is missing); " \
-                          "run: pip install 'sfn-cache[verify]'\n"
+                          "run: pip install '.[verify]' from a clone of the repository\n"
 
 
 def test_run_twice_prints_a_line_per_state_through_the_console_script(tmp_path):

@@ -152,6 +152,15 @@ def test_a_template_without_the_caching_function_is_refused_naming_the_fix(tmp_p
     assert named.returncode == 0 and "SfnCacheFunction" not in (tmp_path / "out.yaml").read_text()
 
 
+def test_a_plain_cloudformation_template_is_not_told_to_pass_add_function(tmp_path):
+    """--add-function is refused without the SAM transform: the refusal names only what works there."""
+    (tmp_path / "cfn.yaml").write_text(SAM.replace("Transform: AWS::Serverless-2016-10-31\n", ""))
+    line = one_line_refusal(sfn_cache("wrap", "cfn.yaml", "--no-config", "-o", "out.yaml", cwd=tmp_path))
+    assert line == ("error: cfn.yaml: state machine 'Pipeline' would invoke 'SfnCacheFunction', which the "
+                    "template does not define: define the caching function yourself, or pass --lambda-arn ARN "
+                    "for a function deployed elsewhere")
+
+
 def test_add_function_writes_the_function_and_the_invoke_permission(tmp_path):
     (tmp_path / "template.yaml").write_text(SAM)
     result = sfn_cache("wrap", "template.yaml", "--no-config", "--add-function", "build/sfn-cache.zip",
