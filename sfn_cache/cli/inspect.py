@@ -69,7 +69,7 @@ def explain_command(definitions: tuple[str, ...], as_json: bool, report_format: 
 
     Many FILEs, a directory or a quoted glob are explained together, with a FILE column.
     """
-    from sfn_cache.options.selectors import check_run, selectors
+    from sfn_cache.options.selectors import check_run, selectors, unmatched_shared
 
     fmt = "json" if as_json else report_format
     try:
@@ -84,6 +84,8 @@ def explain_command(definitions: tuple[str, ...], as_json: bool, report_format: 
             selected.append((selectors(params, file_config), readable, loaded.source))
             planned.append((loaded, machines, options))
         check_run(selected)
+        for warning in unmatched_shared(params, config, [d for _, found, _ in selected for d in found]):
+            click.echo(f"warning: {warning}", err=True)
         rows, warnings, findings, notes = [], [], [], []
         for loaded, machines, options in planned:
             notes += [f"{loaded.source}: state machine '{name}' is an Express workflow ({declared}): wrap gives its "

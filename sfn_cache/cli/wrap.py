@@ -17,7 +17,7 @@ from sfn_cache.cli.findings import FORMAT_HELP, FORMATS, Finding, first_differen
 from sfn_cache.cli.paths import Inputs, expand
 from sfn_cache.cli.selection import click_option, config_line, fix_command, options_for, read_config, selection_options
 from sfn_cache.errors import SfnCacheError, escaped, exit_with
-from sfn_cache.options.selectors import check_selectors
+from sfn_cache.options.selectors import check_selectors, unmatched_shared
 from sfn_cache.options.table import BY_NAME
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ def wrap_command(definitions: tuple[str, ...], output: str | None, in_place: boo
         found = [(d, loaded.source) for _, d in pipeline.machines(loaded, params["resource"])
                  if not isinstance(d, SfnCacheError)]
         check_selectors(params, file_config, found, loaded.source)
+        shared_misses = unmatched_shared(params, config, found)
         function = caching_function(add_function, options) if add_function else None
         result = pipeline.wrap(loaded, options, output=output, resource=params["resource"],
                                definition_uri=definition_uri, fmt=fmt, compact=compact, add_function=function)
@@ -124,7 +125,8 @@ def wrap_command(definitions: tuple[str, ...], output: str | None, in_place: boo
             pipeline.check_targets(result.writes)
     except SfnCacheError as exc:
         exit_with(exc, verbose)
-    for line in ([config_line(config)] if verbose else []) + wrap_messages(result, verbose):
+    for line in ([config_line(config)] if verbose else []) + [f"warning: {w}" for w in shared_misses] + \
+            wrap_messages(result, verbose):
         click.echo(escaped(line), err=True)
     if show_diff:
         changed = print_diffs(result.writes, None if output else Path(definition) if definition != "-" else None,
@@ -184,6 +186,8 @@ def wrap_many(inputs: Inputs, run: Run, check: bool, show_diff: bool) -> None:
         check_run([selected for *_, selected in loaded_files])
     except SfnCacheError as exc:
         errors.append(exc)
+    for warning in unmatched_shared(run.params, config, [d for *_, (_, found, _) in loaded_files for d in found]):
+        click.echo(f"warning: {warning}", err=True)
     results: list[tuple[str, Output]] = []
     for path, loaded, options, _ in ([] if errors else loaded_files):
         try:

@@ -93,6 +93,29 @@ def check_run(files: list[tuple[list[Selector], list[tuple[dict[str, Any], str]]
         raise SfnCacheError(f"{option}: matches no state in any of the {len(misses)} files", file=file)
 
 
+def unmatched_shared(values: Mapping[str, Any], config: ProjectConfig | None,
+                     definitions: list[tuple[dict[str, Any], str]]) -> list[str]:
+    """Warnings (never errors) for the configuration's top-level selectors that match no state in any of
+    a run's ``definitions``: shared by every file, so no file needs such a state, but a run where none
+    has one may hold a typo. A flag given for the same option replaces the top level's value."""
+    if config is None:
+        return []
+    from sfn_cache.rewrite.wrap import state_names
+
+    shared: list[tuple[str, str]] = []
+    for option in NAMING:
+        key = str(option.config_key)
+        if option.form == "globs" and not values[option.param]:
+            shared += [(f"{key} {glob}", glob) for glob in config.settings.get(key, ())]
+    shared += [(f"states.{rule.pattern}", rule.pattern) for rule in config.rules]
+    names: set[str] = set()
+    for definition, source in definitions:
+        names |= state_names(definition, source)
+    return [f"{config.path}: {where}: matches no state in the files of this run (the configuration's top level "
+            f"is shared by every file; a typo?)" for where, pattern in shared
+            if not any(StateRule(pattern=pattern).matches(name) for name in names)]
+
+
 def check_selectors(values: Mapping[str, Any], config: ProjectConfig | None,
                     definitions: list[tuple[dict[str, Any], str]], what: str) -> None:
     """A state name or glob, from a flag or the file, that matches no state is an error."""

@@ -104,8 +104,13 @@ def test_a_shared_selector_need_not_match_in_every_file_only_in_some(project):
     (project / "pyproject.toml").write_text('[tool.sfn-cache]\nexclude = ["Notify*"]\n')
     run = sfn_cache("wrap", "machines", "--check", cwd=project)
     assert run.returncode == 1 and run.stderr.splitlines()[-1].startswith("2 files checked: 2 out of date")
+    assert "warning" not in run.stderr, "the example has NotifyFailure: the shared exclude matched in the run"
     alone = sfn_cache("wrap", "machines/sub/small.json", "--check", cwd=project)
     assert alone.returncode == 1 and "out of date" in alone.stderr and "error" not in alone.stderr
+    # not an error, but a run where no file has such a state says so once (a typo shows)
+    assert [line for line in alone.stderr.splitlines() if line.startswith("warning:")] == [
+        "warning: pyproject.toml: exclude Notify*: matches no state in the files of this run (the configuration's "
+        "top level is shared by every file; a typo?)"]
     explained = sfn_cache("explain", "machines/sub/small.json", "--output-format", "json", cwd=project)
     assert explained.returncode == 0 and {row["state"] for row in json.loads(explained.stdout)} == {"Load", "Store"}
     flag = one_line_refusal(sfn_cache("wrap", "machines/sub/small.json", "machines/sub/small.json", "--check",
