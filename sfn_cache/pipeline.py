@@ -86,7 +86,16 @@ def rewriter(options: WrapOptions) -> Rewriter[WrapResult]:
                         definition, express if is_express else options, where),
                     to_json=wrapped_json, write_file=render_over, placeholder=DEFAULT_LAMBDA_ARN,
                     invokes_placeholder=options.lambda_arn == DEFAULT_LAMBDA_ARN,
-                    express_refusal=None if refusal is None else f"{refusal[0]}: {refusal[1]}")
+                    express_refusal=None if refusal is None else f"{refusal[0]}: {refusal[1]}",
+                    is_wrapped=is_wrapped)
+
+
+def is_wrapped(definition: dict[str, Any]) -> bool:
+    """Whether ``definition`` holds states a previous wrap generated."""
+    from sfn_cache.asl.model import parse
+    from sfn_cache.rewrite.recognise import generated_states
+
+    return bool(generated_states(parse(definition)))
 
 
 def render(document: dict[str, Any], fmt: str, compact: bool = False, loaded: Input | None = None) -> str:

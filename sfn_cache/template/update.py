@@ -85,6 +85,8 @@ class Rewriter(Generic[W]):
     invokes_placeholder: bool  # the wrapped machines call ``placeholder``: feed it through the template
     unwraps: bool = False  # sfn-cache unwrap: a DefinitionUri points to its source again, the substitution goes
     express_refusal: str | None = None  # "OPTION: why" an Express machine cannot be wrapped with the options
+    # a definition a previous wrap wrote (a build directory's copy): re-wrapped where it is, never copied again
+    is_wrapped: Callable[[dict[str, Any]], bool] = lambda definition: False
 
 
 @dataclass
@@ -336,6 +338,8 @@ def _wrap_definition_uri(template: Template, properties: dict[str, Any], rewrite
         target = path
     elif mode == "in-place":  # the copy the template points to; its source stays as written
         target = local_definition_path(uri, directory, where)
+    elif out_dir.resolve() == directory.resolve() and rewriter.is_wrapped(definition):
+        target = path  # the template points at a wrapped file (wrap -o build/...): wrapping it again is a no-op
     elif out_dir.resolve() != directory.resolve():
         # a build directory: the wrapped copy goes where the new template points, inside out_dir
         target = out_dir / path.resolve().relative_to(directory.resolve())

@@ -106,3 +106,18 @@ def test_an_in_place_wrap_diff_is_the_change_and_nothing_else(project):
         "+      SfnCache:",
         "+        DefinitionSource: statemachine/pipeline.asl.json",
     ]
+
+
+def test_a_template_written_to_a_build_folder_wraps_to_itself(project):
+    """Review finding: wrap -o build/template.yaml writes the wrapped DefinitionUri file into build/; wrapping
+    build/template.yaml again made a .cached copy of that already wrapped file, so --check on build/ always
+    failed. A wrapped DefinitionUri file is now re-wrapped where it is: wrap(wrap(t)) == wrap(t)."""
+    first = sfn_cache("wrap", "template.yaml", "--no-config", "-o", "build/template.yaml", cwd=project)
+    assert first.returncode == 0, first.stderr
+    built = snapshot(project / "build")
+    assert "cache_pull_TrainModel" in built["statemachine/pipeline.asl.json"].decode()
+    check = sfn_cache("wrap", "build", "--no-config", "--check", cwd=project)
+    assert check.returncode == 0, check.stderr
+    again = sfn_cache("wrap", "build/template.yaml", "--no-config", "-o", "build/template.yaml", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(project / "build") == built
