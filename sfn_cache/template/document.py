@@ -18,8 +18,8 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from sfn_cache.asl.loader import load_text, looks_like_json
+from sfn_cache.asl.yaml_roundtrip import plain
 from sfn_cache.errors import SfnCacheError
-from sfn_cache.template.nodes import plain
 from sfn_cache.template.splice import (
     Edit,
     Ranges,

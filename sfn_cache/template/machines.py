@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfn_cache.asl.loader import load_text, read_source
+from sfn_cache.asl.yaml_roundtrip import plain
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.template.definition_string import read_definition_string
 from sfn_cache.template.definition_uri import definition_source, is_local_uri, local_definition_path, template_dir
@@ -18,7 +19,6 @@ from sfn_cache.template.document import (
     state_machines,
     workflow_type,
 )
-from sfn_cache.template.nodes import plain
 
 
 def machine_definitions(text: str, source: str,

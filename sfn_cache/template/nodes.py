@@ -1,7 +1,8 @@
 """Plain values <-> ruamel.yaml round-trip nodes.
 
 A template is edited in place so that comments, key order, quoting and the ``!Sub``/``!GetAtt``/``!Ref``
-short forms survive: ``merge`` replaces only the nodes whose value really changes.
+short forms survive: ``merge`` replaces only the nodes whose value really changes. Nodes are read as
+plain data by ``asl.yaml_roundtrip.plain``, the one reader a YAML definition file uses too.
 """
 
 from __future__ import annotations
@@ -12,35 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.scalarstring import LiteralScalarString
 from ruamel.yaml.tag import Tag
 
-
-def _intrinsic_name(tag: str) -> str:
-    suffix = tag[1:]
-    return suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
-
-
-def plain(node: Any) -> Any:
-    """The template value as plain data, with short forms read as their long forms (like the loader)."""
-    tag = getattr(getattr(node, "tag", None), "value", None)
-    if isinstance(node, TaggedScalar):
-        value = node.value
-        if tag == "!GetAtt" and isinstance(value, str):
-            value = value.split(".", 1)
-        return {_intrinsic_name(str(tag)): value}
-    if isinstance(node, dict):
-        value = {str(k): plain(v) for k, v in node.items()}
-    elif isinstance(node, list):
-        value = [plain(v) for v in node]
-    elif isinstance(node, bool):
-        return bool(node)
-    elif isinstance(node, int):
-        return int(node)
-    elif isinstance(node, float):
-        return float(node)
-    elif isinstance(node, str):
-        return str(node)
-    else:
-        return node
-    return {_intrinsic_name(tag): value} if tag and tag.startswith("!") else value
+from sfn_cache.asl.yaml_roundtrip import plain
 
 
 def as_node(value: Any, short_forms: bool) -> Any:

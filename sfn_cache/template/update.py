@@ -20,6 +20,7 @@ from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
 from ruamel.yaml.comments import CommentedMap
 
 from sfn_cache.asl.loader import load_text, read_source
+from sfn_cache.asl.yaml_roundtrip import plain
 from sfn_cache.errors import SfnCacheError
 from sfn_cache.runtime.protocol import HANDLER
 from sfn_cache.template.definition_string import read_definition_string
@@ -44,7 +45,7 @@ from sfn_cache.template.document import (
     state_machines,
     workflow_type,
 )
-from sfn_cache.template.nodes import as_node, merge, plain
+from sfn_cache.template.nodes import as_node, merge
 from sfn_cache.template.splice import Edit, drop_trailing_comment
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")

@@ -250,3 +250,35 @@ def test_check_and_diff_on_templates_and_definitions(tmp_path):
                                                                      "End": True}}}))
     changed = wrap(definition, "--diff")
     assert changed.exit_code == 1 and '+    "cache_pull_A": {' in changed.stdout
+
+
+ANCHORED_BOOLEAN = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Pipeline:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Work
+        States:
+          Work:
+            Type: Task
+            Resource: arn:aws:lambda:us-east-1:123456789012:function:work
+            Parameters: {dry: &dry true, again: *dry, x.$: $.x}
+            End: true
+  SfnCacheFunction:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: sfn_cache.runtime.handler.lambda_handler, Runtime: python3.12, CodeUri: build/f.zip}
+"""
+
+
+def test_an_anchored_boolean_in_a_template_definition_stays_a_boolean(tmp_path):
+    """ruamel reads an anchored ``true`` as ScalarBoolean, an int subclass: the template reader took it
+    for the integer 1, so the pull keyed (and T was sent) ``"dry": 1`` where Step Functions sends true."""
+    (tmp_path / "template.yaml").write_text(ANCHORED_BOOLEAN)
+    result = wrap_cli(tmp_path / "template.yaml", "--no-config", "-o", tmp_path / "out.yaml")
+    assert result.exit_code == 0, result.stderr
+    states = load_text((tmp_path / "out.yaml").read_text(), "out.yaml")["Resources"]["Pipeline"]["Properties"][
+        "Definition"]["States"]
+    assert states["Work"]["Parameters"]["dry"] is True and states["Work"]["Parameters"]["again"] is True
+    assert states["cache_pull_Work"]["Parameters"]["input"]["dry"] is True
