@@ -10,7 +10,7 @@ import shutil
 from click.testing import CliRunner
 
 from sfn_cache.cli import cli
-from tests.support.cli import SAM_TEMPLATE, one_line_refusal, sfn_cache, wrap
+from tests.support.cli import CACHING_FUNCTION_YAML, SAM_TEMPLATE, one_line_refusal, sfn_cache, wrap
 from tests.support.paths import EXAMPLE
 
 TEMPLATE = """\
@@ -32,13 +32,7 @@ Resources:
             Type: Task
             Resource: arn:aws:lambda:us-east-1:123456789012:function:load
             End: true
-  SfnCacheFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: build/sfn-cache-function.zip
-      Handler: sfn_cache.runtime.handler.lambda_handler
-      Runtime: python3.12
-"""
+""" + CACHING_FUNCTION_YAML
 
 
 def unwrap(*args):

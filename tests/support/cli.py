@@ -15,6 +15,16 @@ from sfn_cache.cli import cli
 SCRIPT = Path(sys.executable).parent / "sfn-cache"
 CACHE_CLI_BUCKET = "sfn-cache-cli"  # the cache_env fixture's bucket (tests/conftest.py)
 
+# The caching function a SAM template must define for its wrapped machines to deploy (a Resources entry)
+CACHING_FUNCTION_YAML = """\
+  SfnCacheFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: build/sfn-cache-function.zip
+      Handler: sfn_cache.runtime.handler.lambda_handler
+      Runtime: python3.12
+"""
+
 # A SAM project's template whose state machine is a local DefinitionUri file (statemachine/pipeline.asl.json),
 # with the caching function it invokes
 SAM_TEMPLATE = """\
@@ -30,13 +40,7 @@ Resources:
   Bucket:
     Type: AWS::S3::Bucket
   # the caching function (as sfn-cache build-lambda's template.yaml writes it)
-  SfnCacheFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: build/sfn-cache-function.zip
-      Handler: sfn_cache.runtime.handler.lambda_handler
-      Runtime: python3.12
-"""
+""" + CACHING_FUNCTION_YAML
 
 
 def wrap(*args, input=None) -> Result:

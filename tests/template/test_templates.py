@@ -15,6 +15,7 @@ from sfn_cache.rewrite.options import WrapOptions
 from sfn_cache.rewrite.recognise import cache_operation
 from sfn_cache.rewrite.wrap import wrap_definition
 from sfn_cache.runtime.protocol import HANDLER
+from tests.support.cli import CACHING_FUNCTION_YAML
 from tests.support.cli import wrap as wrap_cli
 
 wrap = functools.partial(wrap_cli, "--no-config")  # a template wraps the same wherever the test runs
@@ -266,10 +267,7 @@ Resources:
             Resource: arn:aws:lambda:us-east-1:123456789012:function:work
             Parameters: {dry: &dry true, again: *dry, x.$: $.x}
             End: true
-  SfnCacheFunction:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: sfn_cache.runtime.handler.lambda_handler, Runtime: python3.12, CodeUri: build/f.zip}
-"""
+""" + CACHING_FUNCTION_YAML
 
 
 def test_an_anchored_boolean_in_a_template_definition_stays_a_boolean(tmp_path):
