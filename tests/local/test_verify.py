@@ -170,7 +170,7 @@ def test_run_twice_prints_a_line_per_state_through_the_console_script(tmp_path):
     first, second = done.stdout.split("run 2 of ml_pipeline.asl.json:\n")
     assert first.startswith("run 1 of ml_pipeline.asl.json:\n  PrepareFeatures: cache miss (key ")
     assert "  PrepareFeatures: task ran\n  PrepareFeatures: stored (key " in first
-    assert first.count(": task ran") == 7 and first.count(": cache hit") == 0
+    assert first.count(": task ran") == 7 and first.count(": cache hit") == 0, done.stdout + done.stderr  # whole
     assert second.count(": task ran") == 0 and second.count(": cache hit: task skipped") == 7
     assert "  TrainPerRegion: entered\n" in second
     assert "  RegisterModel: " in first and first.splitlines()[-1].startswith("SUCCEEDED"), \
